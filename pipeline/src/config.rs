@@ -1,0 +1,546 @@
+//! Configuration: a TOML file, then `SIEM_<SECTION>_<KEY>` environment
+//! overrides, parsed into [`ConfigFile`] (raw, serde, unknown keys rejected) and
+//! validated into [`Config`] (typed, ranges checked).
+//!
+//! Every error names the file and the key (and, for TOML syntax or type errors,
+//! the line), or the environment variable it came from.
+//!
+//! ```toml
+//! [sqs]
+//! queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/siem-logs"
+//!
+//! [opensearch]
+//! url = "https://search-siem.us-east-1.es.amazonaws.com"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Prefix of environment variables that override keys of the file.
+pub const ENV_PREFIX: &str = "SIEM_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment override {variable}: {message}")]
+    Env { variable: String, message: String },
+    #[error("config file {path}: key `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        message: String,
+    },
+}
+
+// ---------------------------------------------------------------------------
+// Raw file format
+// ---------------------------------------------------------------------------
+
+/// The file as written. Every section is optional except what
+/// [`ConfigFile::validate`] requires.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub aws: AwsSection,
+    #[serde(default)]
+    pub sqs: SqsSection,
+    #[serde(default)]
+    pub s3: S3Section,
+    #[serde(default)]
+    pub opensearch: OpenSearchSection,
+    #[serde(default)]
+    pub bulk: BulkSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    #[serde(default)]
+    pub pipeline: PipelineSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSection {
+    /// AWS region; defaults to the SDK's provider chain (`AWS_REGION`, profile, IMDS).
+    pub region: Option<String>,
+    /// Endpoint override for S3-compatible stores, VPC endpoints and local emulators.
+    pub endpoint_url: Option<String>,
+    /// Path-style S3 addressing (needed by most S3-compatible stores).
+    pub s3_force_path_style: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsSection {
+    /// URL of the queue that receives the S3 notifications. Required.
+    pub queue_url: Option<String>,
+    /// Long-poll wait, 0–20 seconds. Default 20.
+    pub wait_time_secs: Option<u64>,
+    /// Messages per receive, 1–10. Default 10.
+    pub max_messages: Option<u64>,
+    /// Receive calls kept in flight. Default 2.
+    pub receivers: Option<u64>,
+    /// Stop once the queue has been empty for this many consecutive receives
+    /// (0 = run forever, the service default). Used by batch jobs and the demo.
+    pub exit_after_empty_receives: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Section {
+    /// Objects read at the same time. Default 4.
+    pub max_concurrent_objects: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSearchSection {
+    /// Base URL of the cluster. Required.
+    pub url: Option<String>,
+    /// Prefix of every index name (`<prefix>-<log type>-<date>`). Default `siem`.
+    pub index_prefix: Option<String>,
+    /// `monthly` (default) or `daily`.
+    pub index_rotation: Option<String>,
+    /// Per-request timeout in seconds. Default 60.
+    pub request_timeout_secs: Option<u64>,
+    /// Basic-auth user name; the password comes from `password`.
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSection {
+    /// Flush a batch at this many bytes of request body. Default 5 MiB.
+    pub max_bytes: Option<u64>,
+    /// Flush a batch at this many documents. Default 5000.
+    pub max_documents: Option<u64>,
+    /// Flush a non-empty batch after this many milliseconds. Default 1000.
+    pub flush_interval_ms: Option<u64>,
+    /// Bulk requests in flight. Default 2.
+    pub concurrency: Option<u64>,
+    /// Retries of a request or an item after 429/5xx/transport errors before the
+    /// record is given up on (its message then returns to the queue). Default 8.
+    pub max_retries: Option<u64>,
+    /// Longest pause between retries, in milliseconds. Default 30000.
+    pub max_backoff_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Address of the `/metrics`, `/healthz` and `/readyz` server. Default
+    /// `0.0.0.0:9464`; an empty string turns the server off.
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSection {
+    /// Documents buffered between normalization and the bulk sink. Default 10000.
+    pub channel_capacity: Option<u64>,
+    /// Seconds to finish in-flight work after SIGTERM/SIGINT. Default 25.
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+// ---------------------------------------------------------------------------
+// Validated configuration
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub aws: AwsConfig,
+    pub sqs: SqsConfig,
+    pub s3: S3Config,
+    pub opensearch: OpenSearchConfig,
+    pub bulk: BulkConfig,
+    pub metrics: MetricsConfig,
+    pub pipeline: PipelineConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub s3_force_path_style: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SqsConfig {
+    pub queue_url: String,
+    pub wait_time: Duration,
+    pub max_messages: i32,
+    pub receivers: usize,
+    pub exit_after_empty_receives: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub max_concurrent_objects: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexRotation {
+    Daily,
+    Monthly,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenSearchConfig {
+    pub url: String,
+    pub index_prefix: String,
+    pub index_rotation: IndexRotation,
+    pub request_timeout: Duration,
+    pub basic_auth: Option<(String, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BulkConfig {
+    pub max_bytes: usize,
+    pub max_documents: usize,
+    pub flush_interval: Duration,
+    pub concurrency: usize,
+    pub max_retries: usize,
+    pub max_backoff: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    pub channel_capacity: usize,
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    /// Reads `path`, applies `SIEM_*` overrides from `env`, and validates.
+    pub fn load(
+        path: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(path, &text, env)
+    }
+
+    /// Like [`Config::load`] with the file's text already read (`path` is used in errors).
+    pub fn from_toml(
+        path: &Path,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let parse_error = |e: toml::de::Error| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        };
+        // Deserializing the text first gives errors with line and column.
+        let mut file: ConfigFile = toml::from_str(text).map_err(parse_error)?;
+        let overrides: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        if !overrides.is_empty() {
+            let mut table: toml::Table = toml::from_str(text).map_err(parse_error)?;
+            for (variable, value) in &overrides {
+                apply_override(&mut table, variable, value)?;
+            }
+            file = ConfigFile::deserialize(table).map_err(|e| ConfigError::Env {
+                variable: overrides
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                message: e.to_string().trim_end().to_owned(),
+            })?;
+        }
+        file.validate(path)
+    }
+}
+
+const SECTIONS: &[&str] = &["aws", "sqs", "s3", "opensearch", "bulk", "metrics", "pipeline"];
+
+/// `SIEM_BULK_MAX_BYTES=100` sets `[bulk] max_bytes = 100`. The value is read as
+/// a TOML value when it is one (numbers, booleans) and as a string otherwise.
+fn apply_override(table: &mut toml::Table, variable: &str, value: &str) -> Result<(), ConfigError> {
+    let rest = variable[ENV_PREFIX.len()..].to_ascii_lowercase();
+    let Some((section, key)) = SECTIONS.iter().find_map(|s| {
+        rest.strip_prefix(s)
+            .and_then(|r| r.strip_prefix('_'))
+            .filter(|k| !k.is_empty())
+            .map(|k| (*s, k.to_owned()))
+    }) else {
+        return Err(ConfigError::Env {
+            variable: variable.to_owned(),
+            message: format!(
+                "does not name a config key; expected SIEM_<SECTION>_<KEY> with SECTION one of {}",
+                SECTIONS.join(", ").to_ascii_uppercase()
+            ),
+        });
+    };
+    let parsed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+    let entry = table
+        .entry(section)
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    match entry {
+        toml::Value::Table(t) => {
+            t.insert(key, parsed);
+            Ok(())
+        }
+        _ => Err(ConfigError::Env {
+            variable: variable.to_owned(),
+            message: format!("`{section}` in the file is not a table"),
+        }),
+    }
+}
+
+impl ConfigFile {
+    pub fn validate(self, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |key: &'static str, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            message,
+        };
+        let range = |key: &'static str, value: Option<u64>, default: u64, min: u64, max: u64| {
+            let v = value.unwrap_or(default);
+            if (min..=max).contains(&v) {
+                Ok(v)
+            } else {
+                Err(invalid(key, format!("{v} is out of range {min}..={max}")))
+            }
+        };
+
+        let queue_url = self
+            .sqs
+            .queue_url
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| invalid("sqs.queue_url", "is required".into()))?;
+        check_url(&queue_url).map_err(|m| invalid("sqs.queue_url", m))?;
+        let os_url = self
+            .opensearch
+            .url
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| invalid("opensearch.url", "is required".into()))?;
+        check_url(&os_url).map_err(|m| invalid("opensearch.url", m))?;
+        if let Some(endpoint) = &self.aws.endpoint_url {
+            check_url(endpoint).map_err(|m| invalid("aws.endpoint_url", m))?;
+        }
+
+        let index_prefix = self.opensearch.index_prefix.unwrap_or_else(|| "siem".into());
+        if index_prefix.is_empty()
+            || !index_prefix
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            || index_prefix.starts_with(['-', '_'])
+        {
+            return Err(invalid(
+                "opensearch.index_prefix",
+                format!("{index_prefix:?} must be lowercase letters, digits, '-' or '_' and not start with '-' or '_'"),
+            ));
+        }
+        let index_rotation = match self.opensearch.index_rotation.as_deref() {
+            None | Some("monthly") => IndexRotation::Monthly,
+            Some("daily") => IndexRotation::Daily,
+            Some(other) => {
+                return Err(invalid(
+                    "opensearch.index_rotation",
+                    format!("{other:?} is not one of \"monthly\", \"daily\""),
+                ));
+            }
+        };
+        let basic_auth = match (self.opensearch.username, self.opensearch.password) {
+            (None, None) => None,
+            (Some(u), Some(p)) => Some((u, p)),
+            (Some(_), None) => return Err(invalid("opensearch.password", "is required when opensearch.username is set".into())),
+            (None, Some(_)) => return Err(invalid("opensearch.username", "is required when opensearch.password is set".into())),
+        };
+
+        let listen = match self.metrics.listen.as_deref() {
+            None => Some(SocketAddr::from(([0, 0, 0, 0], 9464))),
+            Some("") => None,
+            Some(s) => Some(s.parse().map_err(|e| invalid("metrics.listen", format!("{s:?}: {e}")))?),
+        };
+
+        Ok(Config {
+            aws: AwsConfig {
+                region: self.aws.region,
+                endpoint_url: self.aws.endpoint_url,
+                s3_force_path_style: self.aws.s3_force_path_style.unwrap_or(false),
+            },
+            sqs: SqsConfig {
+                queue_url,
+                wait_time: Duration::from_secs(range("sqs.wait_time_secs", self.sqs.wait_time_secs, 20, 0, 20)?),
+                max_messages: range("sqs.max_messages", self.sqs.max_messages, 10, 1, 10)? as i32,
+                receivers: range("sqs.receivers", self.sqs.receivers, 2, 1, 64)? as usize,
+                exit_after_empty_receives: match range(
+                    "sqs.exit_after_empty_receives",
+                    self.sqs.exit_after_empty_receives,
+                    0,
+                    0,
+                    1_000_000,
+                )? {
+                    0 => None,
+                    n => Some(n as u32),
+                },
+            },
+            s3: S3Config {
+                max_concurrent_objects: range("s3.max_concurrent_objects", self.s3.max_concurrent_objects, 4, 1, 256)?
+                    as usize,
+            },
+            opensearch: OpenSearchConfig {
+                url: os_url,
+                index_prefix,
+                index_rotation,
+                request_timeout: Duration::from_secs(range(
+                    "opensearch.request_timeout_secs",
+                    self.opensearch.request_timeout_secs,
+                    60,
+                    1,
+                    3600,
+                )?),
+                basic_auth,
+            },
+            bulk: BulkConfig {
+                max_bytes: range("bulk.max_bytes", self.bulk.max_bytes, 5 << 20, 1024, 100 << 20)? as usize,
+                max_documents: range("bulk.max_documents", self.bulk.max_documents, 5000, 1, 100_000)? as usize,
+                flush_interval: Duration::from_millis(range(
+                    "bulk.flush_interval_ms",
+                    self.bulk.flush_interval_ms,
+                    1000,
+                    1,
+                    600_000,
+                )?),
+                concurrency: range("bulk.concurrency", self.bulk.concurrency, 2, 1, 64)? as usize,
+                max_retries: range("bulk.max_retries", self.bulk.max_retries, 8, 0, 1000)? as usize,
+                max_backoff: Duration::from_millis(range(
+                    "bulk.max_backoff_ms",
+                    self.bulk.max_backoff_ms,
+                    30_000,
+                    1,
+                    3_600_000,
+                )?),
+            },
+            metrics: MetricsConfig { listen },
+            pipeline: PipelineConfig {
+                channel_capacity: range("pipeline.channel_capacity", self.pipeline.channel_capacity, 10_000, 1, 10_000_000)?
+                    as usize,
+                shutdown_grace: Duration::from_secs(range(
+                    "pipeline.shutdown_grace_secs",
+                    self.pipeline.shutdown_grace_secs,
+                    25,
+                    0,
+                    3600,
+                )?),
+            },
+        })
+    }
+}
+
+fn check_url(url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!("{url:?} is not an http:// or https:// URL"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[sqs]
+queue_url = "http://127.0.0.1:4566/000000000000/q"
+[opensearch]
+url = "http://127.0.0.1:9200"
+"#;
+
+    fn load(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_toml(
+            Path::new("siem.toml"),
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn minimal_file_gets_documented_defaults() {
+        let c = load(MINIMAL, &[]).expect("valid");
+        assert_eq!(c.sqs.wait_time, Duration::from_secs(20));
+        assert_eq!(c.sqs.max_messages, 10);
+        assert_eq!(c.opensearch.index_prefix, "siem");
+        assert_eq!(c.opensearch.index_rotation, IndexRotation::Monthly);
+        assert_eq!(c.bulk.max_bytes, 5 << 20);
+        assert_eq!(c.metrics.listen, Some("0.0.0.0:9464".parse().expect("addr")));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_file_key_and_line() {
+        let err = load(&format!("{MINIMAL}\n[bulk]\nmax_byts = 3\n"), &[]).unwrap_err().to_string();
+        assert!(err.contains("siem.toml"), "{err}");
+        assert!(err.contains("max_byts"), "{err}");
+        assert!(err.contains("line 8"), "{err}");
+    }
+
+    #[test]
+    fn missing_required_key_is_named() {
+        let err = load("[opensearch]\nurl = \"http://x\"\n", &[]).unwrap_err().to_string();
+        assert!(err.contains("sqs.queue_url") && err.contains("required"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_value_is_named_with_its_range() {
+        let err = load(&format!("{MINIMAL}\n[sqs]\n"), &[]).unwrap_err().to_string();
+        // duplicate table is a TOML error with a line number
+        assert!(err.contains("siem.toml"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_SQS_MAX_MESSAGES", "11")]).unwrap_err().to_string();
+        assert!(err.contains("sqs.max_messages") && err.contains("1..=10"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_file_values_with_typed_values() {
+        let c = load(
+            MINIMAL,
+            &[
+                ("SIEM_BULK_MAX_DOCUMENTS", "17"),
+                ("SIEM_OPENSEARCH_URL", "https://search.example:443"),
+                ("PATH", "/bin"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(c.bulk.max_documents, 17);
+        assert_eq!(c.opensearch.url, "https://search.example:443");
+    }
+
+    #[test]
+    fn environment_override_of_unknown_key_names_the_variable() {
+        let err = load(MINIMAL, &[("SIEM_BULK_MAX_BYTEZ", "1")]).unwrap_err().to_string();
+        assert!(err.contains("SIEM_BULK_MAX_BYTEZ") && err.contains("max_bytez"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_NOPE", "1")]).unwrap_err().to_string();
+        assert!(err.contains("SIEM_NOPE"), "{err}");
+    }
+
+    #[test]
+    fn bad_rotation_and_prefix_are_rejected() {
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_ROTATION", "weekly")]).unwrap_err().to_string();
+        assert!(err.contains("opensearch.index_rotation"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_PREFIX", "Bad")]).unwrap_err().to_string();
+        assert!(err.contains("opensearch.index_prefix"), "{err}");
+    }
+}

@@ -1,0 +1,559 @@
+//! Cuts a decompressed stream into frames, one per record, without parsing
+//! the records and without holding more than one frame in memory.
+//!
+//! - [`Framing::Lines`]: newline-delimited (JSON Lines, text logs); `\r\n` and
+//!   blank lines are tolerated.
+//! - [`Framing::ConcatenatedJson`]: JSON values one after another with or without
+//!   whitespace between them, as Firehose writes them. Garbage between values is
+//!   reported and skipped up to the next `{`.
+//! - [`Framing::JsonArrayField`]: the elements of one array member of a single
+//!   top-level object (`{"Records":[...]}`), streamed element by element.
+//!
+//! The JSON scanners only track strings and nesting; they find where a value
+//! ends, and the log type's parser says whether it is valid.
+
+use std::io::{self, BufRead};
+
+use memchr::{memchr, memchr2};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    Lines,
+    ConcatenatedJson,
+    JsonArrayField(&'static str),
+}
+
+impl Framing {
+    pub fn label(self) -> &'static str {
+        match self {
+            Framing::Lines => "lines",
+            Framing::ConcatenatedJson => "concatenated_json",
+            Framing::JsonArrayField(_) => "json_array_field",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The stream itself failed (truncated gzip, bomb limit, network): nothing
+    /// after this point can be read.
+    #[error("stream error after {frames} frames: {source}")]
+    Io { frames: u64, source: io::Error },
+    /// One frame longer than the limit was skipped; reading goes on.
+    #[error("frame {ordinal} is {len} bytes, over the limit of {limit}")]
+    TooLong { ordinal: u64, len: usize, limit: usize },
+    /// Bytes that cannot start a record were skipped; reading goes on.
+    #[error("frame {ordinal}: {len} bytes of unexpected data skipped ({sample:?}...)")]
+    Garbage { ordinal: u64, len: usize, sample: String },
+    /// The document does not have the expected structure; reading stops.
+    #[error("unexpected structure at byte {offset}: {message}")]
+    Structure { offset: u64, message: String },
+}
+
+impl FrameError {
+    /// Whether frames may still follow this error.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, FrameError::Io { .. } | FrameError::Structure { .. })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Concatenated values, or lines.
+    TopLevel,
+    /// Array-field mode, before the outer `{`.
+    Start,
+    /// Inside the outer object, expecting a key, `,` or `}`.
+    InObject,
+    /// Inside the wanted array, expecting an element, `,` or `]`.
+    InArray,
+    Done,
+}
+
+/// Yields one frame at a time from a [`BufRead`].
+pub struct Framer<R> {
+    reader: R,
+    framing: Framing,
+    max_frame: usize,
+    buf: Vec<u8>,
+    state: State,
+    /// Frames returned or skipped so far; also the ordinal of the next one.
+    ordinal: u64,
+    offset: u64,
+}
+
+impl<R: BufRead> Framer<R> {
+    pub fn new(reader: R, framing: Framing, max_frame: usize) -> Self {
+        Framer {
+            reader,
+            framing,
+            max_frame,
+            buf: Vec::with_capacity(16 * 1024),
+            state: match framing {
+                Framing::JsonArrayField(_) => State::Start,
+                _ => State::TopLevel,
+            },
+            ordinal: 0,
+            offset: 0,
+        }
+    }
+
+    /// Decompressed bytes consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.offset
+    }
+
+    /// The ordinal the next frame will have (0-based): also the number of
+    /// frames seen so far, skipped ones included.
+    pub fn next_ordinal(&self) -> u64 {
+        self.ordinal
+    }
+
+    /// The next frame, `Ok(None)` at the end, or an error. After a fatal error
+    /// (see [`FrameError::is_fatal`]) the framer returns `Ok(None)`.
+    pub fn next_frame(&mut self) -> Result<Option<(u64, &[u8])>, FrameError> {
+        let result = match self.framing {
+            Framing::Lines => self.next_line(),
+            Framing::ConcatenatedJson => self.next_concatenated(),
+            Framing::JsonArrayField(field) => self.next_array_element(field),
+        };
+        match result {
+            Ok(true) => {
+                let ordinal = self.ordinal;
+                self.ordinal += 1;
+                Ok(Some((ordinal, &self.buf)))
+            }
+            Ok(false) => Ok(None),
+            Err(e) => {
+                if e.is_fatal() {
+                    self.state = State::Done;
+                } else {
+                    self.ordinal += 1;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    fn io_error(&self, source: io::Error) -> FrameError {
+        FrameError::Io {
+            frames: self.ordinal,
+            source,
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.reader.consume(n);
+        self.offset += n as u64;
+    }
+
+    /// The next byte without consuming it, `None` at the end of the stream.
+    fn peek(&mut self) -> Result<Option<u8>, FrameError> {
+        loop {
+            match self.reader.fill_buf() {
+                Ok(chunk) => return Ok(chunk.first().copied()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.io_error(e)),
+            }
+        }
+    }
+
+    fn skip_whitespace(&mut self) -> Result<Option<u8>, FrameError> {
+        loop {
+            let chunk = fill(&mut self.reader, self.ordinal)?;
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            match chunk.iter().position(|b| !b.is_ascii_whitespace()) {
+                Some(i) => {
+                    let b = chunk[i];
+                    self.consume(i);
+                    return Ok(Some(b));
+                }
+                None => {
+                    let n = chunk.len();
+                    self.consume(n);
+                }
+            }
+        }
+    }
+
+    // -- lines ---------------------------------------------------------------
+
+    fn next_line(&mut self) -> Result<bool, FrameError> {
+        if self.state == State::Done {
+            return Ok(false);
+        }
+        loop {
+            self.buf.clear();
+            let mut len = 0usize;
+            let mut over = false;
+            let mut saw_any = false;
+            loop {
+                let chunk = fill(&mut self.reader, self.ordinal)?;
+                if chunk.is_empty() {
+                    break;
+                }
+                saw_any = true;
+                let (take, end) = match memchr(b'\n', chunk) {
+                    Some(i) => (i + 1, true),
+                    None => (chunk.len(), false),
+                };
+                len += take;
+                if !over && len <= self.max_frame + 1 {
+                    self.buf.extend_from_slice(&chunk[..take]);
+                } else if !over {
+                    over = true;
+                    self.buf.clear();
+                }
+                self.reader.consume(take);
+                self.offset += take as u64;
+                if end {
+                    break;
+                }
+            }
+            if !saw_any {
+                self.state = State::Done;
+                return Ok(false);
+            }
+            if over {
+                return Err(FrameError::TooLong {
+                    ordinal: self.ordinal,
+                    len,
+                    limit: self.max_frame,
+                });
+            }
+            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                self.buf.pop();
+            }
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Ok(true);
+        }
+    }
+
+    // -- concatenated JSON -----------------------------------------------------
+
+    fn next_concatenated(&mut self) -> Result<bool, FrameError> {
+        if self.state == State::Done {
+            return Ok(false);
+        }
+        match self.skip_whitespace()? {
+            None => {
+                self.state = State::Done;
+                Ok(false)
+            }
+            Some(b'{' | b'[') => self.capture_value(),
+            Some(_) => Err(self.skip_garbage()?),
+        }
+    }
+
+    /// Skips to the next `{` (or the end) and describes what was skipped.
+    fn skip_garbage(&mut self) -> Result<FrameError, FrameError> {
+        let mut len = 0usize;
+        let mut sample = Vec::new();
+        loop {
+            let chunk = fill(&mut self.reader, self.ordinal)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let stop = memchr(b'{', chunk);
+            let take = stop.unwrap_or(chunk.len());
+            if sample.len() < 40 {
+                let more = (40 - sample.len()).min(take);
+                sample.extend_from_slice(&chunk[..more]);
+            }
+            len += take;
+            self.consume(take);
+            if stop.is_some() {
+                break;
+            }
+        }
+        Ok(FrameError::Garbage {
+            ordinal: self.ordinal,
+            len,
+            sample: String::from_utf8_lossy(&sample).into_owned(),
+        })
+    }
+
+    // -- array field -------------------------------------------------------------
+
+    fn next_array_element(&mut self, field: &str) -> Result<bool, FrameError> {
+        loop {
+            match self.state {
+                State::Done | State::TopLevel => return Ok(false),
+                State::Start => match self.skip_whitespace()? {
+                    Some(b'{') => {
+                        self.consume(1);
+                        self.state = State::InObject;
+                    }
+                    None => {
+                        self.state = State::Done;
+                        return Ok(false);
+                    }
+                    Some(b) => return Err(self.structure(format!("expected '{{', found {:?}", b as char))),
+                },
+                State::InObject => match self.skip_whitespace()? {
+                    Some(b'}') => {
+                        self.consume(1);
+                        self.state = State::Done;
+                    }
+                    Some(b',') => self.consume(1),
+                    Some(b'"') => {
+                        let key_matches = self.read_key_is(field)?;
+                        match self.skip_whitespace()? {
+                            Some(b':') => self.consume(1),
+                            _ => return Err(self.structure("expected ':' after a key".into())),
+                        }
+                        let next = self.skip_whitespace()?;
+                        if key_matches && next == Some(b'[') {
+                            self.consume(1);
+                            self.state = State::InArray;
+                        } else if next.is_none() {
+                            return Err(self.structure("unexpected end after a key".into()));
+                        } else {
+                            self.scan_value(false)?;
+                        }
+                    }
+                    None => return Err(self.structure("unexpected end inside the top-level object".into())),
+                    Some(b) => return Err(self.structure(format!("expected a key, found {:?}", b as char))),
+                },
+                State::InArray => match self.skip_whitespace()? {
+                    Some(b']') => {
+                        self.consume(1);
+                        self.state = State::InObject;
+                    }
+                    Some(b',') => self.consume(1),
+                    Some(_) => return self.capture_value(),
+                    None => return Err(self.structure("unexpected end inside the record array".into())),
+                },
+            }
+        }
+    }
+
+    fn structure(&self, message: String) -> FrameError {
+        FrameError::Structure {
+            offset: self.offset,
+            message,
+        }
+    }
+
+    /// Reads a key string (at its opening quote) and says whether it equals `field`.
+    fn read_key_is(&mut self, field: &str) -> Result<bool, FrameError> {
+        self.buf.clear();
+        self.scan_value(true)?;
+        let key = &self.buf;
+        Ok(key.len() == field.len() + 2 && &key[1..key.len() - 1] == field.as_bytes())
+    }
+
+    /// Captures one value into `buf`, enforcing the frame limit.
+    fn capture_value(&mut self) -> Result<bool, FrameError> {
+        self.buf.clear();
+        let len = self.scan_value(true)?;
+        if len > self.max_frame {
+            self.buf.clear();
+            return Err(FrameError::TooLong {
+                ordinal: self.ordinal,
+                len,
+                limit: self.max_frame,
+            });
+        }
+        Ok(true)
+    }
+
+    /// Consumes one complete JSON value starting at the current (non-space)
+    /// byte, appending it to `buf` when `capture` (until it exceeds the frame
+    /// limit). Returns its length.
+    fn scan_value(&mut self, capture: bool) -> Result<usize, FrameError> {
+        let first = self.peek()?.ok_or_else(|| self.structure("unexpected end of stream".into()))?;
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        let scalar = !matches!(first, b'{' | b'[' | b'"');
+        let mut len = 0usize;
+        let max = self.max_frame;
+        let frames = self.ordinal;
+        loop {
+            let chunk = fill(&mut self.reader, frames)?;
+            if chunk.is_empty() {
+                if scalar && len > 0 {
+                    return Ok(len);
+                }
+                return Err(self.io_error(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "stream ended inside a JSON value",
+                )));
+            }
+            let mut i = 0usize;
+            let mut done = false;
+            while i < chunk.len() {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                        i += 1;
+                        continue;
+                    }
+                    match memchr2(b'"', b'\\', &chunk[i..]) {
+                        Some(j) => {
+                            i += j;
+                            if chunk[i] == b'\\' {
+                                escaped = true;
+                            } else {
+                                in_string = false;
+                                if depth == 0 {
+                                    i += 1;
+                                    done = true;
+                                    break;
+                                }
+                            }
+                            i += 1;
+                        }
+                        None => i = chunk.len(),
+                    }
+                    continue;
+                }
+                let b = chunk[i];
+                if scalar {
+                    if matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace() {
+                        done = true;
+                        break;
+                    }
+                    i += 1;
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            i += 1;
+                            done = true;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            if capture && len + i <= max + 2 {
+                self.buf.extend_from_slice(&chunk[..i]);
+            } else if capture {
+                self.buf.clear();
+            }
+            len += i;
+            self.reader.consume(i);
+            self.offset += i as u64;
+            if done {
+                return Ok(len);
+            }
+        }
+    }
+}
+
+fn fill<R: BufRead>(reader: &mut R, frames: u64) -> Result<&[u8], FrameError> {
+    reader.fill_buf().map_err(|source| FrameError::Io { frames, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(input: &[u8], framing: Framing, max: usize) -> Vec<Result<String, String>> {
+        // A tiny buffer exercises values that straddle reads.
+        let reader = io::BufReader::with_capacity(7, input);
+        let mut framer = Framer::new(reader, framing, max);
+        let mut out = Vec::new();
+        loop {
+            match framer.next_frame() {
+                Ok(Some((_, f))) => out.push(Ok(String::from_utf8_lossy(f).into_owned())),
+                Ok(None) => break,
+                Err(e) => out.push(Err(e.to_string())),
+            }
+            assert!(out.len() < 1000, "framer does not terminate");
+        }
+        out
+    }
+
+    fn ok(v: &[&str]) -> Vec<Result<String, String>> {
+        v.iter().map(|s| Ok(s.to_string())).collect()
+    }
+
+    #[test]
+    fn lines_skip_blank_lines_and_strip_crlf() {
+        assert_eq!(frames(b"a\r\n\n  \nb\nc", Framing::Lines, 100), ok(&["a", "b", "c"]));
+    }
+
+    #[test]
+    fn over_long_line_is_reported_and_reading_continues() {
+        let out = frames(b"short\nthis line is too long\nnext\n", Framing::Lines, 10);
+        assert_eq!(out[0], Ok("short".into()));
+        assert!(out[1].as_ref().unwrap_err().contains("over the limit"), "{out:?}");
+        assert_eq!(out[2], Ok("next".into()));
+    }
+
+    #[test]
+    fn concatenated_json_without_delimiters_is_split_per_value() {
+        let input = br#"{"a":"}{\"x"}{"b":[1,{"c":2}]}  {"d":"\\"}
+{"e":1}"#;
+        assert_eq!(
+            frames(input, Framing::ConcatenatedJson, 100),
+            ok(&[r#"{"a":"}{\"x"}"#, r#"{"b":[1,{"c":2}]}"#, r#"{"d":"\\"}"#, r#"{"e":1}"#])
+        );
+    }
+
+    #[test]
+    fn garbage_between_values_is_reported_and_skipped() {
+        let out = frames(br#"{"a":1}oops{"b":2}"#, Framing::ConcatenatedJson, 100);
+        assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
+        assert!(out[1].as_ref().unwrap_err().contains("oops"), "{out:?}");
+        assert_eq!(out[2], Ok(r#"{"b":2}"#.into()));
+    }
+
+    #[test]
+    fn truncated_value_is_a_fatal_stream_error() {
+        let out = frames(br#"{"a":1}{"b":"#, Framing::ConcatenatedJson, 100);
+        assert_eq!(out.len(), 2);
+        assert!(out[1].as_ref().unwrap_err().contains("ended inside"), "{out:?}");
+    }
+
+    #[test]
+    fn array_field_streams_elements_and_ignores_other_members() {
+        let input = br#" { "meta": {"Records": [9]}, "Records" : [ {"x":"]"} , {"y":[1,2]},"s",3 ], "tail": "}" } "#;
+        assert_eq!(
+            frames(input, Framing::JsonArrayField("Records"), 100),
+            ok(&[r#"{"x":"]"}"#, r#"{"y":[1,2]}"#, r#""s""#, "3"])
+        );
+    }
+
+    #[test]
+    fn array_field_absent_or_empty_yields_nothing() {
+        assert!(frames(br#"{"other":[1]}"#, Framing::JsonArrayField("Records"), 100).is_empty());
+        assert!(frames(br#"{"Records":[]}"#, Framing::JsonArrayField("Records"), 100).is_empty());
+        assert!(frames(b"", Framing::JsonArrayField("Records"), 100).is_empty());
+    }
+
+    #[test]
+    fn array_field_over_long_element_is_skipped() {
+        let out = frames(br#"{"Records":[{"a":"0123456789"},{"b":1}]}"#, Framing::JsonArrayField("Records"), 10);
+        assert!(out[0].is_err());
+        assert_eq!(out[1], Ok(r#"{"b":1}"#.into()));
+    }
+
+    #[test]
+    fn array_field_on_a_non_object_is_a_structure_error() {
+        let out = frames(b"[1,2]", Framing::JsonArrayField("Records"), 100);
+        assert_eq!(out.len(), 1);
+        assert!(out[0].as_ref().unwrap_err().contains("expected '{'"), "{out:?}");
+    }
+
+    #[test]
+    fn truncated_record_array_keeps_the_complete_elements() {
+        let out = frames(br#"{"Records":[{"a":1},{"b":2},{"c""#, Framing::JsonArrayField("Records"), 100);
+        assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
+        assert_eq!(out[1], Ok(r#"{"b":2}"#.into()));
+        assert!(out[2].is_err());
+        assert_eq!(out.len(), 3);
+    }
+}

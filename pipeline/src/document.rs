@@ -1,0 +1,177 @@
+//! A normalized record made ready for `_bulk`: its index, its deterministic
+//! `_id`, and its two NDJSON lines, encoded once on the blocking thread that
+//! normalized it so that the async sink only moves bytes.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Datelike, Utc};
+
+use crate::ack::AckGroup;
+use crate::config::IndexRotation;
+use crate::log_types::{DocId, Normalized};
+
+/// Where a record came from: named in dead letters and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOrigin {
+    pub bucket: String,
+    pub key: String,
+    /// The frame's 0-based position in the object.
+    pub ordinal: u64,
+}
+
+/// What identifies an object's content across deliveries: its bucket, key and
+/// version id (or ETag when the bucket is not versioned).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectIdentity {
+    pub bucket: String,
+    pub key: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexNaming {
+    pub prefix: String,
+    pub rotation: IndexRotation,
+}
+
+impl IndexNaming {
+    /// `<prefix>-<log type>-<YYYY.MM>` or `<prefix>-<log type>-<YYYY.MM.DD>`.
+    pub fn index(&self, log_type: &str, at: DateTime<Utc>) -> String {
+        match self.rotation {
+            IndexRotation::Monthly => format!("{}-{}-{:04}.{:02}", self.prefix, log_type, at.year(), at.month()),
+            IndexRotation::Daily => format!(
+                "{}-{}-{:04}.{:02}.{:02}",
+                self.prefix,
+                log_type,
+                at.year(),
+                at.month(),
+                at.day()
+            ),
+        }
+    }
+}
+
+/// A deterministic `_id`: 128 bits of BLAKE3 over the log type and either the
+/// record's natural key or its position, as 32 hex characters. Fields are
+/// separated by a byte that cannot occur in keys, so no two inputs collide by
+/// concatenation.
+pub fn document_id(log_type: &str, id: &DocId, object: &ObjectIdentity, ordinal: u64, sub: u32) -> String {
+    let mut h = blake3::Hasher::new();
+    h.update(log_type.as_bytes());
+    h.update(&[0]);
+    match id {
+        DocId::Natural(natural) => {
+            h.update(b"n\0");
+            h.update(natural.as_bytes());
+        }
+        DocId::Positional => {
+            h.update(b"p\0");
+            h.update(object.bucket.as_bytes());
+            h.update(&[0]);
+            h.update(object.key.as_bytes());
+            h.update(&[0]);
+            h.update(object.version.as_bytes());
+            h.update(&[0]);
+            h.update(&ordinal.to_le_bytes());
+            h.update(&sub.to_le_bytes());
+        }
+    }
+    let hash = h.finalize();
+    let mut out = String::with_capacity(32);
+    for b in &hash.as_bytes()[..16] {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// A document on its way to OpenSearch.
+#[derive(Debug)]
+pub struct Document {
+    pub index: String,
+    pub id: String,
+    pub log_type: &'static str,
+    /// The action line and the source line, each ending in `\n`.
+    pub bulk: Vec<u8>,
+    pub origin: RecordOrigin,
+    /// Dropped once the document is indexed or given up on.
+    pub ack: AckGroup,
+}
+
+/// Encodes the `create` action and source lines. `create` (not `index`) makes a
+/// redelivered record a no-op: OpenSearch answers 409 for an existing `_id`,
+/// which the sink counts as already indexed.
+pub fn encode_bulk(index: &str, id: &str, normalized: &Normalized) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"create\":{\"_index\":");
+    // Index names and ids are plain ASCII built above; serde escapes anyway.
+    let _ = serde_json::to_writer(&mut out, index);
+    out.extend_from_slice(b",\"_id\":");
+    let _ = serde_json::to_writer(&mut out, id);
+    out.extend_from_slice(b"}}\n");
+    // Serializing a map of JSON values cannot fail.
+    let _ = serde_json::to_writer(&mut out, &normalized.document);
+    out.push(b'\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn object(version: &str) -> ObjectIdentity {
+        ObjectIdentity {
+            bucket: "b".into(),
+            key: "k".into(),
+            version: version.into(),
+        }
+    }
+
+    #[test]
+    fn index_name_follows_the_event_time_and_rotation() {
+        let at = Utc.with_ymd_and_hms(2026, 1, 5, 23, 59, 0).single().expect("time");
+        let monthly = IndexNaming {
+            prefix: "siem".into(),
+            rotation: IndexRotation::Monthly,
+        };
+        assert_eq!(monthly.index("guardduty", at), "siem-guardduty-2026.01");
+        let daily = IndexNaming {
+            rotation: IndexRotation::Daily,
+            ..monthly
+        };
+        assert_eq!(daily.index("guardduty", at), "siem-guardduty-2026.01.05");
+    }
+
+    #[test]
+    fn positional_ids_are_stable_and_distinct_per_position_and_version() {
+        let a = document_id("t", &DocId::Positional, &object("v1"), 7, 0);
+        assert_eq!(a, document_id("t", &DocId::Positional, &object("v1"), 7, 0));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, document_id("t", &DocId::Positional, &object("v1"), 8, 0));
+        assert_ne!(a, document_id("t", &DocId::Positional, &object("v1"), 7, 1));
+        assert_ne!(a, document_id("t", &DocId::Positional, &object("v2"), 7, 0));
+        assert_ne!(a, document_id("u", &DocId::Positional, &object("v1"), 7, 0));
+    }
+
+    #[test]
+    fn natural_ids_ignore_where_the_record_was_found() {
+        let id = DocId::Natural("f1/2026".into());
+        assert_eq!(
+            document_id("t", &id, &object("v1"), 1, 0),
+            document_id("t", &id, &object("v2"), 9, 3)
+        );
+    }
+
+    #[test]
+    fn bulk_encoding_is_a_create_action_and_a_source_line() {
+        let n = Normalized {
+            document: serde_json::json!({"a": 1}).as_object().cloned().expect("object"),
+            timestamp: Utc::now(),
+            id: DocId::Positional,
+        };
+        assert_eq!(
+            String::from_utf8(encode_bulk("i", "x", &n)).expect("utf8"),
+            "{\"create\":{\"_index\":\"i\",\"_id\":\"x\"}}\n{\"a\":1}\n"
+        );
+    }
+}

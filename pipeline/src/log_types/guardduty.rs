@@ -1,0 +1,523 @@
+//! Amazon GuardDuty findings, as GuardDuty exports them to S3: gzip JSON Lines
+//! under `AWSLogs/<account>/GuardDuty/<region>/YYYY/MM/DD/<uuid>.jsonl.gz`.
+//! A line may also be an EventBridge event wrapping the finding
+//! (`detail-type: GuardDuty Finding`) or a `{"findings":[...]}` list.
+//!
+//! The finding is kept whole under `aws.guardduty`; ECS fields are derived:
+//! - `@timestamp` is `updatedAt`, and the document id is the finding id plus
+//!   `updatedAt`, so every update of a finding is a document of its own and
+//!   history is kept (the latest state is the newest `@timestamp` per `event.id`);
+//! - `event.severity` is the severity on a 0–100 scale (GuardDuty's 0–10 × 10),
+//!   `siem.severity.label` its band: low < 4, medium < 7, high < 9, critical ≥ 9;
+//! - the finding type `ThreatPurpose:ResourceTypeAffected/ThreatFamilyName.DetectionMechanism!Artifact`
+//!   gives `rule.name` (the whole type), `rule.category` (the threat purpose) and,
+//!   where the purpose is a MITRE ATT&CK tactic, `threat.tactic.name`;
+//! - a network connection is oriented so that `source` is the remote actor of
+//!   an inbound connection and the instance of an outbound one.
+
+use serde_json::Value;
+
+use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
+use crate::decode::Framing;
+use crate::ecs::{EcsDocument, Related};
+
+pub struct GuardDuty;
+
+impl LogType for GuardDuty {
+    fn name(&self) -> &'static str {
+        "guardduty"
+    }
+    fn namespace(&self) -> &'static str {
+        "aws.guardduty"
+    }
+    fn framing(&self) -> Framing {
+        Framing::Lines
+    }
+    fn matches_key(&self, key: &str) -> bool {
+        key.contains("/GuardDuty/")
+    }
+    fn normalizer(&self) -> Box<dyn Normalizer> {
+        Box::new(GuardDutyNormalizer)
+    }
+}
+
+struct GuardDutyNormalizer;
+
+impl Normalizer for GuardDutyNormalizer {
+    fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
+        let value = parse_json(frame)?;
+        match value {
+            Value::Object(mut obj) => {
+                if let Some(Value::Array(findings)) = obj.remove("findings") {
+                    for finding in findings {
+                        out.push(normalize_finding(finding)?);
+                    }
+                    return Ok(());
+                }
+                let finding = match obj.get("detail-type").and_then(Value::as_str) {
+                    Some(_) => obj.remove("detail").ok_or(NormalizeError::MissingField("detail"))?,
+                    None => Value::Object(obj),
+                };
+                out.push(normalize_finding(finding)?);
+                Ok(())
+            }
+            _ => Err(NormalizeError::InvalidField {
+                field: "(record)",
+                message: "a finding must be a JSON object".into(),
+            }),
+        }
+    }
+}
+
+/// GuardDuty's severity bands.
+pub fn severity_label(severity: f64) -> &'static str {
+    match severity {
+        s if s >= 9.0 => "critical",
+        s if s >= 7.0 => "high",
+        s if s >= 4.0 => "medium",
+        s if s >= 1.0 => "low",
+        _ => "informational",
+    }
+}
+
+/// GuardDuty threat purposes that are MITRE ATT&CK tactics, with their ids.
+fn mitre_tactic(purpose: &str) -> Option<(&'static str, &'static str)> {
+    Some(match purpose {
+        "InitialAccess" => ("TA0001", "Initial Access"),
+        "Execution" => ("TA0002", "Execution"),
+        "Persistence" => ("TA0003", "Persistence"),
+        "PrivilegeEscalation" => ("TA0004", "Privilege Escalation"),
+        "DefenseEvasion" => ("TA0005", "Defense Evasion"),
+        "CredentialAccess" => ("TA0006", "Credential Access"),
+        "Discovery" => ("TA0007", "Discovery"),
+        "Exfiltration" => ("TA0010", "Exfiltration"),
+        "Impact" => ("TA0040", "Impact"),
+        "Recon" => ("TA0043", "Reconnaissance"),
+        _ => return None,
+    })
+}
+
+/// Parts of `ThreatPurpose:ResourceTypeAffected/ThreatFamilyName.DetectionMechanism!Artifact`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FindingType<'a> {
+    pub purpose: &'a str,
+    pub resource_type: Option<&'a str>,
+    pub family: Option<&'a str>,
+}
+
+pub fn split_finding_type(t: &str) -> FindingType<'_> {
+    let (purpose, rest) = t.split_once(':').unwrap_or((t, ""));
+    let (resource, family) = match rest.split_once('/') {
+        Some((r, f)) => (Some(r), Some(f)),
+        None => (Some(rest), None),
+    };
+    let family = family.map(|f| f.split(['.', '!']).next().unwrap_or(f));
+    FindingType {
+        purpose,
+        resource_type: resource.filter(|r| !r.is_empty()),
+        family: family.filter(|f| !f.is_empty()),
+    }
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    at(v, path)?.as_str()
+}
+
+fn at<'a>(mut v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    for p in path {
+        v = v.get(p)?;
+    }
+    Some(v)
+}
+
+fn number(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn port(v: Option<&Value>) -> Option<u64> {
+    number(v).filter(|p| (0.0..=65535.0).contains(p)).map(|p| p as u64)
+}
+
+fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
+    if !finding.is_object() {
+        return Err(NormalizeError::InvalidField {
+            field: "(finding)",
+            message: "a finding must be a JSON object".into(),
+        });
+    }
+    let id = s(&finding, &["id"]).ok_or(NormalizeError::MissingField("id"))?;
+    let updated_raw = s(&finding, &["updatedAt"]).ok_or(NormalizeError::MissingField("updatedAt"))?;
+    let timestamp = parse_time("updatedAt", finding.get("updatedAt"))?;
+    let finding_type = s(&finding, &["type"]).unwrap_or_default();
+    let severity = number(finding.get("severity"));
+
+    let mut doc = EcsDocument::new();
+    let mut related = Related::default();
+    doc.set("@timestamp", updated_raw);
+    doc.set("message", s(&finding, &["description"]));
+    doc.set("event.kind", "alert");
+    doc.set("event.module", "aws");
+    doc.set("event.dataset", "aws.guardduty");
+    doc.set("event.provider", "guardduty.amazonaws.com");
+    doc.set("event.id", id);
+    doc.set("event.created", s(&finding, &["createdAt"]));
+    doc.set("event.start", s(&finding, &["service", "eventFirstSeen"]));
+    doc.set("event.end", s(&finding, &["service", "eventLastSeen"]));
+    if let Some(sev) = severity {
+        doc.set("event.severity", (sev * 10.0).round() as i64);
+        doc.set("siem.severity.label", severity_label(sev));
+        doc.set("siem.severity.score", sev);
+    }
+    doc.set("siem.log_type", "guardduty");
+
+    let parts = split_finding_type(finding_type);
+    doc.set("rule.name", finding_type);
+    doc.set("rule.id", finding_type);
+    doc.set("rule.category", parts.purpose);
+    doc.set("rule.description", s(&finding, &["title"]));
+    doc.set("rule.ruleset", "GuardDuty");
+    if let Some((tactic_id, tactic_name)) = mitre_tactic(parts.purpose) {
+        doc.set("threat.framework", "MITRE ATT&CK");
+        doc.set("threat.tactic.id", vec![tactic_id]);
+        doc.set("threat.tactic.name", vec![tactic_name]);
+    }
+
+    doc.set("cloud.provider", "aws");
+    doc.set("cloud.account.id", s(&finding, &["accountId"]));
+    doc.set("cloud.region", s(&finding, &["region"]));
+    doc.set("cloud.service.name", "guardduty");
+
+    let resource = finding.get("resource").unwrap_or(&Value::Null);
+    let action_type = s(&finding, &["service", "action", "actionType"]);
+    let mut categories = vec!["intrusion_detection"];
+    let mut types = vec!["info"];
+    if matches!(parts.purpose, "Trojan" | "Backdoor" | "CryptoCurrency") || finding_type.contains("Malware") {
+        categories.push("malware");
+    }
+
+    // The affected resource.
+    if let Some(instance) = resource.get("instanceDetails") {
+        doc.set("cloud.instance.id", s(instance, &["instanceId"]));
+        doc.set("cloud.machine.type", s(instance, &["instanceType"]));
+        doc.set("cloud.availability_zone", s(instance, &["availabilityZone"]));
+        doc.set("host.id", s(instance, &["instanceId"]));
+        if let Some(nics) = instance.get("networkInterfaces").and_then(Value::as_array) {
+            let ips: Vec<&str> = nics
+                .iter()
+                .flat_map(|n| [s(n, &["privateIpAddress"]), s(n, &["publicIp"])])
+                .flatten()
+                .collect();
+            let mut unique: Vec<&str> = Vec::with_capacity(ips.len());
+            for ip in ips {
+                related.ip(Some(ip));
+                if !unique.contains(&ip) {
+                    unique.push(ip);
+                }
+            }
+            if !unique.is_empty() {
+                doc.set("host.ip", unique);
+            }
+            for n in nics {
+                related.host(s(n, &["privateDnsName"]));
+            }
+        }
+    }
+    if let Some(key) = resource.get("accessKeyDetails") {
+        doc.set("user.name", s(key, &["userName"]));
+        doc.set("user.id", s(key, &["principalId"]));
+        related.user(s(key, &["userName"]));
+    }
+    if let Some(eks) = resource.get("eksClusterDetails") {
+        doc.set("orchestrator.cluster.name", s(eks, &["name"]));
+        doc.set("orchestrator.type", "kubernetes");
+    }
+    if let Some(k8s_user) = at(resource, &["kubernetesDetails", "kubernetesUserDetails"]) {
+        doc.set("user.name", s(k8s_user, &["username"]));
+        related.user(s(k8s_user, &["username"]));
+    }
+    if let Some(db_user) = resource.get("rdsDbUserDetails") {
+        doc.set("user.name", s(db_user, &["user"]));
+        related.user(s(db_user, &["user"]));
+    }
+
+    // The action: who did what, from where.
+    let action = at(&finding, &["service", "action"]).unwrap_or(&Value::Null);
+    doc.set("event.action", action_type.map(|a| a.to_ascii_lowercase()));
+    if let Some(conn) = action.get("networkConnectionAction") {
+        categories.push("network");
+        types.push("connection");
+        let direction = s(conn, &["connectionDirection"]).unwrap_or("UNKNOWN");
+        let remote = Endpoint::remote(conn.get("remoteIpDetails"), conn.get("remotePortDetails"));
+        let local = Endpoint::local(conn.get("localIpDetails"), conn.get("localPortDetails"));
+        let (src, dst) = match direction {
+            "OUTBOUND" => (local, remote),
+            _ => (remote, local),
+        };
+        src.write(&mut doc, "source", &mut related);
+        dst.write(&mut doc, "destination", &mut related);
+        doc.set(
+            "network.direction",
+            match direction {
+                "INBOUND" => "inbound",
+                "OUTBOUND" => "outbound",
+                _ => "unknown",
+            },
+        );
+        doc.set("network.transport", s(conn, &["protocol"]).map(str::to_ascii_lowercase));
+        types.push(if conn.get("blocked").and_then(Value::as_bool) == Some(true) {
+            "denied"
+        } else {
+            "allowed"
+        });
+    } else if let Some(probe) = action.get("portProbeAction") {
+        categories.push("network");
+        types.push("connection");
+        if let Some(first) = probe.get("portProbeDetails").and_then(Value::as_array).and_then(|d| d.first()) {
+            Endpoint::remote(first.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
+            Endpoint::local(first.get("localIpDetails"), first.get("localPortDetails")).write(
+                &mut doc,
+                "destination",
+                &mut related,
+            );
+            doc.set("network.direction", "inbound");
+        }
+    } else if let Some(dns) = action.get("dnsRequestAction") {
+        categories.push("network");
+        types.push("protocol");
+        doc.set("dns.question.name", s(dns, &["domain"]));
+        doc.set("network.protocol", "dns");
+        doc.set("network.transport", s(dns, &["protocol"]).map(str::to_ascii_lowercase));
+        related.host(s(dns, &["domain"]));
+    } else if let Some(call) = action.get("awsApiCallAction") {
+        Endpoint::remote(call.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
+        doc.set("event.action", s(call, &["api"]));
+        doc.set("user_agent.original", s(call, &["userAgent", "fullUserAgent"]).or(s(call, &["userAgent"])));
+        doc.set("error.code", s(call, &["errorCode"]));
+        doc.set("source.domain", s(call, &["domainDetails", "domain"]));
+    } else if let Some(call) = action.get("kubernetesApiCallAction") {
+        Endpoint::remote(call.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
+        doc.set("event.action", s(call, &["verb"]));
+        doc.set("url.original", s(call, &["requestUri"]));
+        doc.set("user_agent.original", s(call, &["userAgent"]));
+        doc.set("http.response.status_code", call.get("statusCode").and_then(Value::as_u64));
+    } else if let Some(login) = action.get("rdsLoginAttemptAction") {
+        categories.push("authentication");
+        types.push("start");
+        Endpoint::remote(login.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
+    }
+
+    // Threat-intelligence evidence GuardDuty attached.
+    if let Some(intel) = at(&finding, &["service", "evidence", "threatIntelligenceDetails"]).and_then(Value::as_array)
+    {
+        let names: Vec<&str> = intel.iter().filter_map(|t| s(t, &["threatListName"])).collect();
+        if !names.is_empty() {
+            doc.set("threat.indicator.provider", names.first().copied());
+        }
+    }
+
+    doc.set("event.category", categories);
+    doc.set("event.type", types);
+    related.write_to(&mut doc);
+    let natural = format!("{id}\u{1f}{updated_raw}");
+    doc.set("aws.guardduty", finding);
+    Ok(Normalized {
+        document: doc.into_map(),
+        timestamp,
+        id: DocId::Natural(natural),
+    })
+}
+
+/// One end of a connection as GuardDuty describes it.
+#[derive(Default)]
+struct Endpoint<'a> {
+    ip: Option<&'a str>,
+    port: Option<u64>,
+    geo: Option<&'a Value>,
+}
+
+impl<'a> Endpoint<'a> {
+    fn remote(ip: Option<&'a Value>, port: Option<&'a Value>) -> Self {
+        Endpoint {
+            ip: ip.and_then(|i| s(i, &["ipAddressV4"]).or(s(i, &["ipAddressV6"]))),
+            port: port.and_then(|p| port_of(p)),
+            geo: ip,
+        }
+    }
+
+    fn local(ip: Option<&'a Value>, port: Option<&'a Value>) -> Self {
+        Endpoint {
+            ip: ip.and_then(|i| s(i, &["ipAddressV4"]).or(s(i, &["ipAddressV6"]))),
+            port: port.and_then(|p| port_of(p)),
+            geo: None,
+        }
+    }
+
+    fn write(&self, doc: &mut EcsDocument, side: &str, related: &mut Related) {
+        doc.set(&format!("{side}.ip"), self.ip);
+        doc.set(&format!("{side}.address"), self.ip);
+        doc.set(&format!("{side}.port"), self.port);
+        related.ip(self.ip);
+        let Some(g) = self.geo else { return };
+        doc.set(&format!("{side}.geo.country_name"), s(g, &["country", "countryName"]));
+        doc.set(&format!("{side}.geo.country_iso_code"), s(g, &["country", "countryCode"]));
+        doc.set(&format!("{side}.geo.city_name"), s(g, &["city", "cityName"]));
+        if let (Some(lat), Some(lon)) = (
+            number(at(g, &["geoLocation", "lat"])),
+            number(at(g, &["geoLocation", "lon"])),
+        ) {
+            doc.set(&format!("{side}.geo.location"), serde_json::json!({"lat": lat, "lon": lon}));
+        }
+        if let Some(asn) = number(at(g, &["organization", "asn"])).filter(|a| *a > 0.0) {
+            doc.set(&format!("{side}.as.number"), asn as u64);
+        }
+        doc.set(
+            &format!("{side}.as.organization.name"),
+            s(g, &["organization", "asnOrg"]).or(s(g, &["organization", "org"])),
+        );
+    }
+}
+
+fn port_of(p: &Value) -> Option<u64> {
+    port(p.get("port"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn finding(severity: f64, action: Value) -> Value {
+        json!({
+            "schemaVersion": "2.0", "accountId": "123456789012", "region": "us-east-1", "partition": "aws",
+            "id": "f1", "arn": "arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f1",
+            "type": "UnauthorizedAccess:EC2/SSHBruteForce", "title": "t", "description": "d",
+            "severity": severity, "createdAt": "2026-11-27T10:00:00.000Z", "updatedAt": "2026-11-28T10:00:00.000Z",
+            "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": "i-1", "networkInterfaces": [
+                {"privateIpAddress": "10.0.0.5", "publicIp": "198.51.100.7"}]}},
+            "service": {"serviceName": "guardduty", "action": action, "count": 3}
+        })
+    }
+
+    fn one(v: Value) -> Normalized {
+        let mut out = Vec::new();
+        GuardDutyNormalizer
+            .normalize(v.to_string().as_bytes(), &mut out)
+            .expect("normalizes");
+        assert_eq!(out.len(), 1);
+        out.remove(0)
+    }
+
+    fn get<'a>(n: &'a Normalized, path: &str) -> &'a Value {
+        let mut v = n.document.get(path.split('.').next().expect("path")).unwrap_or(&Value::Null);
+        for p in path.split('.').skip(1) {
+            v = v.get(p).unwrap_or(&Value::Null);
+        }
+        v
+    }
+
+    #[test]
+    fn severity_bands_include_critical() {
+        assert_eq!(severity_label(9.0), "critical");
+        assert_eq!(severity_label(10.0), "critical");
+        assert_eq!(severity_label(8.9), "high");
+        assert_eq!(severity_label(7.0), "high");
+        assert_eq!(severity_label(5.0), "medium");
+        assert_eq!(severity_label(2.0), "low");
+        let n = one(finding(9.5, json!({})));
+        assert_eq!(get(&n, "siem.severity.label"), "critical");
+        assert_eq!(get(&n, "event.severity"), 95);
+    }
+
+    #[test]
+    fn finding_type_is_split_into_purpose_resource_and_family() {
+        assert_eq!(
+            split_finding_type("Trojan:EC2/BlackholeTraffic!DNS"),
+            FindingType {
+                purpose: "Trojan",
+                resource_type: Some("EC2"),
+                family: Some("BlackholeTraffic")
+            }
+        );
+        assert_eq!(
+            split_finding_type("CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin").family,
+            Some("AnomalousBehavior")
+        );
+        assert_eq!(split_finding_type("AttackSequence:IAM/CompromisedCredentials").purpose, "AttackSequence");
+        assert_eq!(split_finding_type("weird").resource_type, None);
+    }
+
+    #[test]
+    fn inbound_connection_puts_the_remote_actor_in_source() {
+        let n = one(finding(
+            5.0,
+            json!({"actionType": "NETWORK_CONNECTION", "networkConnectionAction": {
+                "connectionDirection": "INBOUND", "protocol": "TCP", "blocked": false,
+                "remoteIpDetails": {"ipAddressV4": "203.0.113.9", "country": {"countryName": "X"},
+                                     "geoLocation": {"lat": 1.5, "lon": 2.5}, "organization": {"asn": "64500", "asnOrg": "Org"}},
+                "remotePortDetails": {"port": 40000}, "localIpDetails": {"ipAddressV4": "10.0.0.5"},
+                "localPortDetails": {"port": 22}}}),
+        ));
+        assert_eq!(get(&n, "source.ip"), "203.0.113.9");
+        assert_eq!(get(&n, "source.port"), 40000);
+        assert_eq!(get(&n, "source.as.number"), 64500);
+        assert_eq!(get(&n, "source.geo.location"), &json!({"lat": 1.5, "lon": 2.5}));
+        assert_eq!(get(&n, "destination.ip"), "10.0.0.5");
+        assert_eq!(get(&n, "destination.port"), 22);
+        assert_eq!(get(&n, "network.direction"), "inbound");
+        assert_eq!(get(&n, "network.transport"), "tcp");
+    }
+
+    #[test]
+    fn outbound_connection_puts_the_instance_in_source() {
+        let n = one(finding(
+            5.0,
+            json!({"actionType": "NETWORK_CONNECTION", "networkConnectionAction": {
+                "connectionDirection": "OUTBOUND", "protocol": "UDP",
+                "remoteIpDetails": {"ipAddressV4": "203.0.113.9"}, "remotePortDetails": {"port": 53},
+                "localIpDetails": {"ipAddressV4": "10.0.0.5"}, "localPortDetails": {"port": 5353}}}),
+        ));
+        assert_eq!(get(&n, "source.ip"), "10.0.0.5");
+        assert_eq!(get(&n, "destination.ip"), "203.0.113.9");
+        assert_eq!(get(&n, "network.direction"), "outbound");
+    }
+
+    #[test]
+    fn id_is_the_finding_id_and_update_time_and_the_original_is_kept() {
+        let n = one(finding(2.0, json!({})));
+        assert_eq!(n.id, DocId::Natural("f1\u{1f}2026-11-28T10:00:00.000Z".into()));
+        assert_eq!(get(&n, "aws.guardduty.service.count"), 3);
+        assert_eq!(get(&n, "@timestamp"), "2026-11-28T10:00:00.000Z");
+        assert_eq!(get(&n, "threat.tactic.name"), &Value::Null, "UnauthorizedAccess is not a tactic");
+    }
+
+    #[test]
+    fn eventbridge_wrapper_and_findings_list_are_unwrapped() {
+        let wrapped = json!({"version": "0", "detail-type": "GuardDuty Finding", "source": "aws.guardduty",
+                             "detail": finding(3.0, json!({}))});
+        assert_eq!(get(&one(wrapped), "event.id"), "f1");
+        let mut out = Vec::new();
+        GuardDutyNormalizer
+            .normalize(br#"{"findings":[]}"#, &mut out)
+            .expect("empty list is fine");
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn missing_id_or_bad_time_is_a_record_error() {
+        let mut f = finding(1.0, json!({}));
+        f["updatedAt"] = json!("yesterday");
+        let mut out = Vec::new();
+        let err = GuardDutyNormalizer.normalize(f.to_string().as_bytes(), &mut out).unwrap_err();
+        assert!(err.to_string().contains("updatedAt"), "{err}");
+        f.as_object_mut().expect("object").remove("id");
+        assert_eq!(
+            GuardDutyNormalizer.normalize(f.to_string().as_bytes(), &mut out),
+            Err(NormalizeError::MissingField("id"))
+        );
+        assert!(GuardDutyNormalizer.normalize(b"[1]", &mut out).is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! Log types: how a record of each source is framed, recognised and normalized
+//! to ECS. One file per log type; [`REGISTRY`] lists them all, and routing
+//! (by S3 key or by name) only consults the registry.
+//!
+//! Adding a log type: write its file implementing [`LogType`], add one line to
+//! [`REGISTRY`], add its fixtures and golden output under `tests/fixtures/`, and
+//! its index template under `mappings/index_templates/` (a test fails when
+//! either is missing).
+
+pub mod guardduty;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::decode::Framing;
+
+/// Every log type the pipeline knows, in routing order: the first whose
+/// [`LogType::matches_key`] accepts a key wins.
+pub static REGISTRY: &[&dyn LogType] = &[&guardduty::GuardDuty];
+
+pub trait LogType: Send + Sync + 'static {
+    /// Short lowercase name: the index name's middle part and the metric label.
+    fn name(&self) -> &'static str;
+    /// The vendor namespace of the original record (`aws.guardduty`).
+    fn namespace(&self) -> &'static str;
+    fn framing(&self) -> Framing;
+    /// Whether an S3 key holds this log type.
+    fn matches_key(&self, key: &str) -> bool;
+    /// A normalizer for one object. It may keep state across the object's
+    /// frames (a header line, for example).
+    fn normalizer(&self) -> Box<dyn Normalizer>;
+}
+
+pub trait Normalizer: Send {
+    /// Normalizes one frame into zero or more documents appended to `out`.
+    /// Zero is a skipped frame (a header, a control message), not an error.
+    fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError>;
+}
+
+/// One ECS document ready to be given an index and an id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    pub document: Map<String, Value>,
+    /// The event time: picks the index (`<prefix>-<type>-<date>`).
+    pub timestamp: DateTime<Utc>,
+    pub id: DocId,
+}
+
+/// What makes a document's `_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocId {
+    /// A natural key from the record (a finding's id and update time): the same
+    /// finding exported in two objects is one document.
+    Natural(String),
+    /// The record's position in its object (bucket, key, version or ETag,
+    /// ordinal): the same object read twice gives the same ids.
+    Positional,
+}
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum NormalizeError {
+    #[error("invalid JSON: {0}")]
+    InvalidJson(String),
+    #[error("not valid UTF-8 at byte {0}")]
+    InvalidUtf8(usize),
+    #[error("missing required field `{0}`")]
+    MissingField(&'static str),
+    #[error("field `{field}`: {message}")]
+    InvalidField { field: &'static str, message: String },
+}
+
+impl NormalizeError {
+    /// Bounded label for metrics and dead letters.
+    pub fn label(&self) -> &'static str {
+        match self {
+            NormalizeError::InvalidJson(_) => "invalid_json",
+            NormalizeError::InvalidUtf8(_) => "invalid_utf8",
+            NormalizeError::MissingField(_) => "missing_field",
+            NormalizeError::InvalidField { .. } => "invalid_field",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown log type {name:?}; known: {known}")]
+pub struct UnknownLogType {
+    pub name: String,
+    pub known: String,
+}
+
+pub fn by_name(name: &str) -> Result<&'static dyn LogType, UnknownLogType> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|t| t.name() == name)
+        .ok_or_else(|| UnknownLogType {
+            name: name.to_owned(),
+            known: REGISTRY.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "),
+        })
+}
+
+/// The log type of an S3 key, if any.
+pub fn route(key: &str) -> Option<&'static dyn LogType> {
+    REGISTRY.iter().copied().find(|t| t.matches_key(key))
+}
+
+/// Parses a JSON frame, telling invalid UTF-8 from invalid JSON.
+pub fn parse_json(frame: &[u8]) -> Result<Value, NormalizeError> {
+    serde_json::from_slice(frame).map_err(|e| match std::str::from_utf8(frame) {
+        Err(u) => NormalizeError::InvalidUtf8(u.valid_up_to()),
+        Ok(_) => NormalizeError::InvalidJson(e.to_string()),
+    })
+}
+
+/// Parses an RFC 3339 timestamp field.
+pub fn parse_time(field: &'static str, value: Option<&Value>) -> Result<DateTime<Utc>, NormalizeError> {
+    let s = value.and_then(Value::as_str).ok_or(NormalizeError::MissingField(field))?;
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| NormalizeError::InvalidField {
+            field,
+            message: format!("{s:?} is not an RFC 3339 time: {e}"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_registered_log_type_has_a_unique_lowercase_name() {
+        let mut names: Vec<_> = REGISTRY.iter().map(|t| t.name()).collect();
+        assert!(names.iter().all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), REGISTRY.len());
+    }
+
+    #[test]
+    fn guardduty_export_keys_route_to_guardduty() {
+        let key = "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/0b1c2d3e-aaaa-bbbb-cccc-111122223333.jsonl.gz";
+        assert_eq!(route(key).map(|t| t.name()), Some("guardduty"));
+        assert!(route("AWSLogs/123456789012/elasticloadbalancing/x.log.gz").is_none());
+    }
+
+    #[test]
+    fn unknown_name_lists_the_known_ones() {
+        let err = by_name("nope").err().expect("unknown").to_string();
+        assert!(err.contains("guardduty"), "{err}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_told_apart_from_invalid_json() {
+        assert_eq!(parse_json(b"{\"a\":\"\xff\"}"), Err(NormalizeError::InvalidUtf8(6)));
+        assert!(matches!(parse_json(b"{\"a\":"), Err(NormalizeError::InvalidJson(_))));
+    }
+}

@@ -1,0 +1,213 @@
+//! The `siem-pipeline` binary: the edge where configuration, AWS clients and
+//! signals meet the library. Errors here are `anyhow`; everything below is typed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use siem_pipeline::config::Config;
+use siem_pipeline::normalize::{self, Routing};
+use siem_pipeline::pipeline::{Limits, Pipeline};
+use siem_pipeline::sink::{OpenSearch, templates};
+use siem_pipeline::source::s3::S3Store;
+use siem_pipeline::source::sqs::SqsQueue;
+use siem_pipeline::telemetry::{self, http::Health};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info};
+
+#[derive(Parser)]
+#[command(name = "siem-pipeline", version, about = "AWS security findings and logs from S3 into OpenSearch, as ECS.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pipeline: receive notifications, read objects, index records.
+    Run {
+        /// TOML configuration file; `SIEM_<SECTION>_<KEY>` variables override it.
+        #[arg(short, long, env = "SIEM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Install or update the index templates, then exit.
+    Setup {
+        #[arg(short, long, env = "SIEM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate the configuration and print it, then exit.
+    CheckConfig {
+        #[arg(short, long, env = "SIEM_CONFIG")]
+        config: PathBuf,
+    },
+    /// Normalize local files as the pipeline would and print the documents as NDJSON.
+    Normalize {
+        /// Use this log type for every file.
+        #[arg(long, conflicts_with = "key")]
+        log_type: Option<String>,
+        /// Route as if every file were stored under this S3 key.
+        #[arg(long)]
+        key: Option<String>,
+        /// Index name prefix used in `_index`.
+        #[arg(long, default_value = "siem")]
+        index_prefix: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Normalize {
+            log_type,
+            key,
+            index_prefix,
+            files,
+        } => run_normalize(log_type, key, &index_prefix, &files),
+        Command::CheckConfig { config } => load_config(&config).map(|c| {
+            println!("{c:#?}");
+            ExitCode::SUCCESS
+        }),
+        Command::Setup { config } => runtime().and_then(|rt| rt.block_on(setup(&config))),
+        Command::Run { config } => runtime().and_then(|rt| rt.block_on(run(&config))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    Ok(Config::load(path, std::env::vars())?)
+}
+
+fn run_normalize(
+    log_type: Option<String>,
+    key: Option<String>,
+    index_prefix: &str,
+    files: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    let routing = match (log_type, key) {
+        (Some(t), _) => Routing::LogType(t),
+        (None, Some(k)) => Routing::Key(k),
+        (None, None) => Routing::ByPath,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut err = std::io::stderr();
+    let summary = normalize::run(files, &routing, index_prefix, &mut out, &mut err)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(if summary.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+async fn aws_config(config: &Config) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &config.aws.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &config.aws.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    telemetry::init_logging(false);
+    let config = load_config(path)?;
+    let client = OpenSearch::new(&config.opensearch)?;
+    let n = templates::install(&client, &config.opensearch.index_prefix)
+        .await
+        .with_context(|| format!("installing templates into {}", config.opensearch.url))?;
+    println!("installed {n} templates into {}", config.opensearch.url);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    telemetry::init_logging(true);
+    let config = load_config(path)?;
+    let sdk = aws_config(&config).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(config.aws.s3_force_path_style)
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let opensearch = OpenSearch::new(&config.opensearch)?;
+    opensearch
+        .ping()
+        .await
+        .with_context(|| format!("OpenSearch at {} is not reachable", config.opensearch.url))?;
+    templates::install(&opensearch, &config.opensearch.index_prefix)
+        .await
+        .context("installing index templates")?;
+
+    let health = Arc::new(Health::default());
+    if let Some(addr) = config.metrics.listen {
+        let health = health.clone();
+        let listener = tokio::spawn(async move { telemetry::http::serve(addr, health).await });
+        tokio::task::yield_now().await;
+        if listener.is_finished() {
+            let result = listener.await.context("metrics server")?;
+            result.with_context(|| format!("binding the metrics server to {addr}"))?;
+        }
+    }
+    health.set_ready(true);
+
+    let shutdown = CancellationToken::new();
+    tokio::spawn(wait_for_signal(shutdown.clone()));
+    info!(queue = %config.sqs.queue_url, opensearch = %config.opensearch.url, "siem-pipeline started");
+    let pipeline = Pipeline {
+        queue: Arc::new(SqsQueue::new(
+            sqs,
+            config.sqs.queue_url.clone(),
+            config.sqs.wait_time,
+            config.sqs.max_messages,
+        )),
+        store: Arc::new(S3Store::new(s3)),
+        opensearch,
+        health,
+        limits: Limits::default(),
+        config,
+    };
+    let summary = pipeline.run(shutdown).await;
+    info!(
+        messages = summary.messages,
+        indexed = summary.indexed,
+        already_indexed = summary.already_indexed,
+        rejected = summary.rejected,
+        "siem-pipeline stopped"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            error!(error = %e, "cannot listen for SIGTERM");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM received; draining"),
+        _ = tokio::signal::ctrl_c() => info!("SIGINT received; draining"),
+    }
+    shutdown.cancel();
+}

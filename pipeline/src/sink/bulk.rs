@@ -1,0 +1,261 @@
+//! Sends one batch to `_bulk` and settles every document in it.
+//!
+//! - A request that fails as a whole (transport error, timeout, 429, 5xx) is
+//!   retried with exponential backoff and jitter.
+//! - In a response with `"errors": true`, each item is judged alone: 2xx is
+//!   indexed, 409 means the `_id` already exists (a redelivery) and counts as
+//!   indexed, 429 and 5xx are retried (only those items), anything else can
+//!   never index and is given up on.
+//! - A document given up on fails its message's [`AckGroup`](crate::ack::AckGroup)
+//!   so the message is not deleted.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use opensearch::http::Method;
+use serde::Deserialize;
+use tracing::{debug, warn};
+
+use super::OpenSearch;
+use crate::config::BulkConfig;
+use crate::document::Document;
+use crate::telemetry::METRICS;
+use crate::telemetry::metrics::status_class;
+
+#[derive(Debug, Deserialize)]
+struct BulkResponse {
+    #[serde(default)]
+    errors: bool,
+    #[serde(default)]
+    items: Vec<HashMap<String, BulkItem>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BulkItem {
+    pub status: u16,
+    #[serde(default)]
+    pub error: Option<ItemError>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+pub struct ItemError {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// How one item of a response settles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemVerdict {
+    Indexed,
+    AlreadyIndexed,
+    Retry,
+    Rejected,
+}
+
+pub fn verdict(status: u16) -> ItemVerdict {
+    match status {
+        200..=299 => ItemVerdict::Indexed,
+        409 => ItemVerdict::AlreadyIndexed,
+        429 | 500..=599 => ItemVerdict::Retry,
+        _ => ItemVerdict::Rejected,
+    }
+}
+
+/// What a whole-request attempt returned.
+enum Attempt {
+    /// Parsed items, one per document, in order.
+    Items(Vec<BulkItem>),
+    /// Nothing was settled; retry everything.
+    RetryAll(String),
+}
+
+/// Totals of one batch, for tests and logs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub indexed: u64,
+    pub already_indexed: u64,
+    pub rejected: u64,
+    pub gave_up: u64,
+    pub retries: u64,
+}
+
+fn backoff(config: &BulkConfig) -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(config.max_backoff)
+        .with_max_times(config.max_retries)
+        .with_jitter()
+        .build()
+}
+
+/// Sends `docs` until each is settled or the retries run out.
+pub async fn send_batch(client: &OpenSearch, mut docs: Vec<Document>, config: &BulkConfig) -> BatchSummary {
+    let mut summary = BatchSummary::default();
+    let mut delays = backoff(config);
+    while !docs.is_empty() {
+        let attempt = attempt(client, &docs).await;
+        let retry_reason = match attempt {
+            Attempt::RetryAll(reason) => {
+                METRICS.bulk_retries.with_label_values(&["request"]).inc();
+                reason
+            }
+            Attempt::Items(items) => {
+                let mut retry = Vec::new();
+                let mut first_retry_reason = None;
+                for (doc, item) in docs.drain(..).zip(items) {
+                    METRICS.bulk_items.with_label_values(&[status_class(item.status)]).inc();
+                    match verdict(item.status) {
+                        ItemVerdict::Indexed => {
+                            summary.indexed += 1;
+                            settled(&doc, "indexed");
+                        }
+                        ItemVerdict::AlreadyIndexed => {
+                            summary.already_indexed += 1;
+                            settled(&doc, "duplicate");
+                        }
+                        ItemVerdict::Retry => {
+                            first_retry_reason.get_or_insert_with(|| describe(&item));
+                            retry.push(doc);
+                        }
+                        ItemVerdict::Rejected => {
+                            summary.rejected += 1;
+                            give_up(&doc, "rejected", &describe(&item));
+                        }
+                    }
+                }
+                if retry.is_empty() {
+                    break;
+                }
+                METRICS.bulk_retries.with_label_values(&["item"]).inc_by(retry.len() as u64);
+                docs = retry;
+                first_retry_reason.unwrap_or_default()
+            }
+        };
+        match delays.next() {
+            Some(delay) => {
+                summary.retries += 1;
+                debug!(documents = docs.len(), ?delay, reason = %retry_reason, "retrying bulk");
+                tokio::time::sleep(delay).await;
+            }
+            None => {
+                warn!(documents = docs.len(), reason = %retry_reason, "bulk retries exhausted; messages will be redelivered");
+                for doc in docs.drain(..) {
+                    summary.gave_up += 1;
+                    give_up(&doc, "retries_exhausted", &retry_reason);
+                }
+            }
+        }
+    }
+    summary
+}
+
+async fn attempt(client: &OpenSearch, docs: &[Document]) -> Attempt {
+    let body_len: usize = docs.iter().map(|d| d.bulk.len()).sum();
+    let mut body = Vec::with_capacity(body_len);
+    for d in docs {
+        body.extend_from_slice(&d.bulk);
+    }
+    let started = Instant::now();
+    let result = client.request(Method::Post, "/_bulk", "application/x-ndjson", Some(body)).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            METRICS.bulk_requests.with_label_values(&["transport_error"]).inc();
+            METRICS.bulk_duration.with_label_values(&["transport_error"]).observe(elapsed);
+            return Attempt::RetryAll(e.to_string());
+        }
+    };
+    let outcome = match response.status {
+        200..=299 => "ok",
+        429 => "throttled",
+        400..=499 => "client_error",
+        _ => "server_error",
+    };
+    METRICS.bulk_requests.with_label_values(&[outcome]).inc();
+    METRICS.bulk_duration.with_label_values(&[outcome]).observe(elapsed);
+    if !(200..300).contains(&response.status) {
+        let reason = format!(
+            "HTTP {}: {}",
+            response.status,
+            String::from_utf8_lossy(&response.body[..response.body.len().min(500)])
+        );
+        // A 4xx on the whole request (413 too large, 400 malformed body) will
+        // not heal by itself either, but retrying bounds the damage to the
+        // retry budget and keeps the messages for redelivery.
+        return Attempt::RetryAll(reason);
+    }
+    match serde_json::from_slice::<BulkResponse>(&response.body) {
+        Ok(parsed) if parsed.items.len() == docs.len() => {
+            let _ = parsed.errors;
+            Attempt::Items(
+                parsed
+                    .items
+                    .into_iter()
+                    .map(|mut m| m.drain().next().map(|(_, item)| item).unwrap_or(BulkItem { status: 500, error: None }))
+                    .collect(),
+            )
+        }
+        Ok(parsed) => Attempt::RetryAll(format!(
+            "response has {} items for {} documents",
+            parsed.items.len(),
+            docs.len()
+        )),
+        Err(e) => Attempt::RetryAll(format!("unreadable bulk response: {e}")),
+    }
+}
+
+fn describe(item: &BulkItem) -> String {
+    match &item.error {
+        Some(e) => format!("{} {}: {}", item.status, e.kind, e.reason.as_deref().unwrap_or("")),
+        None => format!("status {}", item.status),
+    }
+}
+
+fn settled(doc: &Document, outcome: &str) {
+    METRICS.records.with_label_values(&[doc.log_type, outcome]).inc();
+}
+
+fn give_up(doc: &Document, outcome: &str, reason: &str) {
+    METRICS.records.with_label_values(&[doc.log_type, outcome]).inc();
+    warn!(
+        index = %doc.index,
+        id = %doc.id,
+        bucket = %doc.origin.bucket,
+        key = %doc.origin.key,
+        ordinal = doc.origin.ordinal,
+        reason,
+        "document not indexed"
+    );
+    doc.ack.fail();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_statuses_map_to_verdicts() {
+        assert_eq!(verdict(201), ItemVerdict::Indexed);
+        assert_eq!(verdict(409), ItemVerdict::AlreadyIndexed);
+        assert_eq!(verdict(429), ItemVerdict::Retry);
+        assert_eq!(verdict(503), ItemVerdict::Retry);
+        assert_eq!(verdict(400), ItemVerdict::Rejected);
+        assert_eq!(verdict(404), ItemVerdict::Rejected);
+    }
+
+    #[test]
+    fn response_items_are_read_with_their_errors() {
+        let body = br#"{"took":3,"errors":true,"items":[
+            {"create":{"_index":"i","_id":"1","status":201,"result":"created"}},
+            {"create":{"_index":"i","_id":"2","status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [x]"}}}]}"#;
+        let r: BulkResponse = serde_json::from_slice(body).expect("parses");
+        assert!(r.errors);
+        let items: Vec<_> = r.items.into_iter().map(|mut m| m.remove("create").expect("create")).collect();
+        assert_eq!(items[0].status, 201);
+        assert_eq!(describe(&items[1]), "400 mapper_parsing_exception: failed to parse field [x]");
+    }
+}

@@ -1,0 +1,134 @@
+//! The OpenSearch HTTP client: one connection pool, the request timeout, and
+//! authentication, over the `opensearch` crate's transport.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use opensearch::auth::Credentials;
+use opensearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use opensearch::http::transport::{SingleNodeConnectionPool, Transport, TransportBuilder};
+use opensearch::http::{Method, Url};
+
+use crate::config::OpenSearchConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("invalid OpenSearch URL {url:?}: {message}")]
+    Url { url: String, message: String },
+    #[error("cannot build the OpenSearch client: {0}")]
+    Client(String),
+    #[error("{method} {path}: {message}")]
+    Transport {
+        method: &'static str,
+        path: String,
+        message: String,
+    },
+    #[error("{method} {path}: HTTP {status}: {body}")]
+    Status {
+        method: &'static str,
+        path: String,
+        status: u16,
+        body: String,
+    },
+}
+
+/// A response read to the end.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpenSearch {
+    transport: Transport,
+    timeout: Duration,
+}
+
+impl OpenSearch {
+    pub fn new(config: &OpenSearchConfig) -> Result<Self, SinkError> {
+        let url = Url::parse(&config.url).map_err(|e| SinkError::Url {
+            url: config.url.clone(),
+            message: e.to_string(),
+        })?;
+        let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
+            .timeout(config.request_timeout)
+            .disable_proxy();
+        if let Some((user, password)) = &config.basic_auth {
+            builder = builder.auth(Credentials::Basic(user.clone(), password.clone()));
+        }
+        let transport = builder.build().map_err(|e| SinkError::Client(e.to_string()))?;
+        Ok(OpenSearch {
+            transport,
+            timeout: config.request_timeout,
+        })
+    }
+
+    /// Sends a request and reads the whole response. Only transport failures
+    /// are errors; any HTTP status is returned for the caller to judge.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &'static str,
+        body: Option<Vec<u8>>,
+    ) -> Result<RawResponse, SinkError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        let method_name = method_name(&method);
+        let transport_error = |message: String| SinkError::Transport {
+            method: method_name,
+            path: path.to_owned(),
+            message,
+        };
+        let response = self
+            .transport
+            .send(method, path, headers, None::<&()>, body, Some(self.timeout))
+            .await
+            .map_err(|e| transport_error(error_chain(&e)))?;
+        let status = response.status_code().as_u16();
+        let body = response.bytes().await.map_err(|e| transport_error(error_chain(&e)))?;
+        Ok(RawResponse { status, body })
+    }
+
+    /// Like [`OpenSearch::request`] with a JSON body, failing on non-2xx.
+    pub async fn json(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<RawResponse, SinkError> {
+        let method_name = method_name(&method);
+        let response = self.request(method, path, "application/json", body).await?;
+        if !(200..300).contains(&response.status) {
+            return Err(SinkError::Status {
+                method: method_name,
+                path: path.to_owned(),
+                status: response.status,
+                body: String::from_utf8_lossy(&response.body[..response.body.len().min(2000)]).into_owned(),
+            });
+        }
+        Ok(response)
+    }
+
+    /// Checks that the cluster answers, for start-up and `/readyz`.
+    pub async fn ping(&self) -> Result<(), SinkError> {
+        self.json(Method::Get, "/_cluster/health", None).await.map(|_| ())
+    }
+}
+
+fn method_name(m: &Method) -> &'static str {
+    match *m {
+        Method::Get => "GET",
+        Method::Put => "PUT",
+        Method::Post => "POST",
+        Method::Delete => "DELETE",
+        Method::Head => "HEAD",
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,86 @@
+//! Where records come from: the SQS queue that announces objects, the shapes of
+//! its messages, and the S3 objects themselves.
+//!
+//! [`Queue`] and [`ObjectStore`] are the only two things the pipeline asks of
+//! AWS; [`sqs::SqsQueue`] and [`s3::S3Store`] implement them with the AWS SDK,
+//! and tests may implement them in memory.
+
+pub mod notification;
+pub mod s3;
+pub mod sqs;
+
+use std::time::SystemTime;
+
+use futures::future::BoxFuture;
+use tokio::io::AsyncRead;
+
+pub use notification::{Discard, Notification, NotificationError, ObjectRef};
+
+/// One received SQS message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub message_id: String,
+    pub receipt_handle: String,
+    pub body: String,
+    /// When SQS received the message (for lag measurement).
+    pub sent_at: Option<SystemTime>,
+    pub receive_count: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} on {queue}: {message}")]
+pub struct QueueError {
+    pub operation: &'static str,
+    pub queue: String,
+    pub message: String,
+}
+
+/// The three verbs the pipeline needs from a queue.
+pub trait Queue: Send + Sync + 'static {
+    fn receive(&self) -> BoxFuture<'_, Result<Vec<Message>, QueueError>>;
+    /// Deletes up to ten messages; returns the receipt handles that failed.
+    fn delete_batch(&self, receipt_handles: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, QueueError>>;
+    fn change_visibility(&self, receipt_handle: String, timeout_secs: i32) -> BoxFuture<'_, Result<(), QueueError>>;
+}
+
+/// An object opened for streaming, with what S3 said about its encoding.
+pub struct ObjectBody {
+    pub reader: Box<dyn AsyncRead + Send + Unpin>,
+    pub content_encoding: Option<String>,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+    pub version_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("s3://{bucket}/{key} does not exist")]
+    NotFound { bucket: String, key: String },
+    #[error("access to s3://{bucket}/{key} denied: {message}")]
+    AccessDenied {
+        bucket: String,
+        key: String,
+        message: String,
+    },
+    #[error("reading s3://{bucket}/{key}: {message}")]
+    Other {
+        bucket: String,
+        key: String,
+        message: String,
+        retryable: bool,
+    },
+}
+
+impl ObjectError {
+    pub fn label(&self) -> &'static str {
+        match self {
+            ObjectError::NotFound { .. } => "not_found",
+            ObjectError::AccessDenied { .. } => "access_denied",
+            ObjectError::Other { .. } => "other",
+        }
+    }
+}
+
+pub trait ObjectStore: Send + Sync + 'static {
+    fn get(&self, object: &ObjectRef) -> BoxFuture<'_, Result<ObjectBody, ObjectError>>;
+}

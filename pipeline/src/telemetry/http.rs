@@ -1,0 +1,75 @@
+//! `/metrics` (Prometheus text), `/healthz` (the process's loops are turning)
+//! and `/readyz` (OpenSearch and the queue answered, templates installed).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+
+use super::METRICS;
+
+/// Liveness and readiness, updated by the pipeline's loops.
+#[derive(Debug, Default)]
+pub struct Health {
+    last_turn: AtomicU64,
+    ready: AtomicBool,
+}
+
+impl Health {
+    /// Called by the receive loop on every turn.
+    pub fn turned(&self) {
+        self.last_turn.store(now_secs(), Ordering::Relaxed);
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+
+    /// Alive when the receive loop turned recently. A long poll takes at most
+    /// 20 s, so a minute of silence means a stuck loop.
+    pub fn is_alive(&self, stale_after: Duration) -> bool {
+        let last = self.last_turn.load(Ordering::Relaxed);
+        last == 0 || now_secs().saturating_sub(last) <= stale_after.as_secs()
+    }
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+pub async fn serve(addr: SocketAddr, health: Arc<Health>) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/metrics", get(|| async { METRICS.render() }))
+        .route(
+            "/healthz",
+            get(|State(h): State<Arc<Health>>| async move {
+                if h.is_alive(Duration::from_secs(90)) {
+                    (StatusCode::OK, "ok\n")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "receive loop stalled\n")
+                }
+            }),
+        )
+        .route(
+            "/readyz",
+            get(|State(h): State<Arc<Health>>| async move {
+                if h.is_ready() {
+                    (StatusCode::OK, "ready\n")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+                }
+            }),
+        )
+        .with_state(health);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    axum::serve(listener, app).await
+}
