@@ -9,10 +9,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use siem_pipeline::config::Config;
 use siem_pipeline::normalize::{self, Routing};
-use siem_pipeline::pipeline::{Limits, Pipeline};
+use siem_pipeline::pipeline::Pipeline;
 use siem_pipeline::sink::{OpenSearch, templates};
-use siem_pipeline::source::s3::S3Store;
-use siem_pipeline::source::sqs::SqsQueue;
 use siem_pipeline::telemetry::{self, http::Health};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
@@ -41,6 +39,12 @@ enum Command {
     CheckConfig {
         #[arg(short, long, env = "SIEM_CONFIG")]
         config: PathBuf,
+    },
+    /// Exit 0 when a running pipeline's /healthz answers 200 (container health checks).
+    Healthcheck {
+        /// Address of the metrics server.
+        #[arg(long, default_value = "127.0.0.1:9464")]
+        addr: std::net::SocketAddr,
     },
     /// Normalize local files as the pipeline would and print the documents as NDJSON.
     Normalize {
@@ -71,6 +75,12 @@ fn main() -> ExitCode {
             println!("{c:#?}");
             ExitCode::SUCCESS
         }),
+        Command::Healthcheck { addr } => Ok(
+            match telemetry::http::probe(addr, "/healthz", std::time::Duration::from_secs(3)) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) | Err(_) => ExitCode::FAILURE,
+            },
+        ),
         Command::Setup { config } => runtime().and_then(|rt| rt.block_on(setup(&config))),
         Command::Run { config } => runtime().and_then(|rt| rt.block_on(run(&config))),
     };
@@ -117,19 +127,8 @@ fn run_normalize(
     })
 }
 
-async fn aws_config(config: &Config) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = &config.aws.region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    if let Some(endpoint) = &config.aws.endpoint_url {
-        loader = loader.endpoint_url(endpoint);
-    }
-    loader.load().await
-}
-
 async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    telemetry::init_logging(false);
+    telemetry::init_logging(false, "info");
     let config = load_config(path)?;
     let client = OpenSearch::new(&config.opensearch)?;
     let n = templates::install(&client, &config.opensearch.index_prefix)
@@ -140,52 +139,28 @@ async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 }
 
 async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    telemetry::init_logging(true);
+    telemetry::init_logging(true, "info");
     let config = load_config(path)?;
-    let sdk = aws_config(&config).await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(config.aws.s3_force_path_style)
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let opensearch = OpenSearch::new(&config.opensearch)?;
-    opensearch
-        .ping()
-        .await
-        .with_context(|| format!("OpenSearch at {} is not reachable", config.opensearch.url))?;
-    templates::install(&opensearch, &config.opensearch.index_prefix)
-        .await
-        .context("installing index templates")?;
-
     let health = Arc::new(Health::default());
     if let Some(addr) = config.metrics.listen {
+        let listener = telemetry::http::bind(addr)
+            .await
+            .with_context(|| format!("binding the metrics server to {addr} (metrics.listen)"))?;
         let health = health.clone();
-        let listener = tokio::spawn(async move { telemetry::http::serve(addr, health).await });
-        tokio::task::yield_now().await;
-        if listener.is_finished() {
-            let result = listener.await.context("metrics server")?;
-            result.with_context(|| format!("binding the metrics server to {addr}"))?;
-        }
+        tokio::spawn(async move {
+            if let Err(e) = telemetry::http::serve(listener, health).await {
+                error!(error = %e, "metrics server stopped");
+            }
+        });
     }
+    let pipeline = Pipeline::connect(config, health.clone())
+        .await
+        .context("connecting to OpenSearch")?;
     health.set_ready(true);
 
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
-    info!(queue = %config.sqs.queue_url, opensearch = %config.opensearch.url, "siem-pipeline started");
-    let pipeline = Pipeline {
-        queue: Arc::new(SqsQueue::new(
-            sqs,
-            config.sqs.queue_url.clone(),
-            config.sqs.wait_time,
-            config.sqs.max_messages,
-        )),
-        store: Arc::new(S3Store::new(s3)),
-        opensearch,
-        health,
-        limits: Limits::default(),
-        config,
-    };
+    info!(queue = %pipeline.config.sqs.queue_url, opensearch = %pipeline.config.opensearch.url, "siem-pipeline started");
     let summary = pipeline.run(shutdown).await;
     info!(
         messages = summary.messages,

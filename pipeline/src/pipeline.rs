@@ -244,7 +244,35 @@ struct Shared {
     objects: Arc<Semaphore>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    OpenSearch(#[from] crate::sink::SinkError),
+}
+
 impl Pipeline {
+    /// Builds the AWS and OpenSearch clients from `config`, checks that
+    /// OpenSearch answers and installs the index templates.
+    pub async fn connect(config: Config, health: Arc<Health>) -> Result<Pipeline, StartError> {
+        let (s3, sqs) = crate::source::aws_clients(&config.aws).await;
+        let opensearch = OpenSearch::new(&config.opensearch)?;
+        opensearch.ping().await?;
+        crate::sink::templates::install(&opensearch, &config.opensearch.index_prefix).await?;
+        Ok(Pipeline {
+            queue: Arc::new(crate::source::sqs::SqsQueue::new(
+                sqs,
+                config.sqs.queue_url.clone(),
+                config.sqs.wait_time,
+                config.sqs.max_messages,
+            )),
+            store: Arc::new(crate::source::s3::S3Store::new(s3)),
+            opensearch,
+            health,
+            limits: Limits::default(),
+            config,
+        })
+    }
+
     /// Runs until `shutdown` is cancelled (or, when configured, until the queue
     /// stays empty), then finishes in-flight work within the grace period.
     pub async fn run(self, shutdown: CancellationToken) -> RunSummary {
@@ -342,10 +370,15 @@ async fn receive_loop(
             return;
         };
         drop(permit);
-        let messages = tokio::select! {
-            () = stop.cancelled() => return,
-            r = queue.receive() => r,
-        };
+        // A receive is never abandoned: SQS would still hand its messages to
+        // the dropped request and hide them for a whole visibility timeout.
+        let messages = queue.receive().await;
+        if stop.is_cancelled() {
+            if let Ok(messages) = messages {
+                release(&queue, messages).await;
+            }
+            return;
+        }
         let messages = match messages {
             Ok(m) => {
                 errors = ExponentialBuilder::default()
@@ -409,6 +442,17 @@ async fn handle_message(message: Message, shared: &Arc<Shared>, tasks: &TaskTrac
             METRICS.objects_in_flight.dec();
             drop(permit);
         });
+    }
+}
+
+/// Makes messages received during shutdown visible again at once, for
+/// another worker.
+async fn release(queue: &Arc<dyn Queue>, messages: Vec<Message>) {
+    for m in messages {
+        if let Err(e) = queue.change_visibility(m.receipt_handle, 0).await {
+            METRICS.sqs_errors.with_label_values(&["change_visibility"]).inc();
+            debug!(error = %e, "could not release a message received during shutdown");
+        }
     }
 }
 

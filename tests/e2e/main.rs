@@ -1,1 +1,5 @@
+//! End-to-end tests: real S3/SQS/SNS (moto) and a real OpenSearch node, the
+//! pipeline running in-process exactly as the binary runs it. Start the stack
+//! with `deploy/local/stack up`, or run everything with `tests/run`.
 
+mod foundation;

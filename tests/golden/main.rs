@@ -1,1 +1,166 @@
+//! Golden tests: every fixture under `tests/fixtures/<log type>/` is normalized
+//! as `siem-pipeline normalize --log-type <log type>` would, and the output must
+//! equal the reviewed `<case>.expected.ndjson` beside it. Then every emitted
+//! document is checked against the ECS reference and the index templates.
+//!
+//! After an intended change, regenerate with `UPDATE_GOLDEN=1 cargo test -p
+//! siem-pipeline-tests --test golden` and review the diff like code.
 
+mod ecs_reference;
+mod mapping;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use siem_pipeline::normalize::{self, Routing};
+use siem_pipeline_tests::repo_root;
+
+/// One fixture and its golden output.
+struct Case {
+    log_type: String,
+    input: PathBuf,
+    expected: PathBuf,
+}
+
+fn cases() -> Vec<Case> {
+    let root = repo_root().join("tests/fixtures");
+    let mut cases = Vec::new();
+    for dir in std::fs::read_dir(&root).expect("tests/fixtures exists") {
+        let dir = dir.expect("dir entry").path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let log_type = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("fixture dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                p.is_file() && !name.contains(".expected.") && !name.starts_with('.') && !name.ends_with(".md")
+            })
+            .collect();
+        files.sort();
+        for input in files {
+            let name = input.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let stem = name.split('.').next().unwrap_or(name);
+            let expected = dir.join(format!("{stem}.expected.ndjson"));
+            cases.push(Case {
+                log_type: log_type.clone(),
+                input,
+                expected,
+            });
+        }
+    }
+    assert!(!cases.is_empty(), "no fixtures found under {}", root.display());
+    cases
+}
+
+/// Normalizes one fixture; returns the NDJSON output and the error lines.
+fn normalize_case(case: &Case) -> (String, String) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    normalize::run(
+        &[&case.input],
+        &Routing::LogType(case.log_type.clone()),
+        "siem",
+        &mut out,
+        &mut err,
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", case.input.display()));
+    let err = String::from_utf8(err).expect("utf8");
+    // File paths in errors are machine-specific.
+    let err = err.replace(&format!("{}/", repo_root().display()), "");
+    (String::from_utf8(out).expect("utf8"), err)
+}
+
+fn documents(ndjson: &str) -> Vec<Value> {
+    ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// Every document of every golden file, with its log type.
+pub fn golden_documents() -> Vec<(String, PathBuf, Value)> {
+    cases()
+        .into_iter()
+        .flat_map(|c| {
+            let text = std::fs::read_to_string(&c.expected).unwrap_or_default();
+            documents(&text)
+                .into_iter()
+                .map(move |d| (c.log_type.clone(), c.expected.clone(), d))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn relative(p: &Path) -> String {
+    p.strip_prefix(repo_root()).unwrap_or(p).display().to_string()
+}
+
+#[test]
+fn every_fixture_normalizes_to_its_reviewed_golden_output() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for case in cases() {
+        let (actual, errors) = normalize_case(&case);
+        let errors_file = case.expected.with_extension("").with_extension("errors.txt");
+        if update {
+            std::fs::write(&case.expected, &actual).expect("write golden");
+            let record_errors: String = errors.lines().filter(|l| !l.contains(" file(s), ")).map(|l| format!("{l}\n")).collect();
+            if record_errors.is_empty() {
+                let _ = std::fs::remove_file(&errors_file);
+            } else {
+                std::fs::write(&errors_file, record_errors).expect("write errors");
+            }
+            continue;
+        }
+        let expected = std::fs::read_to_string(&case.expected).unwrap_or_else(|_| {
+            panic!(
+                "{} has no golden file {}; create it with UPDATE_GOLDEN=1 and review it",
+                relative(&case.input),
+                relative(&case.expected)
+            )
+        });
+        let (a, e) = (documents(&actual), documents(&expected));
+        if a.len() != e.len() {
+            failures.push(format!(
+                "{}: {} documents, golden has {}",
+                relative(&case.input),
+                a.len(),
+                e.len()
+            ));
+            continue;
+        }
+        for (i, (a, e)) in a.iter().zip(&e).enumerate() {
+            if a != e {
+                failures.push(format!(
+                    "{} document {i} differs:\n  actual:   {a}\n  expected: {e}",
+                    relative(&case.input)
+                ));
+            }
+        }
+        let expected_errors = std::fs::read_to_string(&errors_file).unwrap_or_default();
+        let actual_errors: String = errors.lines().filter(|l| !l.contains(" file(s), ")).map(|l| format!("{l}\n")).collect();
+        if actual_errors != expected_errors {
+            failures.push(format!(
+                "{}: record errors differ:\n  actual:\n{actual_errors}  expected:\n{expected_errors}",
+                relative(&case.input)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_registered_log_type_has_fixtures() {
+    let cases = cases();
+    for t in siem_pipeline::log_types::REGISTRY {
+        assert!(
+            cases.iter().any(|c| c.log_type == t.name()),
+            "log type {} has no fixtures under tests/fixtures/{}/",
+            t.name(),
+            t.name()
+        );
+    }
+}

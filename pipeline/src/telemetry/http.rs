@@ -2,6 +2,7 @@
 //! and `/readyz` (OpenSearch and the queue answered, templates installed).
 
 use std::net::SocketAddr;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -46,7 +47,12 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-pub async fn serve(addr: SocketAddr, health: Arc<Health>) -> std::io::Result<()> {
+/// Binds the listener first, so that a taken port is a start-up error.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await
+}
+
+pub async fn serve(listener: tokio::net::TcpListener, health: Arc<Health>) -> std::io::Result<()> {
     let app = Router::new()
         .route("/metrics", get(|| async { METRICS.render() }))
         .route(
@@ -70,6 +76,17 @@ pub async fn serve(addr: SocketAddr, health: Arc<Health>) -> std::io::Result<()>
             }),
         )
         .with_state(health);
-    let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app).await
+}
+
+/// Asks a running pipeline's `/healthz` (for container health checks, where
+/// no shell or curl exists). Returns whether it answered 200.
+pub fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> std::io::Result<bool> {
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head)?;
+    Ok(head.starts_with(b"HTTP/1.") && &head[9..12] == b"200")
 }

@@ -8,10 +8,11 @@ pub mod metrics;
 
 pub use metrics::METRICS;
 
-/// JSON logs on stderr; `RUST_LOG` filters (default `info`).
-pub fn init_logging(json: bool) {
+/// Logs on stderr, as JSON or compact text; `RUST_LOG` filters (default
+/// `default_level`).
+pub fn init_logging(json: bool, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if json {
         builder.json().flatten_event(true).try_init()

@@ -1,0 +1,81 @@
+//! The binary's offline commands, run as a user runs them.
+
+use std::io::Write;
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_siem-pipeline"))
+}
+
+fn temp_file(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("siem-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::File::create(&path).and_then(|mut f| f.write_all(bytes)).expect("write");
+    path
+}
+
+const FINDING: &str = r#"{"schemaVersion":"2.0","accountId":"123456789012","region":"us-east-1","id":"abc","type":"Recon:EC2/PortProbeUnprotectedPort","severity":2,"createdAt":"2026-11-01T00:00:00Z","updatedAt":"2026-11-02T00:00:00Z","resource":{},"service":{}}"#;
+
+#[test]
+fn normalize_routes_by_key_and_prints_index_id_and_source() {
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(format!("{FINDING}\n").as_bytes()).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let file = temp_file("export.jsonl.gz", &gz);
+    let out = bin()
+        .args(["normalize", "--key", "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/02/x.jsonl.gz"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(line["_index"], "siem-guardduty-2026.11");
+    assert_eq!(line["_id"].as_str().map(str::len), Some(32));
+    assert_eq!(line["_source"]["event"]["kind"], "alert");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 file(s), 1 document(s), 0 record error(s)"));
+}
+
+#[test]
+fn normalize_reports_bad_records_with_file_and_number_and_keeps_going() {
+    let file = temp_file("mixed.jsonl", format!("{FINDING}\nnot json\n{FINDING}\n").as_bytes());
+    let out = bin()
+        .args(["normalize", "--log-type", "guardduty"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "record errors make the exit code 2");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mixed.jsonl: record 1: invalid JSON"), "{stderr}");
+    assert!(stderr.contains("1 file(s), 2 document(s), 1 record error(s)"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
+}
+
+#[test]
+fn normalize_without_a_route_names_the_known_log_types() {
+    let file = temp_file("unknown.log", b"hello\n");
+    let out = bin().arg("normalize").arg(&file).output().expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no log type matches") && stderr.contains("guardduty"), "{stderr}");
+}
+
+#[test]
+fn check_config_names_the_file_and_key_of_an_error() {
+    let file = temp_file("bad.toml", b"[sqs]\nqueue_url = \"http://q\"\n[opensearch]\nurl = \"ftp://x\"\n");
+    let out = bin().args(["check-config", "--config"]).arg(&file).output().expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml") && stderr.contains("opensearch.url"), "{stderr}");
+}
+
+#[test]
+fn healthcheck_fails_when_nothing_listens() {
+    let out = bin()
+        .args(["healthcheck", "--addr", "127.0.0.1:9"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+}
