@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -37,12 +38,21 @@ struct Inner {
     message_id: String,
     sent_at: Option<SystemTime>,
     failed: AtomicBool,
+    /// Set for every group of a run that is being abandoned (shutdown past
+    /// its grace period): nothing may be deleted any more.
+    abandoned: Arc<AtomicBool>,
+    /// Cancelled when the group completes, for its visibility heartbeat.
+    done: CancellationToken,
     completions: mpsc::UnboundedSender<Completion>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let outcome = if self.failed.load(Ordering::Acquire) || std::thread::panicking() {
+        self.done.cancel();
+        let outcome = if self.failed.load(Ordering::Acquire)
+            || self.abandoned.load(Ordering::Acquire)
+            || std::thread::panicking()
+        {
             Outcome::Failed
         } else {
             Outcome::Complete
@@ -67,6 +77,7 @@ impl AckGroup {
         receipt_handle: String,
         message_id: String,
         sent_at: Option<SystemTime>,
+        abandoned: Arc<AtomicBool>,
         completions: mpsc::UnboundedSender<Completion>,
     ) -> Self {
         AckGroup(Arc::new(Inner {
@@ -74,8 +85,19 @@ impl AckGroup {
             message_id,
             sent_at,
             failed: AtomicBool::new(false),
+            abandoned,
+            done: CancellationToken::new(),
             completions,
         }))
+    }
+
+    /// Cancelled once the group has completed (every holder dropped).
+    pub fn done(&self) -> CancellationToken {
+        self.0.done.clone()
+    }
+
+    pub fn receipt_handle(&self) -> &str {
+        &self.0.receipt_handle
     }
 
     /// Marks the message as not deletable: a record of it was not indexed.
@@ -98,7 +120,7 @@ mod tests {
 
     fn group() -> (AckGroup, mpsc::UnboundedReceiver<Completion>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (AckGroup::new("r".into(), "m".into(), None, tx), rx)
+        (AckGroup::new("r".into(), "m".into(), None, Arc::default(), tx), rx)
     }
 
     #[test]
@@ -119,6 +141,18 @@ mod tests {
         doc.fail();
         drop(doc);
         drop(g);
+        assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
+    }
+
+    #[test]
+    fn an_abandoned_run_deletes_nothing() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let g = AckGroup::new("r".into(), "m".into(), None, abandoned.clone(), tx);
+        let done = g.done();
+        abandoned.store(true, Ordering::Release);
+        drop(g);
+        assert!(done.is_cancelled());
         assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
     }
 

@@ -22,6 +22,12 @@ use serde::Deserialize;
 /// Prefix of environment variables that override keys of the file.
 pub const ENV_PREFIX: &str = "SIEM_";
 
+/// `SIEM_*` variables that are not config keys: the config file's path, and
+/// the local development stack's settings.
+fn is_reserved(variable: &str) -> bool {
+    variable == "SIEM_CONFIG" || variable.starts_with("SIEM_LOCAL_")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -64,6 +70,8 @@ pub struct ConfigFile {
     pub metrics: MetricsSection,
     #[serde(default)]
     pub pipeline: PipelineSection,
+    #[serde(default)]
+    pub dead_letter: DeadLetterSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -88,6 +96,12 @@ pub struct SqsSection {
     pub max_messages: Option<u64>,
     /// Receive calls kept in flight. Default 2.
     pub receivers: Option<u64>,
+    /// The queue's visibility timeout in seconds; read from the queue when
+    /// absent. In-flight messages are extended at half of it.
+    pub visibility_timeout_secs: Option<u64>,
+    /// Longest a message is kept invisible by extensions, in seconds. Default
+    /// 43200 (SQS's own maximum is 12 hours).
+    pub max_visibility_extension_secs: Option<u64>,
     /// Stop once the queue has been empty for this many consecutive receives
     /// (0 = run forever, the service default). Used by batch jobs and the demo.
     pub exit_after_empty_receives: Option<u64>,
@@ -149,6 +163,24 @@ pub struct PipelineSection {
     pub channel_capacity: Option<u64>,
     /// Seconds to finish in-flight work after SIGTERM/SIGINT. Default 25.
     pub shutdown_grace_secs: Option<u64>,
+    /// Bulk bytes held between normalization and OpenSearch. Default 64 MiB.
+    pub max_bytes_in_flight: Option<u64>,
+    /// Longest record (line or JSON value) accepted, in bytes. Default 16 MiB.
+    pub max_record_bytes: Option<u64>,
+    /// Most bytes one object may decompress to. Default 64 GiB.
+    pub max_object_bytes: Option<u64>,
+    /// Largest decompressed/compressed ratio accepted past the first 16 MiB.
+    /// Default 200 (a decompression bomb is far above, real logs far below).
+    pub max_decompression_ratio: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterSection {
+    /// `s3://bucket/prefix/` where records that can never be indexed are written.
+    pub s3_url: Option<String>,
+    /// A local folder instead of S3.
+    pub directory: Option<PathBuf>,
 }
 
 // ---------------------------------------------------------------------------
@@ -164,6 +196,16 @@ pub struct Config {
     pub bulk: BulkConfig,
     pub metrics: MetricsConfig,
     pub pipeline: PipelineConfig,
+    pub dead_letter: DeadLetterConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeadLetterConfig {
+    /// No store: a record that can never be indexed keeps its message on the
+    /// queue, whose redrive policy eventually moves it to the queue's DLQ.
+    None,
+    S3 { bucket: String, prefix: String },
+    Directory(PathBuf),
 }
 
 #[derive(Debug, Clone)]
@@ -180,6 +222,8 @@ pub struct SqsConfig {
     pub max_messages: i32,
     pub receivers: usize,
     pub exit_after_empty_receives: Option<u32>,
+    pub visibility_timeout: Option<Duration>,
+    pub max_visibility_extension: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -193,13 +237,26 @@ pub enum IndexRotation {
     Monthly,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OpenSearchConfig {
     pub url: String,
     pub index_prefix: String,
     pub index_rotation: IndexRotation,
     pub request_timeout: Duration,
     pub basic_auth: Option<(String, String)>,
+}
+
+impl std::fmt::Debug for OpenSearchConfig {
+    /// The password is never printed (`check-config` output reaches logs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenSearchConfig")
+            .field("url", &self.url)
+            .field("index_prefix", &self.index_prefix)
+            .field("index_rotation", &self.index_rotation)
+            .field("request_timeout", &self.request_timeout)
+            .field("basic_auth", &self.basic_auth.as_ref().map(|(user, _)| (user, "<redacted>")))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +278,10 @@ pub struct MetricsConfig {
 pub struct PipelineConfig {
     pub channel_capacity: usize,
     pub shutdown_grace: Duration,
+    pub max_bytes_in_flight: usize,
+    pub max_record_bytes: usize,
+    pub max_object_bytes: u64,
+    pub max_decompression_ratio: u64,
 }
 
 impl Config {
@@ -250,7 +311,7 @@ impl Config {
         let mut file: ConfigFile = toml::from_str(text).map_err(parse_error)?;
         let overrides: Vec<(String, String)> = env
             .into_iter()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !is_reserved(k))
             .collect();
         if !overrides.is_empty() {
             let mut table: toml::Table = toml::from_str(text).map_err(parse_error)?;
@@ -270,7 +331,7 @@ impl Config {
     }
 }
 
-const SECTIONS: &[&str] = &["aws", "sqs", "s3", "opensearch", "bulk", "metrics", "pipeline"];
+const SECTIONS: &[&str] = &["aws", "sqs", "s3", "opensearch", "bulk", "metrics", "pipeline", "dead_letter"];
 
 /// `SIEM_BULK_MAX_BYTES=100` sets `[bulk] max_bytes = 100`. The value is read as
 /// a TOML value when it is one (numbers, booleans) and as a string otherwise.
@@ -371,6 +432,34 @@ impl ConfigFile {
             (None, Some(_)) => return Err(invalid("opensearch.username", "is required when opensearch.password is set".into())),
         };
 
+        let dead_letter = match (self.dead_letter.s3_url, self.dead_letter.directory) {
+            (None, None) => DeadLetterConfig::None,
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "dead_letter.directory",
+                    "set either dead_letter.s3_url or dead_letter.directory, not both".into(),
+                ));
+            }
+            (Some(url), None) => {
+                let rest = url
+                    .strip_prefix("s3://")
+                    .ok_or_else(|| invalid("dead_letter.s3_url", format!("{url:?} is not an s3://bucket/prefix/ URL")))?;
+                let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                if bucket.is_empty() {
+                    return Err(invalid("dead_letter.s3_url", format!("{url:?} names no bucket")));
+                }
+                let mut prefix = prefix.to_owned();
+                if !prefix.is_empty() && !prefix.ends_with('/') {
+                    prefix.push('/');
+                }
+                DeadLetterConfig::S3 {
+                    bucket: bucket.to_owned(),
+                    prefix,
+                }
+            }
+            (None, Some(dir)) => DeadLetterConfig::Directory(dir),
+        };
+
         let listen = match self.metrics.listen.as_deref() {
             None => Some(SocketAddr::from(([0, 0, 0, 0], 9464))),
             Some("") => None,
@@ -398,6 +487,19 @@ impl ConfigFile {
                     0 => None,
                     n => Some(n as u32),
                 },
+                visibility_timeout: self
+                    .sqs
+                    .visibility_timeout_secs
+                    .map(|v| range("sqs.visibility_timeout_secs", Some(v), 0, 2, 43_200))
+                    .transpose()?
+                    .map(Duration::from_secs),
+                max_visibility_extension: Duration::from_secs(range(
+                    "sqs.max_visibility_extension_secs",
+                    self.sqs.max_visibility_extension_secs,
+                    43_200,
+                    0,
+                    43_200,
+                )?),
             },
             s3: S3Config {
                 max_concurrent_objects: range("s3.max_concurrent_objects", self.s3.max_concurrent_objects, 4, 1, 256)?
@@ -447,7 +549,31 @@ impl ConfigFile {
                     0,
                     3600,
                 )?),
+                max_bytes_in_flight: range(
+                    "pipeline.max_bytes_in_flight",
+                    self.pipeline.max_bytes_in_flight,
+                    64 << 20,
+                    1 << 20,
+                    64 << 30,
+                )? as usize,
+                max_record_bytes: range("pipeline.max_record_bytes", self.pipeline.max_record_bytes, 16 << 20, 1024, 1 << 30)?
+                    as usize,
+                max_object_bytes: range(
+                    "pipeline.max_object_bytes",
+                    self.pipeline.max_object_bytes,
+                    64 << 30,
+                    1024,
+                    1 << 50,
+                )?,
+                max_decompression_ratio: range(
+                    "pipeline.max_decompression_ratio",
+                    self.pipeline.max_decompression_ratio,
+                    200,
+                    2,
+                    1_000_000,
+                )?,
             },
+            dead_letter,
         })
     }
 }
@@ -534,6 +660,37 @@ url = "http://127.0.0.1:9200"
         assert!(err.contains("SIEM_BULK_MAX_BYTEZ") && err.contains("max_bytez"), "{err}");
         let err = load(MINIMAL, &[("SIEM_NOPE", "1")]).unwrap_err().to_string();
         assert!(err.contains("SIEM_NOPE"), "{err}");
+    }
+
+    #[test]
+    fn dead_letter_store_is_an_s3_url_or_a_directory() {
+        let c = load(MINIMAL, &[("SIEM_DEAD_LETTER_S3_URL", "s3://dlq-bucket/siem")]).expect("valid");
+        assert_eq!(
+            c.dead_letter,
+            DeadLetterConfig::S3 {
+                bucket: "dlq-bucket".into(),
+                prefix: "siem/".into()
+            }
+        );
+        assert_eq!(load(MINIMAL, &[]).expect("valid").dead_letter, DeadLetterConfig::None);
+        let err = load(MINIMAL, &[("SIEM_DEAD_LETTER_S3_URL", "https://x")]).unwrap_err().to_string();
+        assert!(err.contains("dead_letter.s3_url"), "{err}");
+    }
+
+    #[test]
+    fn the_config_path_and_local_stack_variables_are_not_overrides() {
+        load(MINIMAL, &[("SIEM_CONFIG", "/etc/siem.toml"), ("SIEM_LOCAL_MOTO_PORT", "1")]).expect("valid");
+    }
+
+    #[test]
+    fn the_password_is_never_printed() {
+        let c = load(
+            MINIMAL,
+            &[("SIEM_OPENSEARCH_USERNAME", "siem"), ("SIEM_OPENSEARCH_PASSWORD", "hunter2")],
+        )
+        .expect("valid");
+        let printed = format!("{c:?}");
+        assert!(printed.contains("siem") && !printed.contains("hunter2"), "{printed}");
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub struct Document {
     pub origin: RecordOrigin,
     /// Dropped once the document is indexed or given up on.
     pub ack: AckGroup,
+    /// This document's share of `pipeline.max_bytes_in_flight`, returned on drop.
+    pub budget: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Encodes the `create` action and source lines. `create` (not `index`) makes a

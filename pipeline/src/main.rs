@@ -161,12 +161,14 @@ async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
     info!(queue = %pipeline.config.sqs.queue_url, opensearch = %pipeline.config.opensearch.url, "siem-pipeline started");
-    let summary = pipeline.run(shutdown).await;
+    let summary = pipeline.run(shutdown).await.context("running the pipeline")?;
     info!(
         messages = summary.messages,
         indexed = summary.indexed,
         already_indexed = summary.already_indexed,
         rejected = summary.rejected,
+        gave_up = summary.gave_up,
+        abandoned = summary.abandoned,
         "siem-pipeline stopped"
     );
     Ok(ExitCode::SUCCESS)

@@ -12,7 +12,7 @@
 use std::io::{self, BufReader, Read};
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -23,11 +23,12 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::ack::{AckGroup, Completion, Outcome};
-use crate::config::Config;
+use crate::config::{Config, DeadLetterConfig};
 use crate::decode::compression::{LimitedRead, detect_from_reader};
 use crate::decode::{FrameError, Framer};
 use crate::document::{Document, IndexNaming, ObjectIdentity, RecordOrigin, document_id, encode_bulk};
 use crate::log_types::{self, LogType, NormalizeError};
+use crate::sink::dead_letter::{self, DeadLetter, DeadLetterSender, DeadLetterStore, LocalDeadLetters, S3DeadLetters};
 use crate::sink::{OpenSearch, batcher};
 use crate::source::{Message, Notification, ObjectError, ObjectRef, ObjectStore, Queue, notification};
 use crate::telemetry::METRICS;
@@ -40,6 +41,8 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     /// Most bytes one object may decompress to.
     pub max_decompressed_bytes: u64,
+    /// Largest decompressed/compressed ratio, checked past the first 16 MiB.
+    pub max_ratio: u64,
 }
 
 impl Default for Limits {
@@ -47,9 +50,24 @@ impl Default for Limits {
         Limits {
             max_frame_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 30,
+            max_ratio: 200,
         }
     }
 }
+
+impl Limits {
+    pub fn from_config(config: &crate::config::PipelineConfig) -> Self {
+        Limits {
+            max_frame_bytes: config.max_record_bytes,
+            max_decompressed_bytes: config.max_object_bytes,
+            max_ratio: config.max_decompression_ratio,
+        }
+    }
+}
+
+/// Past this many decompressed bytes the ratio limit applies: small objects
+/// of repetitive text compress far better than large ones.
+const RATIO_GRACE_BYTES: u64 = 16 << 20;
 
 /// What S3 told us about an object, for compression detection and ids.
 #[derive(Debug, Clone, Default)]
@@ -71,7 +89,12 @@ pub struct EncodedRecord {
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error("record {ordinal}: {source}")]
-    Normalize { ordinal: u64, source: NormalizeError },
+    Normalize {
+        ordinal: u64,
+        source: NormalizeError,
+        /// The frame as read, for the dead-letter store.
+        frame: Vec<u8>,
+    },
     #[error(transparent)]
     Frame(FrameError),
 }
@@ -180,7 +203,11 @@ pub fn read_object(
                         }
                         Err(source) => {
                             summary.record_errors += 1;
-                            on_record(Err(RecordError::Normalize { ordinal, source }))
+                            on_record(Err(RecordError::Normalize {
+                                ordinal,
+                                source,
+                                frame: frame.to_vec(),
+                            }))
                         }
                     }
                 }
@@ -197,6 +224,20 @@ pub fn read_object(
             };
             if step.is_break() {
                 summary.stopped = true;
+                break;
+            }
+            let out_bytes = framer.bytes_read();
+            if out_bytes > RATIO_GRACE_BYTES && out_bytes / compressed.load(Ordering::Relaxed).max(1) > limits.max_ratio {
+                let e = FrameError::Io {
+                    frames: summary.frames,
+                    source: io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("decompression ratio exceeds the limit of {}", limits.max_ratio),
+                    ),
+                };
+                summary.fatal = Some(e.to_string());
+                summary.record_errors += 1;
+                let _ = on_record(Err(RecordError::Frame(e)));
                 break;
             }
         }
@@ -221,8 +262,8 @@ pub struct Pipeline {
     pub queue: Arc<dyn Queue>,
     pub store: Arc<dyn ObjectStore>,
     pub opensearch: OpenSearch,
+    pub dead_letters: Option<Arc<dyn DeadLetterStore>>,
     pub health: Arc<Health>,
-    pub limits: Limits,
 }
 
 /// Totals of a run, returned when it stops.
@@ -232,22 +273,40 @@ pub struct RunSummary {
     pub indexed: u64,
     pub already_indexed: u64,
     pub rejected: u64,
-}
-
-/// State shared by the tasks of one run.
-struct Shared {
-    store: Arc<dyn ObjectStore>,
-    naming: IndexNaming,
-    limits: Limits,
-    documents: mpsc::Sender<Document>,
-    completions: mpsc::UnboundedSender<Completion>,
-    objects: Arc<Semaphore>,
+    pub gave_up: u64,
+    /// Whether shutdown had to abandon in-flight work (its messages were
+    /// made visible again).
+    pub abandoned: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     OpenSearch(#[from] crate::sink::SinkError),
+    #[error(transparent)]
+    Queue(#[from] crate::source::QueueError),
+}
+
+/// State shared by the tasks of one run.
+struct Shared {
+    queue: Arc<dyn Queue>,
+    store: Arc<dyn ObjectStore>,
+    naming: IndexNaming,
+    limits: Limits,
+    documents: mpsc::Sender<Document>,
+    dead_letters: DeadLetterSender,
+    completions: mpsc::UnboundedSender<Completion>,
+    objects: Arc<Semaphore>,
+    /// `pipeline.max_bytes_in_flight`, in KiB permits.
+    budget: Arc<Semaphore>,
+    budget_kib: u32,
+    /// Set when shutdown gives up on in-flight work.
+    abandoned: Arc<AtomicBool>,
+    /// Cancelled to make every in-flight message visible again at once.
+    release: CancellationToken,
+    heartbeats: TaskTracker,
+    visibility_timeout: Duration,
+    max_visibility_extension: Duration,
 }
 
 impl Pipeline {
@@ -258,6 +317,17 @@ impl Pipeline {
         let opensearch = OpenSearch::new(&config.opensearch)?;
         opensearch.ping().await?;
         crate::sink::templates::install(&opensearch, &config.opensearch.index_prefix).await?;
+        let dead_letters: Option<Arc<dyn DeadLetterStore>> = match &config.dead_letter {
+            DeadLetterConfig::None => None,
+            DeadLetterConfig::S3 { bucket, prefix } => Some(Arc::new(S3DeadLetters {
+                client: s3.clone(),
+                bucket: bucket.clone(),
+                prefix: prefix.clone(),
+            })),
+            DeadLetterConfig::Directory(directory) => Some(Arc::new(LocalDeadLetters {
+                directory: directory.clone(),
+            })),
+        };
         Ok(Pipeline {
             queue: Arc::new(crate::source::sqs::SqsQueue::new(
                 sqs,
@@ -267,113 +337,175 @@ impl Pipeline {
             )),
             store: Arc::new(crate::source::s3::S3Store::new(s3)),
             opensearch,
+            dead_letters,
             health,
-            limits: Limits::default(),
             config,
         })
     }
 
     /// Runs until `shutdown` is cancelled (or, when configured, until the queue
-    /// stays empty), then finishes in-flight work within the grace period.
-    pub async fn run(self, shutdown: CancellationToken) -> RunSummary {
+    /// stays empty), then finishes in-flight work: within the grace period
+    /// after a signal, or completely when the queue ran dry. Work that cannot
+    /// finish in time is abandoned and its messages made visible again.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<RunSummary, StartError> {
         let Pipeline {
             config,
             queue,
             store,
             opensearch,
+            dead_letters,
             health,
-            limits,
         } = self;
+        let visibility_timeout = match config.sqs.visibility_timeout {
+            Some(t) => t,
+            None => Duration::from_secs(queue.attributes().await?.visibility_timeout_secs.max(2)),
+        };
+        if dead_letters.is_none() {
+            warn!("no dead-letter store configured (dead_letter.s3_url or dead_letter.directory): records that can never be indexed keep their message on the queue until its redrive policy moves it");
+        }
+        let (dl_sender, dl_writer) = match dead_letters {
+            Some(store) => {
+                let (s, w) = dead_letter::spawn_writer(store);
+                (s, Some(w))
+            }
+            None => (DeadLetterSender::none(), None),
+        };
         let (doc_tx, doc_rx) = mpsc::channel(config.pipeline.channel_capacity);
         let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let sink = tokio::spawn(batcher::run(doc_rx, opensearch, config.bulk.clone()));
+        let sink = tokio::spawn(batcher::run(doc_rx, opensearch, config.bulk.clone(), dl_sender.clone()));
         let acker = tokio::spawn(run_acker(done_rx, queue.clone()));
+        let depth = tokio::spawn(poll_queue_depth(queue.clone(), health.clone()));
+        let budget_kib = u32::try_from(config.pipeline.max_bytes_in_flight >> 10).unwrap_or(u32::MAX);
         let shared = Arc::new(Shared {
+            queue: queue.clone(),
             store,
             naming: IndexNaming {
                 prefix: config.opensearch.index_prefix.clone(),
                 rotation: config.opensearch.index_rotation,
             },
-            limits,
+            limits: Limits::from_config(&config.pipeline),
             documents: doc_tx,
+            dead_letters: dl_sender,
             completions: done_tx,
             objects: Arc::new(Semaphore::new(config.s3.max_concurrent_objects)),
+            budget: Arc::new(Semaphore::new(budget_kib as usize)),
+            budget_kib,
+            abandoned: Arc::new(AtomicBool::new(false)),
+            release: CancellationToken::new(),
+            heartbeats: TaskTracker::new(),
+            visibility_timeout,
+            max_visibility_extension: config.sqs.max_visibility_extension,
         });
         let tasks = TaskTracker::new();
         let stop_receiving = shutdown.child_token();
         let empty_streak = Arc::new(AtomicU32::new(0));
-        let received = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let received = Arc::new(AtomicU64::new(0));
 
         let mut receivers = Vec::new();
         for _ in 0..config.sqs.receivers {
-            receivers.push(tokio::spawn(receive_loop(
-                queue.clone(),
-                shared.clone(),
-                tasks.clone(),
-                stop_receiving.clone(),
-                health.clone(),
-                empty_streak.clone(),
-                config.sqs.exit_after_empty_receives,
-                received.clone(),
-            )));
+            receivers.push(tokio::spawn(receive_loop(ReceiveLoop {
+                shared: shared.clone(),
+                tasks: tasks.clone(),
+                stop: stop_receiving.clone(),
+                health: health.clone(),
+                empty_streak: empty_streak.clone(),
+                exit_after_empty: config.sqs.exit_after_empty_receives,
+                received: received.clone(),
+            })));
         }
         for r in receivers {
             let _ = r.await;
         }
+        depth.abort();
         info!("receiving stopped; finishing in-flight objects");
+
+        // Drain: objects, then the sink, then the dead letters. After a signal
+        // this must fit in the grace period; a dry queue waits for all of it.
         tasks.close();
-        if tokio::time::timeout(config.pipeline.shutdown_grace, tasks.wait()).await.is_err() && shutdown.is_cancelled() {
-            warn!(grace = ?config.pipeline.shutdown_grace, "in-flight objects did not finish within the grace period");
-        }
-        drop(shared);
-        let bulk = sink.await.unwrap_or_default();
-        let _ = acker.await;
-        RunSummary {
+        let release = shared.release.clone();
+        let abandoned = shared.abandoned.clone();
+        let heartbeats = shared.heartbeats.clone();
+        let sink_abort = sink.abort_handle();
+        let drain = async move {
+            tasks.wait().await;
+            drop(shared);
+            let bulk = sink.await.unwrap_or_default();
+            if let Some(w) = dl_writer {
+                let _ = w.await;
+            }
+            bulk
+        };
+        let (bulk, was_abandoned) = if shutdown.is_cancelled() {
+            match tokio::time::timeout(config.pipeline.shutdown_grace, drain).await {
+                Ok(bulk) => (bulk, false),
+                Err(_) => {
+                    warn!(grace = ?config.pipeline.shutdown_grace, "in-flight work did not finish within the grace period; making its messages visible again");
+                    abandoned.store(true, Ordering::Release);
+                    release.cancel();
+                    sink_abort.abort();
+                    (Default::default(), true)
+                }
+            }
+        } else {
+            (drain.await, false)
+        };
+        heartbeats.close();
+        let _ = tokio::time::timeout(Duration::from_secs(5), heartbeats.wait()).await;
+        // Completions still arrive while abandoned holders drop; bound the wait.
+        let _ = tokio::time::timeout(Duration::from_secs(5), acker).await;
+        Ok(RunSummary {
             messages: received.load(Ordering::Relaxed),
             indexed: bulk.indexed,
             already_indexed: bulk.already_indexed,
-            rejected: bulk.rejected + bulk.gave_up,
-        }
+            rejected: bulk.rejected,
+            gave_up: bulk.gave_up,
+            abandoned: was_abandoned,
+        })
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn receive_loop(
-    queue: Arc<dyn Queue>,
+struct ReceiveLoop {
     shared: Arc<Shared>,
     tasks: TaskTracker,
     stop: CancellationToken,
     health: Arc<Health>,
     empty_streak: Arc<AtomicU32>,
     exit_after_empty: Option<u32>,
-    received: Arc<std::sync::atomic::AtomicU64>,
-) {
-    let mut errors = ExponentialBuilder::default()
+    received: Arc<AtomicU64>,
+}
+
+fn receive_backoff() -> impl Iterator<Item = Duration> {
+    ExponentialBuilder::default()
         .with_max_delay(Duration::from_secs(20))
         .without_max_times()
         .with_jitter()
-        .build();
+        .build()
+}
+
+async fn receive_loop(l: ReceiveLoop) {
+    let queue = l.shared.queue.clone();
+    let mut errors = receive_backoff();
     loop {
-        health.turned();
-        if stop.is_cancelled() {
+        l.health.turned();
+        if l.stop.is_cancelled() {
             return;
         }
-        if let Some(limit) = exit_after_empty {
-            if empty_streak.load(Ordering::Relaxed) >= limit && tasks.is_empty() {
-                stop.cancel();
+        if let Some(limit) = l.exit_after_empty {
+            if l.empty_streak.load(Ordering::Relaxed) >= limit && l.tasks.is_empty() {
+                l.stop.cancel();
                 return;
             }
         }
-        // Keep receiving only while there is room for another object: a full
+        // Receive only while there is room for another object: a full
         // pipeline leaves messages on the queue for other workers.
-        let Ok(permit) = shared.objects.clone().acquire_owned().await else {
+        let Ok(permit) = l.shared.objects.clone().acquire_owned().await else {
             return;
         };
         drop(permit);
         // A receive is never abandoned: SQS would still hand its messages to
         // the dropped request and hide them for a whole visibility timeout.
         let messages = queue.receive().await;
-        if stop.is_cancelled() {
+        if l.stop.is_cancelled() {
             if let Ok(messages) = messages {
                 release(&queue, messages).await;
             }
@@ -381,11 +513,7 @@ async fn receive_loop(
         }
         let messages = match messages {
             Ok(m) => {
-                errors = ExponentialBuilder::default()
-                    .with_max_delay(Duration::from_secs(20))
-                    .without_max_times()
-                    .with_jitter()
-                    .build();
+                errors = receive_backoff();
                 m
             }
             Err(e) => {
@@ -393,20 +521,20 @@ async fn receive_loop(
                 let delay = errors.next().unwrap_or(Duration::from_secs(20));
                 warn!(error = %e, ?delay, "receive failed");
                 tokio::select! {
-                    () = stop.cancelled() => return,
+                    () = l.stop.cancelled() => return,
                     () = tokio::time::sleep(delay) => continue,
                 }
             }
         };
         if messages.is_empty() {
-            empty_streak.fetch_add(1, Ordering::Relaxed);
+            l.empty_streak.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        empty_streak.store(0, Ordering::Relaxed);
+        l.empty_streak.store(0, Ordering::Relaxed);
         for message in messages {
             METRICS.messages_received.inc();
-            received.fetch_add(1, Ordering::Relaxed);
-            handle_message(message, &shared, &tasks).await;
+            l.received.fetch_add(1, Ordering::Relaxed);
+            handle_message(message, &l.shared, &l.tasks).await;
         }
     }
 }
@@ -421,6 +549,7 @@ async fn handle_message(message: Message, shared: &Arc<Shared>, tasks: &TaskTrac
         Ok(Notification::Discard(reason)) => {
             METRICS.messages_discarded.with_label_values(&[reason.label()]).inc();
             debug!(message_id = %message.message_id, ?reason, "nothing to read; deleting");
+            METRICS.messages_in_flight.inc();
             // A group dropped at once completes at once.
             drop(group_for(&message, shared));
             return;
@@ -429,6 +558,14 @@ async fn handle_message(message: Message, shared: &Arc<Shared>, tasks: &TaskTrac
     };
     METRICS.messages_in_flight.inc();
     let group = group_for(&message, shared);
+    shared.heartbeats.spawn(heartbeat(
+        shared.queue.clone(),
+        message.receipt_handle.clone(),
+        group.done(),
+        shared.release.clone(),
+        shared.visibility_timeout,
+        shared.max_visibility_extension,
+    ));
     for object in objects {
         let Ok(permit) = shared.objects.clone().acquire_owned().await else {
             group.fail();
@@ -445,14 +582,58 @@ async fn handle_message(message: Message, shared: &Arc<Shared>, tasks: &TaskTrac
     }
 }
 
+/// Keeps a message invisible while its objects are in flight: extends the
+/// visibility at half the timeout, up to the configured cap, and makes the
+/// message visible at once when shutdown abandons it.
+async fn heartbeat(
+    queue: Arc<dyn Queue>,
+    receipt_handle: String,
+    done: CancellationToken,
+    release: CancellationToken,
+    timeout: Duration,
+    cap: Duration,
+) {
+    let started = tokio::time::Instant::now();
+    let period = timeout / 2;
+    loop {
+        tokio::select! {
+            () = done.cancelled() => return,
+            () = release.cancelled() => {
+                let outcome = match queue.change_visibility(receipt_handle, 0).await {
+                    Ok(()) => "released",
+                    Err(_) => "release_failed",
+                };
+                METRICS.visibility_extensions.with_label_values(&[outcome]).inc();
+                return;
+            }
+            () = tokio::time::sleep(period) => {
+                if started.elapsed() + timeout > cap {
+                    METRICS.visibility_extensions.with_label_values(&["capped"]).inc();
+                    warn!(cap = ?cap, "message reached the visibility extension cap; it will be delivered again");
+                    return;
+                }
+                let secs = i32::try_from(timeout.as_secs()).unwrap_or(43_200);
+                match queue.change_visibility(receipt_handle.clone(), secs).await {
+                    Ok(()) => METRICS.visibility_extensions.with_label_values(&["extended"]).inc(),
+                    Err(e) => {
+                        METRICS.sqs_errors.with_label_values(&["change_visibility"]).inc();
+                        debug!(error = %e, "visibility extension failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Makes messages received during shutdown visible again at once, for
 /// another worker.
 async fn release(queue: &Arc<dyn Queue>, messages: Vec<Message>) {
     for m in messages {
-        if let Err(e) = queue.change_visibility(m.receipt_handle, 0).await {
-            METRICS.sqs_errors.with_label_values(&["change_visibility"]).inc();
-            debug!(error = %e, "could not release a message received during shutdown");
-        }
+        let outcome = match queue.change_visibility(m.receipt_handle, 0).await {
+            Ok(()) => "released",
+            Err(_) => "release_failed",
+        };
+        METRICS.visibility_extensions.with_label_values(&[outcome]).inc();
     }
 }
 
@@ -461,6 +642,7 @@ fn group_for(message: &Message, shared: &Shared) -> AckGroup {
         message.receipt_handle.clone(),
         message.message_id.clone(),
         message.sent_at,
+        shared.abandoned.clone(),
         shared.completions.clone(),
     )
 }
@@ -502,13 +684,19 @@ async fn process_object(object: ObjectRef, group: AckGroup, shared: &Arc<Shared>
         content_type: body.content_type.clone(),
     };
     let reader = SyncIoBridge::new(body.reader);
-    let documents = shared.documents.clone();
-    let naming = shared.naming.clone();
-    let limits = shared.limits;
+    let shared_for_read = shared.clone();
     let reading_group = group.clone();
+    let runtime = tokio::runtime::Handle::current();
     let result = tokio::task::spawn_blocking(move || {
+        let shared = shared_for_read;
+        let warnings = RateLimited::new(Duration::from_secs(10));
         let mut on_record = |record: Result<EncodedRecord, RecordError>| match record {
             Ok(r) => {
+                let kib = u32::try_from(r.bulk.len() >> 10).unwrap_or(u32::MAX).clamp(1, shared.budget_kib.max(1));
+                let Ok(budget) = runtime.block_on(shared.budget.clone().acquire_many_owned(kib)) else {
+                    reading_group.fail();
+                    return ControlFlow::Break(());
+                };
                 METRICS.documents_in_flight.inc();
                 let doc = Document {
                     index: r.index,
@@ -521,8 +709,9 @@ async fn process_object(object: ObjectRef, group: AckGroup, shared: &Arc<Shared>
                         ordinal: r.ordinal,
                     },
                     ack: reading_group.clone(),
+                    budget: Some(budget),
                 };
-                if documents.blocking_send(doc).is_err() {
+                if shared.documents.blocking_send(doc).is_err() {
                     // The sink is gone (shutdown): stop; the message stays.
                     METRICS.documents_in_flight.dec();
                     reading_group.fail();
@@ -532,14 +721,19 @@ async fn process_object(object: ObjectRef, group: AckGroup, shared: &Arc<Shared>
             }
             Err(error) => {
                 METRICS.records.with_label_values(&[name, error.label()]).inc();
-                warn!(bucket = %identity.bucket, key = %identity.key, %error, "record not indexed");
-                // Without a dead-letter store the only safe place for the
-                // record is the queue: keep the message for redelivery.
-                reading_group.fail();
+                if warnings.allow() {
+                    warn!(bucket = %identity.bucket, key = %identity.key, %error, "record not indexed");
+                }
+                match dead_letter_for(name, &identity, error) {
+                    Some(letter) => shared.dead_letters.blocking_send(letter, reading_group.clone()),
+                    // The stream broke: what follows is unread, so the whole
+                    // object must be read again (redelivery, then redrive).
+                    None => reading_group.fail(),
+                }
                 ControlFlow::Continue(())
             }
         };
-        read_object(reader, &meta, &identity, log_type, &naming, limits, &mut on_record)
+        read_object(reader, &meta, &identity, log_type, &shared.naming, shared.limits, &mut on_record)
     })
     .await;
     match result {
@@ -569,6 +763,88 @@ async fn process_object(object: ObjectRef, group: AckGroup, shared: &Arc<Shared>
             warn!(bucket = %object.bucket, key = %object.key, error = %join_error, "reading the object failed");
             group.fail();
         }
+    }
+}
+
+/// The dead letter for a record error, or `None` when no record exists to
+/// keep (the stream itself broke off).
+fn dead_letter_for(log_type: &'static str, identity: &ObjectIdentity, error: RecordError) -> Option<DeadLetter> {
+    let label = error.label().to_owned();
+    let reason = error.to_string();
+    let (ordinal, record) = match error {
+        RecordError::Normalize { ordinal, frame, .. } => (ordinal, frame),
+        RecordError::Frame(FrameError::TooLong { ordinal, .. }) => (ordinal, Vec::new()),
+        RecordError::Frame(FrameError::Garbage { ordinal, sample, .. }) => (ordinal, sample.into_bytes()),
+        RecordError::Frame(FrameError::Io { .. } | FrameError::Structure { .. }) => return None,
+    };
+    Some(DeadLetter {
+        log_type,
+        origin: RecordOrigin {
+            bucket: identity.bucket.clone(),
+            key: identity.key.clone(),
+            ordinal,
+        },
+        index: None,
+        id: None,
+        status: None,
+        error_type: label,
+        reason,
+        record,
+    })
+}
+
+/// Lets one warning through per period; counts the rest.
+struct RateLimited {
+    period: Duration,
+    last: std::cell::Cell<Option<std::time::Instant>>,
+    suppressed: std::cell::Cell<u64>,
+}
+
+impl RateLimited {
+    fn new(period: Duration) -> Self {
+        RateLimited {
+            period,
+            last: std::cell::Cell::new(None),
+            suppressed: std::cell::Cell::new(0),
+        }
+    }
+
+    fn allow(&self) -> bool {
+        let now = std::time::Instant::now();
+        match self.last.get() {
+            Some(t) if now.duration_since(t) < self.period => {
+                self.suppressed.set(self.suppressed.get() + 1);
+                false
+            }
+            _ => {
+                if self.suppressed.get() > 0 {
+                    warn!(suppressed = self.suppressed.get(), "similar record warnings were suppressed");
+                    self.suppressed.set(0);
+                }
+                self.last.set(Some(now));
+                true
+            }
+        }
+    }
+}
+
+/// Publishes the queue's depth once a minute, and readiness with it.
+async fn poll_queue_depth(queue: Arc<dyn Queue>, health: Arc<Health>) {
+    loop {
+        match queue.attributes().await {
+            Ok(a) => {
+                METRICS.queue_messages.with_label_values(&["visible"]).set(a.visible as i64);
+                METRICS.queue_messages.with_label_values(&["in_flight"]).set(a.in_flight as i64);
+                METRICS.queue_messages.with_label_values(&["delayed"]).set(a.delayed as i64);
+                health.set_queue_reachable(true);
+            }
+            Err(e) => {
+                METRICS.sqs_errors.with_label_values(&["get_queue_attributes"]).inc();
+                health.set_queue_reachable(false);
+                warn!(error = %e, "cannot read queue attributes");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
     }
 }
 
@@ -611,10 +887,7 @@ async fn delete(queue: &Arc<dyn Queue>, pending: &mut Vec<Completion>) {
     }
     let batch = std::mem::take(pending);
     let handles: Vec<String> = batch.iter().map(|c| c.receipt_handle.clone()).collect();
-    let mut delays = ExponentialBuilder::default()
-        .with_max_times(3)
-        .with_jitter()
-        .build();
+    let mut delays = ExponentialBuilder::default().with_max_times(3).with_jitter().build();
     let failed = loop {
         match queue.delete_batch(handles.clone()).await {
             Ok(failed) => break failed,

@@ -327,6 +327,7 @@ listen = ""
         tokio::time::timeout(Duration::from_secs(120), pipeline.run(CancellationToken::new()))
             .await
             .expect("the pipeline drains the queue within two minutes")
+            .expect("the pipeline runs")
     }
 
     pub fn opensearch(&self) -> OpenSearchProbe {

@@ -10,15 +10,21 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 
 use super::OpenSearch;
+use super::dead_letter::DeadLetterSender;
 use super::bulk::{BatchSummary, send_batch};
 use crate::config::BulkConfig;
 use crate::document::Document;
 use crate::telemetry::METRICS;
 
 /// Runs until `documents` is closed and every batch is settled.
-pub async fn run(mut documents: mpsc::Receiver<Document>, client: OpenSearch, config: BulkConfig) -> BatchSummary {
+pub async fn run(
+    mut documents: mpsc::Receiver<Document>,
+    client: OpenSearch,
+    config: BulkConfig,
+    dead_letters: DeadLetterSender,
+) -> BatchSummary {
     let slots = Arc::new(Semaphore::new(config.concurrency));
-    let client = Arc::new(client);
+    let client = Arc::new((client, dead_letters));
     let config = Arc::new(config);
     let mut in_flight: JoinSet<BatchSummary> = JoinSet::new();
     let mut total = BatchSummary::default();
@@ -62,7 +68,7 @@ async fn flush(
     batch_bytes: &mut usize,
     deadline: &mut Option<Instant>,
     slots: &Arc<Semaphore>,
-    client: &Arc<OpenSearch>,
+    client: &Arc<(OpenSearch, DeadLetterSender)>,
     config: &Arc<BulkConfig>,
     in_flight: &mut JoinSet<BatchSummary>,
 ) {
@@ -79,7 +85,8 @@ async fn flush(
     let config = config.clone();
     let count = docs.len() as i64;
     in_flight.spawn(async move {
-        let summary = send_batch(&client, docs, &config).await;
+        let (opensearch, dead_letters) = &*client;
+        let summary = send_batch(opensearch, docs, &config, dead_letters).await;
         METRICS.documents_in_flight.sub(count);
         drop(slot);
         summary

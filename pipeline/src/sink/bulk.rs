@@ -6,8 +6,11 @@
 //!   indexed, 409 means the `_id` already exists (a redelivery) and counts as
 //!   indexed, 429 and 5xx are retried (only those items), anything else can
 //!   never index and is given up on.
-//! - A document given up on fails its message's [`AckGroup`](crate::ack::AckGroup)
-//!   so the message is not deleted.
+//! - A rejected document goes to the dead-letter store with its status, error
+//!   type and reason (its message is deleted once the dead letter is written).
+//! - A document whose retries ran out fails its message's
+//!   [`AckGroup`](crate::ack::AckGroup): the failure was transient, so the
+//!   message returns to the queue and is read again later.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -18,6 +21,7 @@ use serde::Deserialize;
 use tracing::{debug, warn};
 
 use super::OpenSearch;
+use super::dead_letter::{DeadLetter, DeadLetterSender};
 use crate::config::BulkConfig;
 use crate::document::Document;
 use crate::telemetry::METRICS;
@@ -92,7 +96,12 @@ fn backoff(config: &BulkConfig) -> impl Iterator<Item = Duration> {
 }
 
 /// Sends `docs` until each is settled or the retries run out.
-pub async fn send_batch(client: &OpenSearch, mut docs: Vec<Document>, config: &BulkConfig) -> BatchSummary {
+pub async fn send_batch(
+    client: &OpenSearch,
+    mut docs: Vec<Document>,
+    config: &BulkConfig,
+    dead_letters: &DeadLetterSender,
+) -> BatchSummary {
     let mut summary = BatchSummary::default();
     let mut delays = backoff(config);
     while !docs.is_empty() {
@@ -122,7 +131,7 @@ pub async fn send_batch(client: &OpenSearch, mut docs: Vec<Document>, config: &B
                         }
                         ItemVerdict::Rejected => {
                             summary.rejected += 1;
-                            give_up(&doc, "rejected", &describe(&item));
+                            reject(doc, &item, dead_letters).await;
                         }
                     }
                 }
@@ -217,6 +226,41 @@ fn describe(item: &BulkItem) -> String {
 
 fn settled(doc: &Document, outcome: &str) {
     METRICS.records.with_label_values(&[doc.log_type, outcome]).inc();
+}
+
+/// Sends a document OpenSearch will never accept to the dead-letter store.
+async fn reject(doc: Document, item: &BulkItem, dead_letters: &DeadLetterSender) {
+    METRICS.records.with_label_values(&[doc.log_type, "rejected"]).inc();
+    let reason = describe(item);
+    warn!(
+        index = %doc.index,
+        id = %doc.id,
+        bucket = %doc.origin.bucket,
+        key = %doc.origin.key,
+        ordinal = doc.origin.ordinal,
+        reason,
+        "document rejected; dead-lettering it"
+    );
+    let source_start = doc.bulk.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let mut record = doc.bulk[source_start..].to_vec();
+    if record.last() == Some(&b'\n') {
+        record.pop();
+    }
+    let letter = DeadLetter {
+        log_type: doc.log_type,
+        origin: doc.origin.clone(),
+        index: Some(doc.index.clone()),
+        id: Some(doc.id.clone()),
+        status: Some(item.status),
+        error_type: item.error.as_ref().map(|e| e.kind.clone()).unwrap_or_else(|| "rejected".into()),
+        reason: item
+            .error
+            .as_ref()
+            .and_then(|e| e.reason.clone())
+            .unwrap_or_else(|| format!("status {}", item.status)),
+        record,
+    };
+    dead_letters.send(letter, doc.ack.clone()).await;
 }
 
 fn give_up(doc: &Document, outcome: &str, reason: &str) {

@@ -5,6 +5,7 @@
 
 pub mod batcher;
 pub mod bulk;
+pub mod dead_letter;
 pub mod opensearch;
 pub mod templates;
 

@@ -54,12 +54,22 @@ pub struct QueueError {
     pub message: String,
 }
 
-/// The three verbs the pipeline needs from a queue.
+/// What the queue says about itself (`GetQueueAttributes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueAttributes {
+    pub visibility_timeout_secs: u64,
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
+
+/// The verbs the pipeline needs from a queue.
 pub trait Queue: Send + Sync + 'static {
     fn receive(&self) -> BoxFuture<'_, Result<Vec<Message>, QueueError>>;
     /// Deletes up to ten messages; returns the receipt handles that failed.
     fn delete_batch(&self, receipt_handles: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, QueueError>>;
     fn change_visibility(&self, receipt_handle: String, timeout_secs: i32) -> BoxFuture<'_, Result<(), QueueError>>;
+    fn attributes(&self) -> BoxFuture<'_, Result<QueueAttributes, QueueError>>;
 }
 
 /// An object opened for streaming, with what S3 said about its encoding.

@@ -3,10 +3,10 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
 use futures::future::BoxFuture;
 
-use super::{Message, Queue, QueueError};
+use super::{Message, Queue, QueueAttributes, QueueError};
 
 pub struct SqsQueue {
     client: Client,
@@ -124,6 +124,30 @@ impl Queue for SqsQueue {
                 .await
                 .map_err(|e| self.error("ChangeMessageVisibility", e))?;
             Ok(())
+        })
+    }
+
+    fn attributes(&self) -> BoxFuture<'_, Result<QueueAttributes, QueueError>> {
+        Box::pin(async move {
+            let out = self
+                .client
+                .get_queue_attributes()
+                .queue_url(&self.queue_url)
+                .attribute_names(QueueAttributeName::VisibilityTimeout)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+                .send()
+                .await
+                .map_err(|e| self.error("GetQueueAttributes", e))?;
+            let attrs = out.attributes.unwrap_or_default();
+            let get = |name: QueueAttributeName| attrs.get(&name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            Ok(QueueAttributes {
+                visibility_timeout_secs: get(QueueAttributeName::VisibilityTimeout),
+                visible: get(QueueAttributeName::ApproximateNumberOfMessages),
+                in_flight: get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+                delayed: get(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+            })
         })
     }
 }

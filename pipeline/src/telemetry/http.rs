@@ -19,6 +19,7 @@ use super::METRICS;
 pub struct Health {
     last_turn: AtomicU64,
     ready: AtomicBool,
+    queue_unreachable: AtomicBool,
 }
 
 impl Health {
@@ -31,8 +32,14 @@ impl Health {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
+    /// Ready once started (OpenSearch answered, templates installed) and
+    /// while the queue answers.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Relaxed)
+        self.ready.load(Ordering::Relaxed) && !self.queue_unreachable.load(Ordering::Relaxed)
+    }
+
+    pub fn set_queue_reachable(&self, reachable: bool) {
+        self.queue_unreachable.store(!reachable, Ordering::Relaxed);
     }
 
     /// Alive when the receive loop turned recently. A long poll takes at most

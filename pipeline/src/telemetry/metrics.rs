@@ -30,6 +30,10 @@ pub struct Metrics {
     pub objects_in_flight: IntGauge,
     pub documents_in_flight: IntGauge,
     pub ack_lag: Histogram,
+    pub dead_letters: IntCounterVec,
+    pub visibility_extensions: IntCounterVec,
+    pub queue_messages: prometheus::IntGaugeVec,
+    pub bytes_in_flight: IntGauge,
 }
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -111,6 +115,28 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         objects_in_flight: gauge(&r, "siem_objects_in_flight", "S3 objects being read."),
         documents_in_flight: gauge(&r, "siem_documents_in_flight", "Documents normalized but not yet settled."),
         ack_lag,
+        dead_letters: counter_vec(
+            &r,
+            "siem_dead_letters_total",
+            "Records sent to the dead-letter store, by outcome of the write (written, failed).",
+            &["log_type", "outcome"],
+        ),
+        visibility_extensions: counter_vec(
+            &r,
+            "siem_sqs_visibility_changes_total",
+            "ChangeMessageVisibility calls: extended (heartbeat), released (shutdown), capped.",
+            &["outcome"],
+        ),
+        queue_messages: {
+            let g = prometheus::IntGaugeVec::new(
+                Opts::new("siem_sqs_queue_messages", "Approximate messages in the queue, by state."),
+                &["state"],
+            )
+            .expect("valid metric definition");
+            r.register(Box::new(g.clone())).expect("unique metric name");
+            g
+        },
+        bytes_in_flight: gauge(&r, "siem_bytes_in_flight", "Bulk bytes between normalization and OpenSearch."),
         registry: r,
     }
 });
