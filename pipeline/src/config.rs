@@ -125,9 +125,18 @@ pub struct OpenSearchSection {
     pub index_rotation: Option<String>,
     /// Per-request timeout in seconds. Default 60.
     pub request_timeout_secs: Option<u64>,
-    /// Basic-auth user name; the password comes from `password`.
+    /// `none`, `basic` (needs `username` and `password`) or `sigv4` (Amazon
+    /// OpenSearch Service and Serverless, with the AWS credential chain).
+    /// Default: `basic` when a username is set, else `none`.
+    pub auth: Option<String>,
+    /// Basic-auth user name and password.
     pub username: Option<String>,
     pub password: Option<String>,
+    /// SigV4 service name: `es` (managed domains, default) or `aoss` (Serverless).
+    pub sigv4_service: Option<String>,
+    /// PEM file of the CA that signed the cluster's certificate; default: the
+    /// system's roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,26 +246,32 @@ pub enum IndexRotation {
     Monthly,
 }
 
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
+pub enum OpenSearchAuth {
+    None,
+    Basic { username: String, password: String },
+    SigV4 { service: String },
+}
+
+impl std::fmt::Debug for OpenSearchAuth {
+    /// The password is never printed (`check-config` output reaches logs).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenSearchAuth::None => write!(f, "None"),
+            OpenSearchAuth::Basic { username, .. } => write!(f, "Basic {{ username: {username:?}, password: <redacted> }}"),
+            OpenSearchAuth::SigV4 { service } => write!(f, "SigV4 {{ service: {service:?} }}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct OpenSearchConfig {
     pub url: String,
     pub index_prefix: String,
     pub index_rotation: IndexRotation,
     pub request_timeout: Duration,
-    pub basic_auth: Option<(String, String)>,
-}
-
-impl std::fmt::Debug for OpenSearchConfig {
-    /// The password is never printed (`check-config` output reaches logs).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenSearchConfig")
-            .field("url", &self.url)
-            .field("index_prefix", &self.index_prefix)
-            .field("index_rotation", &self.index_rotation)
-            .field("request_timeout", &self.request_timeout)
-            .field("basic_auth", &self.basic_auth.as_ref().map(|(user, _)| (user, "<redacted>")))
-            .finish()
-    }
+    pub auth: OpenSearchAuth,
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -425,12 +440,42 @@ impl ConfigFile {
                 ));
             }
         };
-        let basic_auth = match (self.opensearch.username, self.opensearch.password) {
-            (None, None) => None,
-            (Some(u), Some(p)) => Some((u, p)),
-            (Some(_), None) => return Err(invalid("opensearch.password", "is required when opensearch.username is set".into())),
-            (None, Some(_)) => return Err(invalid("opensearch.username", "is required when opensearch.password is set".into())),
+        let mode = match self.opensearch.auth.as_deref() {
+            Some(m) => m.to_owned(),
+            None if self.opensearch.username.is_some() => "basic".into(),
+            None => "none".into(),
         };
+        let auth = match mode.as_str() {
+            "none" => OpenSearchAuth::None,
+            "basic" => match (self.opensearch.username, self.opensearch.password) {
+                (Some(username), Some(password)) => OpenSearchAuth::Basic { username, password },
+                (None, _) => return Err(invalid("opensearch.username", "is required for basic auth".into())),
+                (Some(_), None) => {
+                    return Err(invalid("opensearch.password", "is required when opensearch.username is set".into()));
+                }
+            },
+            "sigv4" => {
+                let service = self.opensearch.sigv4_service.unwrap_or_else(|| "es".into());
+                if service != "es" && service != "aoss" {
+                    return Err(invalid(
+                        "opensearch.sigv4_service",
+                        format!("{service:?} is not one of \"es\", \"aoss\""),
+                    ));
+                }
+                OpenSearchAuth::SigV4 { service }
+            }
+            other => {
+                return Err(invalid(
+                    "opensearch.auth",
+                    format!("{other:?} is not one of \"none\", \"basic\", \"sigv4\""),
+                ));
+            }
+        };
+        if let Some(ca) = &self.opensearch.ca_file {
+            if !ca.is_file() {
+                return Err(invalid("opensearch.ca_file", format!("{} is not a readable file", ca.display())));
+            }
+        }
 
         let dead_letter = match (self.dead_letter.s3_url, self.dead_letter.directory) {
             (None, None) => DeadLetterConfig::None,
@@ -516,7 +561,8 @@ impl ConfigFile {
                     1,
                     3600,
                 )?),
-                basic_auth,
+                auth,
+                ca_file: self.opensearch.ca_file,
             },
             bulk: BulkConfig {
                 max_bytes: range("bulk.max_bytes", self.bulk.max_bytes, 5 << 20, 1024, 100 << 20)? as usize,
@@ -691,6 +737,18 @@ url = "http://127.0.0.1:9200"
         .expect("valid");
         let printed = format!("{c:?}");
         assert!(printed.contains("siem") && !printed.contains("hunter2"), "{printed}");
+    }
+
+    #[test]
+    fn sigv4_auth_takes_the_service_name() {
+        let c = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "sigv4"), ("SIEM_OPENSEARCH_SIGV4_SERVICE", "aoss")]).expect("valid");
+        assert_eq!(c.opensearch.auth, OpenSearchAuth::SigV4 { service: "aoss".into() });
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "sigv4"), ("SIEM_OPENSEARCH_SIGV4_SERVICE", "s3")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("opensearch.sigv4_service"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "basic")]).unwrap_err().to_string();
+        assert!(err.contains("opensearch.username"), "{err}");
     }
 
     #[test]

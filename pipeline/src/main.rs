@@ -130,7 +130,8 @@ fn run_normalize(
 async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     telemetry::init_logging(false, "info");
     let config = load_config(path)?;
-    let client = OpenSearch::new(&config.opensearch)?;
+    let sdk = siem_pipeline::source::aws_sdk_config(&config.aws).await;
+    let client = OpenSearch::new(&config.opensearch, Some(&sdk))?;
     let n = templates::install(&client, &config.opensearch.index_prefix)
         .await
         .with_context(|| format!("installing templates into {}", config.opensearch.url))?;

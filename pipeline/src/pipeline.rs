@@ -313,8 +313,9 @@ impl Pipeline {
     /// Builds the AWS and OpenSearch clients from `config`, checks that
     /// OpenSearch answers and installs the index templates.
     pub async fn connect(config: Config, health: Arc<Health>) -> Result<Pipeline, StartError> {
-        let (s3, sqs) = crate::source::aws_clients(&config.aws).await;
-        let opensearch = OpenSearch::new(&config.opensearch)?;
+        let sdk = crate::source::aws_sdk_config(&config.aws).await;
+        let (s3, sqs) = crate::source::aws_clients(&sdk, &config.aws);
+        let opensearch = OpenSearch::new(&config.opensearch, Some(&sdk))?;
         opensearch.ping().await?;
         crate::sink::templates::install(&opensearch, &config.opensearch.index_prefix).await?;
         let dead_letters: Option<Arc<dyn DeadLetterStore>> = match &config.dead_letter {

@@ -2,4 +2,6 @@
 //! pipeline running in-process exactly as the binary runs it. Start the stack
 //! with `deploy/local/stack up`, or run everything with `tests/run`.
 
+mod delivery;
 mod foundation;
+mod operations;

@@ -7,6 +7,8 @@
 //! its endpoints come from the environment (`OPENSEARCH_URL`,
 //! `AWS_ENDPOINT_URL`) or from `.local-stack/endpoints.env`.
 
+pub mod proxy;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -145,7 +147,56 @@ pub struct Scenario {
     pub bucket: String,
     pub queue_url: String,
     pub queue_arn: String,
+    pub dead_letter_queue_url: Option<String>,
     pub index_prefix: String,
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|a| a.get(&A::QueueArn).cloned())
+        .expect("queue arn")
+}
+
+async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    [A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible]
+        .iter()
+        .filter_map(|a| attrs.get(a).and_then(|v| v.parse::<u64>().ok()))
+        .sum()
+}
+
+/// Queue settings a scenario may need beyond the defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueOptions {
+    pub visibility_timeout_secs: u32,
+    /// A dead-letter queue receiving messages after this many receives.
+    pub max_receive_count: Option<u32>,
+}
+
+impl Default for QueueOptions {
+    fn default() -> Self {
+        QueueOptions {
+            visibility_timeout_secs: 30,
+            max_receive_count: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,29 +211,38 @@ pub enum Delivery {
 
 impl Scenario {
     pub async fn new(name: &str, delivery: Delivery) -> Scenario {
+        Self::with_queue(name, delivery, QueueOptions::default()).await
+    }
+
+    pub async fn with_queue(name: &str, delivery: Delivery, options: QueueOptions) -> Scenario {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
         let stack = Stack::get();
         let id = unique(name);
         let s3 = stack.s3().await;
         let sqs = stack.sqs().await;
-        let queue_url = sqs
+        let mut create = sqs
             .create_queue()
             .queue_name(&id)
-            .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "30")
-            .send()
-            .await
-            .expect("create queue")
-            .queue_url
-            .expect("queue url");
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .expect("queue attributes")
-            .attributes
-            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
-            .expect("queue arn");
+            .attributes(A::VisibilityTimeout, options.visibility_timeout_secs.to_string());
+        let mut dead_letter_queue_url = None;
+        if let Some(max) = options.max_receive_count {
+            let dlq_url = sqs
+                .create_queue()
+                .queue_name(format!("{id}-dlq"))
+                .send()
+                .await
+                .expect("create dead-letter queue")
+                .queue_url
+                .expect("queue url");
+            let dlq_arn = queue_arn(&sqs, &dlq_url).await;
+            create = create.attributes(
+                A::RedrivePolicy,
+                serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max}).to_string(),
+            );
+            dead_letter_queue_url = Some(dlq_url);
+        }
+        let queue_url = create.send().await.expect("create queue").queue_url.expect("queue url");
+        let queue_arn = queue_arn(&sqs, &queue_url).await;
         s3.create_bucket().bucket(&id).send().await.expect("create bucket");
         use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration, TopicConfiguration};
         let notification = match delivery {
@@ -237,8 +297,36 @@ impl Scenario {
             bucket: id.clone(),
             queue_url,
             queue_arn,
+            dead_letter_queue_url,
             index_prefix: id,
         }
+    }
+
+    /// Depth of the queue's dead-letter queue (visible plus in flight).
+    pub async fn dead_letter_queue_depth(&self) -> u64 {
+        let url = self.dead_letter_queue_url.as_ref().expect("scenario has a dead-letter queue");
+        depth(&self.stack.sqs().await, url).await
+    }
+
+    /// Messages visible right now (not counting in-flight ones).
+    pub async fn visible_messages(&self) -> u64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let attrs = self
+            .stack
+            .sqs()
+            .await
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .send()
+            .await
+            .expect("queue attributes")
+            .attributes
+            .unwrap_or_default();
+        attrs
+            .get(&A::ApproximateNumberOfMessages)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     }
 
     pub async fn put(&self, key: &str, body: Vec<u8>) {
@@ -268,29 +356,17 @@ impl Scenario {
 
     /// Visible plus in-flight messages.
     pub async fn queue_depth(&self) -> u64 {
-        use aws_sdk_sqs::types::QueueAttributeName as A;
-        let attrs = self
-            .stack
-            .sqs()
-            .await
-            .get_queue_attributes()
-            .queue_url(&self.queue_url)
-            .attribute_names(A::ApproximateNumberOfMessages)
-            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .expect("queue attributes")
-            .attributes
-            .unwrap_or_default();
-        [A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible]
-            .iter()
-            .filter_map(|a| attrs.get(a).and_then(|v| v.parse::<u64>().ok()))
-            .sum()
+        depth(&self.stack.sqs().await, &self.queue_url).await
     }
 
     /// The pipeline's configuration for this scenario.
     pub fn config(&self, extra: &str) -> Config {
-        let text = format!(
+        Config::from_toml(Path::new("e2e.toml"), &self.config_text(extra), std::iter::empty()).expect("valid test config")
+    }
+
+    /// The configuration file's text; `extra` is appended (new sections only).
+    pub fn config_text(&self, extra: &str) -> String {
+        format!(
             r#"
 [aws]
 region = "us-east-1"
@@ -314,16 +390,20 @@ listen = ""
             queue = self.queue_url,
             opensearch = self.stack.opensearch_url,
             prefix = self.index_prefix,
-        );
-        Config::from_toml(Path::new("e2e.toml"), &text, std::iter::empty()).expect("valid test config")
+        )
+    }
+
+    /// A connected pipeline for this scenario, for tests that change a part.
+    pub async fn pipeline(&self, extra: &str) -> Pipeline {
+        siem_pipeline::telemetry::init_logging(false, "warn");
+        Pipeline::connect(self.config(extra), Arc::new(Health::default()))
+            .await
+            .expect("pipeline connects")
     }
 
     /// Runs the pipeline in-process until the queue has been empty twice.
     pub async fn run_pipeline(&self, extra: &str) -> RunSummary {
-        siem_pipeline::telemetry::init_logging(false, "warn");
-        let pipeline = Pipeline::connect(self.config(extra), Arc::new(Health::default()))
-            .await
-            .expect("pipeline connects");
+        let pipeline = self.pipeline(extra).await;
         tokio::time::timeout(Duration::from_secs(120), pipeline.run(CancellationToken::new()))
             .await
             .expect("the pipeline drains the queue within two minutes")
@@ -406,4 +486,37 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 /// The value at a dotted path of a JSON document (`Null` when absent).
 pub fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
     path.split('.').fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
+}
+
+/// `n` distinct synthetic GuardDuty findings as an export (JSON Lines),
+/// updated in `month` (`"2026-11"`).
+pub fn guardduty_findings(n: usize, month: &str, tag: &str) -> String {
+    let mut out = String::with_capacity(n * 700);
+    for i in 0..n {
+        let finding = serde_json::json!({
+            "schemaVersion": "2.0", "accountId": "123456789012", "region": "us-east-1", "partition": "aws",
+            "id": format!("{tag}{i:08x}"), "arn": format!("arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/{tag}{i:08x}"),
+            "type": "Recon:EC2/PortProbeUnprotectedPort", "title": "Unprotected port on EC2 instance is being probed.",
+            "description": "EC2 instance has an unprotected port which is being probed by a known malicious host.",
+            "severity": 2.0 + (i % 8) as f64, "createdAt": format!("{month}-01T00:00:00.000Z"),
+            "updatedAt": format!("{month}-{:02}T{:02}:{:02}:{:02}.000Z", 1 + i % 28, i % 24, i % 60, (i / 60) % 60),
+            "resource": {"resourceType": "Instance", "instanceDetails": {"instanceId": format!("i-{i:017x}"),
+                "networkInterfaces": [{"privateIpAddress": "10.0.0.5", "publicIp": "192.0.2.10"}]}},
+            "service": {"serviceName": "guardduty", "count": 1, "action": {"actionType": "PORT_PROBE", "portProbeAction": {
+                "blocked": false, "portProbeDetails": [{"localPortDetails": {"port": 22, "portName": "SSH"},
+                "remoteIpDetails": {"ipAddressV4": format!("203.0.113.{}", i % 250)}}]}}}
+        });
+        out.push_str(&finding.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// The `siem-pipeline` binary built beside this test binary.
+pub fn pipeline_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let bin = dir.join("siem-pipeline");
+    assert!(bin.exists(), "{} is missing: build it with `cargo build -p siem-pipeline`", bin.display());
+    bin
 }

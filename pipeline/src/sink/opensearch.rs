@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use opensearch::auth::Credentials;
+use opensearch::cert::{Certificate, CertificateValidation};
 use opensearch::http::headers::{CONTENT_TYPE, HeaderMap, HeaderValue};
 use opensearch::http::transport::{SingleNodeConnectionPool, Transport, TransportBuilder};
 use opensearch::http::{Method, Url};
 
-use crate::config::OpenSearchConfig;
+use crate::config::{OpenSearchAuth, OpenSearchConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -46,7 +47,9 @@ pub struct OpenSearch {
 }
 
 impl OpenSearch {
-    pub fn new(config: &OpenSearchConfig) -> Result<Self, SinkError> {
+    /// A client for `config`. `aws` supplies credentials and region for SigV4
+    /// and is needed only then.
+    pub fn new(config: &OpenSearchConfig, aws: Option<&aws_config::SdkConfig>) -> Result<Self, SinkError> {
         let url = Url::parse(&config.url).map_err(|e| SinkError::Url {
             url: config.url.clone(),
             message: e.to_string(),
@@ -54,8 +57,25 @@ impl OpenSearch {
         let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
             .timeout(config.request_timeout)
             .disable_proxy();
-        if let Some((user, password)) = &config.basic_auth {
-            builder = builder.auth(Credentials::Basic(user.clone(), password.clone()));
+        match &config.auth {
+            OpenSearchAuth::None => {}
+            OpenSearchAuth::Basic { username, password } => {
+                builder = builder.auth(Credentials::Basic(username.clone(), password.clone()));
+            }
+            OpenSearchAuth::SigV4 { service } => {
+                let sdk = aws.ok_or_else(|| SinkError::Client("SigV4 needs the AWS configuration".into()))?;
+                let credentials = Credentials::try_from(sdk).map_err(|e| {
+                    SinkError::Client(format!("SigV4: no AWS credentials or region (set aws.region): {e}"))
+                })?;
+                builder = builder.auth(credentials).service_name(service);
+            }
+        }
+        if let Some(path) = &config.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| SinkError::Client(format!("reading opensearch.ca_file {}: {e}", path.display())))?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| SinkError::Client(format!("opensearch.ca_file {} is not a PEM certificate: {e}", path.display())))?;
+            builder = builder.cert_validation(CertificateValidation::Full(cert));
         }
         let transport = builder.build().map_err(|e| SinkError::Client(e.to_string()))?;
         Ok(OpenSearch {

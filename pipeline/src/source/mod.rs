@@ -16,9 +16,9 @@ use tokio::io::AsyncRead;
 
 pub use notification::{Discard, Notification, NotificationError, ObjectRef};
 
-/// S3 and SQS clients for `config`: the SDK's default credential and region
-/// chain, with the configured region and endpoint overrides.
-pub async fn aws_clients(config: &crate::config::AwsConfig) -> (aws_sdk_s3::Client, aws_sdk_sqs::Client) {
+/// The AWS SDK configuration: the default credential and region chain, with
+/// the configured region and endpoint overrides.
+pub async fn aws_sdk_config(config: &crate::config::AwsConfig) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &config.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
@@ -26,13 +26,20 @@ pub async fn aws_clients(config: &crate::config::AwsConfig) -> (aws_sdk_s3::Clie
     if let Some(endpoint) = &config.endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
-    let sdk = loader.load().await;
+    loader.load().await
+}
+
+/// S3 and SQS clients.
+pub fn aws_clients(
+    sdk: &aws_config::SdkConfig,
+    config: &crate::config::AwsConfig,
+) -> (aws_sdk_s3::Client, aws_sdk_sqs::Client) {
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
+        aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(config.s3_force_path_style)
             .build(),
     );
-    (s3, aws_sdk_sqs::Client::new(&sdk))
+    (s3, aws_sdk_sqs::Client::new(sdk))
 }
 
 /// One received SQS message.

@@ -1,0 +1,232 @@
+//! Delivery guarantees against the real stack: every record is indexed
+//! exactly once (by `_id`) or sits in the dead-letter store with its reason;
+//! a message is deleted only when that holds.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+use siem_pipeline::source::{ObjectBody, ObjectError, ObjectRef, ObjectStore};
+use siem_pipeline::telemetry::METRICS;
+use siem_pipeline_tests::proxy::FaultProxy;
+use siem_pipeline_tests::{Delivery, QueueOptions, Scenario, at, gzip, guardduty_findings, unique};
+use tokio_util::sync::CancellationToken;
+
+const KEY: &str = "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/delivery.jsonl.gz";
+
+fn dead_letter_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(unique("siem-dead-letters"))
+}
+
+/// Every dead letter written under `dir`.
+fn dead_letters(dir: &std::path::Path) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "ndjson") {
+                let text = std::fs::read_to_string(&p).expect("dead-letter file");
+                out.extend(text.lines().map(|l| serde_json::from_str::<Value>(l).expect("dead letter is JSON")));
+            }
+        }
+    }
+    out.sort_by_key(|v| v["ordinal"].as_u64());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_requests_and_items_are_retried_until_every_record_is_indexed() {
+    let s = Scenario::new("faults", Delivery::Direct).await;
+    let proxy = FaultProxy::start(&s.stack.opensearch_url, 3, 7).await;
+    s.put(KEY, gzip(guardduty_findings(500, "2026-11", "f").as_bytes())).await;
+    let retries_before = METRICS.bulk_retries.with_label_values(&["item"]).get()
+        + METRICS.bulk_retries.with_label_values(&["request"]).get();
+
+    let mut pipeline = s.pipeline("").await;
+    pipeline.config.bulk.max_documents = 50;
+    pipeline.config.bulk.max_backoff = std::time::Duration::from_millis(200);
+    pipeline.config.bulk.max_retries = 30;
+    pipeline.opensearch = siem_pipeline::sink::OpenSearch::new(&siem_pipeline::config::OpenSearchConfig {
+        url: proxy.url.clone(),
+        ..pipeline.config.opensearch.clone()
+    }, None)
+    .expect("client for the proxy");
+    let summary = pipeline.run(CancellationToken::new()).await.expect("runs");
+
+    let injected_requests = proxy.counters.rejected_requests.load(std::sync::atomic::Ordering::Relaxed);
+    let injected_items = proxy.counters.rejected_items.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(injected_requests > 0 && injected_items > 0, "the proxy injected faults");
+    assert_eq!(summary.indexed, 500, "{summary:?}");
+    assert_eq!(summary.rejected + summary.gave_up, 0, "{summary:?}");
+    assert_eq!(s.opensearch().count().await, 500);
+    assert_eq!(s.queue_depth().await, 0);
+    let retries = METRICS.bulk_retries.with_label_values(&["item"]).get()
+        + METRICS.bulk_retries.with_label_values(&["request"]).get()
+        - retries_before;
+    assert!(retries >= injected_requests + injected_items, "retries are counted: {retries}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_can_never_index_is_dead_lettered_and_the_rest_indexed() {
+    let s = Scenario::new("conflict", Delivery::Direct).await;
+    // October's index has a mapping the documents contradict, as after a
+    // hand-made change: `rule.category` is a number there.
+    let october = format!("{}-guardduty-2026.10", s.index_prefix);
+    let r = reqwest::Client::new()
+        .put(format!("{}/{october}", s.stack.opensearch_url))
+        .json(&json!({"mappings": {"properties": {"rule": {"properties": {"category": {"type": "long"}}}}}}))
+        .send()
+        .await
+        .expect("create index");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let mut export = guardduty_findings(9, "2026-11", "ok");
+    export.push_str(&guardduty_findings(1, "2026-10", "bad"));
+    s.put(KEY, gzip(export.as_bytes())).await;
+    let dir = dead_letter_dir();
+
+    let summary = s
+        .run_pipeline(&format!("[dead_letter]\ndirectory = {:?}", dir.display().to_string()))
+        .await;
+
+    assert_eq!(summary.indexed, 9, "{summary:?}");
+    assert_eq!(summary.rejected, 1, "{summary:?}");
+    let letters = dead_letters(&dir);
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    let letter = &letters[0];
+    assert_eq!(letter["status"], 400);
+    assert_eq!(letter["error_type"], "mapper_parsing_exception");
+    assert!(letter["reason"].as_str().is_some_and(|r| r.contains("rule.category")), "{letter}");
+    assert_eq!(letter["index"], october);
+    assert_eq!(letter["bucket"], s.bucket);
+    assert_eq!(letter["key"], KEY);
+    assert_eq!(letter["ordinal"], 9);
+    assert_eq!(at(&letter["record"], "aws.guardduty.id"), "bad00000000");
+    assert_eq!(s.queue_depth().await, 0, "the message is deleted once the dead letter is written");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_records_are_counted_and_dead_lettered_and_the_rest_indexed() {
+    let s = Scenario::new("bad-data", Delivery::Direct).await;
+    let good = guardduty_findings(3, "2026-11", "g");
+    let mut lines: Vec<Vec<u8>> = good.lines().map(|l| l.as_bytes().to_vec()).collect();
+    lines.insert(1, b"{\"id\": \"truncated".to_vec()); // invalid JSON
+    lines.insert(2, b"{\"id\": \"\xff\xfe\"}".to_vec()); // not UTF-8
+    lines.insert(3, format!("{{\"padding\": \"{}\"}}", "x".repeat(4096)).into_bytes()); // over-long
+    let object = lines.join(&b'\n');
+    s.put(KEY, gzip(&object)).await;
+    let dir = dead_letter_dir();
+
+    let summary = s
+        .run_pipeline(&format!(
+            "[dead_letter]\ndirectory = {:?}\n[pipeline]\nmax_record_bytes = 2048",
+            dir.display().to_string()
+        ))
+        .await;
+
+    assert_eq!(summary.indexed, 3, "{summary:?}");
+    let letters = dead_letters(&dir);
+    let kinds: Vec<&str> = letters.iter().filter_map(|l| l["error_type"].as_str()).collect();
+    assert_eq!(kinds, ["invalid_json", "invalid_utf8", "too_long"], "{letters:?}");
+    assert_eq!(letters[0]["record"], "{\"id\": \"truncated");
+    assert_eq!(letters[1]["record_base64"], "eyJpZCI6ICL//iJ9");
+    assert_eq!(letters[2]["ordinal"], 3);
+    assert!(METRICS.records.with_label_values(&["guardduty", "invalid_json"]).get() >= 1);
+    assert!(METRICS.records.with_label_values(&["guardduty", "too_long"]).get() >= 1);
+    assert_eq!(s.queue_depth().await, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_truncated_object_indexes_what_it_can_and_keeps_its_message() {
+    let s = Scenario::new("truncated", Delivery::Direct).await;
+    let export = guardduty_findings(2000, "2026-11", "t");
+    let compressed = gzip(export.as_bytes());
+    s.put(KEY, compressed[..compressed.len() / 2].to_vec()).await;
+
+    let summary = s.run_pipeline("").await;
+
+    assert!(summary.indexed > 0 && summary.indexed < 2000, "{summary:?}");
+    assert_eq!(s.opensearch().count().await, summary.indexed);
+    assert_eq!(
+        s.queue_depth().await,
+        1,
+        "the rest of the object is unread: the message returns, and after maxReceiveCount the redrive policy moves it"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_decompression_bomb_is_stopped() {
+    let s = Scenario::new("bomb", Delivery::Direct).await;
+    let bomb = gzip(&vec![b' '; 64 << 20]);
+    s.put(KEY, bomb).await;
+    let before = METRICS.objects.with_label_values(&["guardduty", "truncated"]).get();
+
+    let summary = s.run_pipeline("[pipeline]\nmax_object_bytes = 8388608").await;
+
+    assert_eq!(summary.indexed, 0);
+    assert_eq!(METRICS.objects.with_label_values(&["guardduty", "truncated"]).get(), before + 1);
+    assert_eq!(s.queue_depth().await, 1, "the message stays for the redrive policy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_for_a_missing_object_is_deleted_and_counted() {
+    let s = Scenario::new("missing", Delivery::Direct).await;
+    s.send_raw(
+        &json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": s.bucket},
+            "object": {"key": "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/gone.jsonl.gz"}}}]})
+        .to_string(),
+    )
+    .await;
+    let before = METRICS.objects.with_label_values(&["guardduty", "not_found"]).get();
+
+    s.run_pipeline("").await;
+
+    assert_eq!(METRICS.objects.with_label_values(&["guardduty", "not_found"]).get(), before + 1);
+    assert_eq!(s.queue_depth().await, 0);
+}
+
+/// S3 as a user's bucket policy or KMS key makes it: every read denied.
+struct DeniedStore;
+
+impl ObjectStore for DeniedStore {
+    fn get(&self, object: &ObjectRef) -> BoxFuture<'_, Result<ObjectBody, ObjectError>> {
+        let (bucket, key) = (object.bucket.clone(), object.key.clone());
+        Box::pin(async move {
+            Err(ObjectError::AccessDenied {
+                bucket,
+                key,
+                message: "AccessDenied: the KMS key policy denies kms:Decrypt".into(),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_that_may_not_be_read_reaches_the_dead_letter_queue_through_the_redrive_policy() {
+    let s = Scenario::with_queue(
+        "denied",
+        Delivery::Direct,
+        QueueOptions {
+            visibility_timeout_secs: 1,
+            max_receive_count: Some(2),
+        },
+    )
+    .await;
+    s.put(KEY, gzip(guardduty_findings(1, "2026-11", "d").as_bytes())).await;
+    let before = METRICS.objects.with_label_values(&["guardduty", "access_denied"]).get();
+
+    // Moto does not enforce IAM; the denial comes from the store, the redrive
+    // from the real queue.
+    let mut pipeline = s.pipeline("").await;
+    pipeline.store = Arc::new(DeniedStore);
+    pipeline.config.sqs.exit_after_empty_receives = Some(4);
+    pipeline.run(CancellationToken::new()).await.expect("runs");
+
+    assert!(METRICS.objects.with_label_values(&["guardduty", "access_denied"]).get() >= before + 2);
+    assert_eq!(s.queue_depth().await, 0);
+    assert_eq!(s.dead_letter_queue_depth().await, 1);
+}
