@@ -101,11 +101,14 @@ async fn a_pipeline_killed_mid_object_and_started_again_indexes_everything_once(
     let after_kill = s.opensearch().count().await;
     assert!(after_kill < RECORDS, "killed mid-object ({after_kill} of {RECORDS} indexed)");
 
-    // The message comes back after its visibility timeout; a new worker
-    // reads the object again from the start.
-    let mut pipeline = s.pipeline("").await;
-    pipeline.config.sqs.exit_after_empty_receives = Some(8);
-    let summary = pipeline.run(CancellationToken::new()).await.expect("runs");
+    // The message comes back after its visibility timeout (the heartbeat
+    // died with the process); a new worker reads the object from the start.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while s.visible_messages().await == 0 {
+        assert!(Instant::now() < deadline, "the message did not become visible again");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let summary = s.run_pipeline("").await;
 
     let count = s.opensearch().count().await;
     eprintln!(

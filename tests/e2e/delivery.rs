@@ -58,6 +58,7 @@ async fn throttled_requests_and_items_are_retried_until_every_record_is_indexed(
 
     let injected_requests = proxy.counters.rejected_requests.load(std::sync::atomic::Ordering::Relaxed);
     let injected_items = proxy.counters.rejected_items.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!("records 500, requests refused {injected_requests}, items refused {injected_items}, {summary:?}");
     assert!(injected_requests > 0 && injected_items > 0, "the proxy injected faults");
     assert_eq!(summary.indexed, 500, "{summary:?}");
     assert_eq!(summary.rejected + summary.gave_up, 0, "{summary:?}");
