@@ -30,7 +30,7 @@ INDEX_TEMPLATES = HERE / "index_templates"
 COMPONENT_TEMPLATES = HERE / "component_templates"
 
 # Bump whenever the generated output changes (installers compare template versions).
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2
 
 KEYWORD_IGNORE_ABOVE = 1024
 DEFAULT_SCALING_FACTOR = 1000

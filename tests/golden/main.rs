@@ -6,6 +6,7 @@
 //! After an intended change, regenerate with `UPDATE_GOLDEN=1 cargo test -p
 //! siem-pipeline-tests --test golden` and review the diff like code.
 
+mod conformance;
 mod ecs_reference;
 mod mapping;
 
@@ -36,7 +37,11 @@ fn cases() -> Vec<Case> {
             .map(|e| e.expect("entry").path())
             .filter(|p| {
                 let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                p.is_file() && !name.contains(".expected.") && !name.starts_with('.') && !name.ends_with(".md")
+                p.is_file()
+                    && !name.contains(".expected.")
+                    && !name.ends_with(".errors.txt")
+                    && !name.starts_with('.')
+                    && !name.ends_with(".md")
             })
             .collect();
         files.sort();

@@ -13,11 +13,27 @@
 //!   gives `rule.name` (the whole type), `rule.category` (the threat purpose) and,
 //!   where the purpose is a MITRE ATT&CK tactic, `threat.tactic.name`;
 //! - a network connection is oriented so that `source` is the remote actor of
-//!   an inbound connection and the instance of an outbound one.
+//!   an inbound connection and the instance of an outbound one;
+//! - Runtime Monitoring findings (`service.runtimeDetails.process`) give
+//!   `process.*` (name, executable, pid, `hash.sha256`, working directory,
+//!   entity id, start, user, and the parent when the lineage names it);
+//! - Malware Protection findings (`service.ebsVolumeScanDetails.scanDetections`)
+//!   give `file.path` / `file.name` / `file.hash.sha256` of the first detected
+//!   file and `related.hash` of all of them (the threat names and every path stay
+//!   in the vendor tree);
+//! - containers (`resource.containerDetails`) give `container.*`, Kubernetes
+//!   workloads `orchestrator.namespace` / `orchestrator.resource.*`, Lambda
+//!   functions (`resource.lambdaDetails`) `faas.name` / `faas.id` / `faas.version`;
+//! - `observer.vendor` / `observer.product` are `AWS` / `GuardDuty`, as for the
+//!   other finding log types.
+//!
+//! The latest state of a finding is its newest document: in OpenSearch,
+//! `{"collapse": {"field": "event.id"}, "sort": [{"@timestamp": "desc"}]}`
+//! returns one document per finding, the last update of each.
 
 use serde_json::Value;
 
-use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
+use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, parse_time};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
 
@@ -190,6 +206,8 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     doc.set("cloud.account.id", s(&finding, &["accountId"]));
     doc.set("cloud.region", s(&finding, &["region"]));
     doc.set("cloud.service.name", "guardduty");
+    doc.set("observer.vendor", "AWS");
+    doc.set("observer.product", "GuardDuty");
 
     let resource = finding.get("resource").unwrap_or(&Value::Null);
     let action_type = s(&finding, &["service", "action", "actionType"]);
@@ -310,6 +328,10 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
         Endpoint::remote(login.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
     }
 
+    write_runtime(&mut doc, &mut related, at(&finding, &["service", "runtimeDetails"]));
+    write_malware_scan(&mut doc, &mut related, at(&finding, &["service", "ebsVolumeScanDetails"]));
+    write_workload(&mut doc, resource);
+
     // Threat-intelligence evidence GuardDuty attached.
     if let Some(intel) = at(&finding, &["service", "evidence", "threatIntelligenceDetails"]).and_then(Value::as_array)
     {
@@ -331,6 +353,94 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     })
 }
 
+/// Runtime Monitoring: the process GuardDuty's agent saw, and its parent
+/// when the lineage names it.
+fn write_runtime(doc: &mut EcsDocument, related: &mut Related, runtime: Option<&Value>) {
+    let Some(process) = runtime.and_then(|r| r.get("process")) else {
+        return;
+    };
+    doc.set("process.name", s(process, &["name"]));
+    doc.set("process.executable", s(process, &["executablePath"]));
+    doc.set("process.pid", number(process.get("pid")).filter(|p| *p >= 0.0).map(|p| p as u64));
+    doc.set("process.hash.sha256", s(process, &["executableSha256"]));
+    doc.set("process.working_directory", s(process, &["pwd"]));
+    doc.set("process.entity_id", s(process, &["uuid"]));
+    doc.set("process.start", process.get("startTime").and_then(finding::flexible_time).map(finding::iso));
+    doc.set("process.user.name", s(process, &["user"]));
+    doc.set("process.user.id", number(process.get("userId")).map(|u| format!("{u}")));
+    related.hash(s(process, &["executableSha256"]));
+    related.user(s(process, &["user"]));
+    let parent_uuid = s(process, &["parentUuid"]);
+    doc.set("process.parent.entity_id", parent_uuid);
+    let parent = process
+        .get("lineage")
+        .and_then(Value::as_array)
+        .and_then(|l| l.iter().find(|p| parent_uuid.is_some() && s(p, &["uuid"]) == parent_uuid));
+    if let Some(parent) = parent {
+        doc.set("process.parent.name", s(parent, &["name"]));
+        doc.set("process.parent.executable", s(parent, &["executablePath"]));
+        doc.set("process.parent.pid", number(parent.get("pid")).filter(|p| *p >= 0.0).map(|p| p as u64));
+    }
+}
+
+/// Malware Protection for EC2: the first detected file as `file.*`; every
+/// detected file's hash in `related.hash` (all paths stay in the vendor tree).
+fn write_malware_scan(doc: &mut EcsDocument, related: &mut Related, scan: Option<&Value>) {
+    let Some(threats) = scan
+        .and_then(|d| at(d, &["scanDetections", "threatDetectedByName", "threatNames"]))
+        .and_then(Value::as_array)
+    else {
+        return;
+    };
+    let files: Vec<&Value> = threats
+        .iter()
+        .flat_map(|t| t.get("filePaths").and_then(Value::as_array).into_iter().flatten())
+        .collect();
+    if let Some(first) = files.first() {
+        doc.set("file.path", s(first, &["filePath"]));
+        doc.set("file.name", s(first, &["fileName"]));
+        doc.set("file.hash.sha256", s(first, &["hash"]));
+    }
+    for f in files {
+        related.hash(s(f, &["hash"]));
+    }
+}
+
+/// The workload a finding is about: a container, a Lambda function.
+fn write_workload(doc: &mut EcsDocument, resource: &Value) {
+    if let Some(container) = resource.get("containerDetails") {
+        doc.set("container.id", s(container, &["id"]));
+        doc.set("container.name", s(container, &["name"]));
+        doc.set("container.runtime", s(container, &["containerRuntime"]));
+        if let Some((name, tag)) = s(container, &["image"]).map(split_image) {
+            doc.set("container.image.name", name);
+            doc.set("container.image.tag", tag);
+        }
+        doc.set(
+            "container.security_context.privileged",
+            at(container, &["securityContext", "privileged"]).and_then(Value::as_bool),
+        );
+    }
+    if let Some(workload) = at(resource, &["kubernetesDetails", "kubernetesWorkloadDetails"]) {
+        doc.set("orchestrator.namespace", s(workload, &["namespace"]));
+        doc.set("orchestrator.resource.name", s(workload, &["name"]));
+        doc.set("orchestrator.resource.type", s(workload, &["type"]));
+    }
+    if let Some(lambda) = resource.get("lambdaDetails") {
+        doc.set("faas.name", s(lambda, &["functionName"]));
+        doc.set("faas.id", s(lambda, &["functionArn"]));
+        doc.set("faas.version", s(lambda, &["functionVersion"]));
+    }
+}
+
+/// `registry/repo:tag` → (`registry/repo`, `tag`); a digest or no tag gives no tag.
+fn split_image(image: &str) -> (&str, Option<&str>) {
+    match image.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') && !name.ends_with("@sha256") => (name, Some(tag)),
+        _ => (image, None),
+    }
+}
+
 /// One end of a connection as GuardDuty describes it.
 #[derive(Default)]
 struct Endpoint<'a> {
@@ -343,7 +453,7 @@ impl<'a> Endpoint<'a> {
     fn remote(ip: Option<&'a Value>, port: Option<&'a Value>) -> Self {
         Endpoint {
             ip: ip.and_then(|i| s(i, &["ipAddressV4"]).or(s(i, &["ipAddressV6"]))),
-            port: port.and_then(|p| port_of(p)),
+            port: port.and_then(port_of),
             geo: ip,
         }
     }
@@ -351,7 +461,7 @@ impl<'a> Endpoint<'a> {
     fn local(ip: Option<&'a Value>, port: Option<&'a Value>) -> Self {
         Endpoint {
             ip: ip.and_then(|i| s(i, &["ipAddressV4"]).or(s(i, &["ipAddressV6"]))),
-            port: port.and_then(|p| port_of(p)),
+            port: port.and_then(port_of),
             geo: None,
         }
     }
@@ -507,11 +617,56 @@ mod tests {
     }
 
     #[test]
+    fn runtime_monitoring_names_the_process_and_its_parent() {
+        let mut f = finding(8.0, json!({}));
+        f["service"]["runtimeDetails"] = json!({"process": {
+            "name": "xmrig", "executablePath": "/tmp/xmrig", "executableSha256": "ab12", "pwd": "/tmp",
+            "pid": 4242, "startTime": 1794711764.871, "uuid": "u2", "parentUuid": "u1", "user": "jenkins", "userId": 112,
+            "lineage": [{"uuid": "u1", "name": "bash", "pid": 4200, "executablePath": "/usr/bin/bash"}]}});
+        let n = one(f);
+        assert_eq!(get(&n, "process.name"), "xmrig");
+        assert_eq!(get(&n, "process.pid"), 4242);
+        assert_eq!(get(&n, "process.hash.sha256"), "ab12");
+        assert_eq!(get(&n, "process.working_directory"), "/tmp");
+        assert_eq!(get(&n, "process.user.id"), "112");
+        assert_eq!(get(&n, "process.start"), "2026-11-15T03:02:44.871Z");
+        assert_eq!(get(&n, "process.parent.name"), "bash");
+        assert_eq!(get(&n, "related.hash"), &json!(["ab12"]));
+    }
+
+    #[test]
+    fn malware_protection_names_the_first_detected_file() {
+        let mut f = finding(8.0, json!({}));
+        f["service"]["ebsVolumeScanDetails"] = json!({"scanDetections": {"threatDetectedByName": {"threatNames": [
+            {"name": "EICAR", "filePaths": [{"filePath": "/tmp/a", "fileName": "a", "hash": "h1"},
+                                              {"filePath": "/tmp/b", "fileName": "b", "hash": "h2"}]}]}}});
+        let n = one(f);
+        assert_eq!(get(&n, "file.path"), "/tmp/a");
+        assert_eq!(get(&n, "file.hash.sha256"), "h1");
+        assert_eq!(get(&n, "related.hash"), &json!(["h1", "h2"]));
+    }
+
+    #[test]
+    fn lambda_and_container_workloads_are_described() {
+        let mut f = finding(8.0, json!({}));
+        f["resource"] = json!({"resourceType": "Lambda", "lambdaDetails": {"functionName": "thumb",
+            "functionArn": "arn:aws:lambda:us-west-2:123456789012:function:thumb", "functionVersion": "$LATEST"},
+            "containerDetails": {"id": "c1", "image": "registry.example.com:5000/tools/app:1.2"}});
+        let n = one(f);
+        assert_eq!(get(&n, "faas.name"), "thumb");
+        assert_eq!(get(&n, "container.image.name"), "registry.example.com:5000/tools/app");
+        assert_eq!(get(&n, "container.image.tag"), "1.2");
+        assert_eq!(split_image("registry.example.com:5000/app"), ("registry.example.com:5000/app", None));
+    }
+
+    #[test]
     fn missing_id_or_bad_time_is_a_record_error() {
         let mut f = finding(1.0, json!({}));
         f["updatedAt"] = json!("yesterday");
         let mut out = Vec::new();
-        let err = GuardDutyNormalizer.normalize(f.to_string().as_bytes(), &mut out).unwrap_err();
+        let err = GuardDutyNormalizer
+            .normalize(f.to_string().as_bytes(), &mut out)
+            .expect_err("a bad time is an error");
         assert!(err.to_string().contains("updatedAt"), "{err}");
         f.as_object_mut().expect("object").remove("id");
         assert_eq!(

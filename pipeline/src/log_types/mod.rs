@@ -7,7 +7,14 @@
 //! its index template under `mappings/index_templates/` (a test fails when
 //! either is missing).
 
+pub mod finding;
 pub mod guardduty;
+pub mod inspector;
+pub mod macie;
+pub mod securityhub;
+pub mod cloudtrail;
+pub mod linux_auth;
+pub mod vpcflow;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -16,7 +23,18 @@ use crate::decode::Framing;
 
 /// Every log type the pipeline knows, in routing order: the first whose
 /// [`LogType::matches_key`] accepts a key wins.
-pub static REGISTRY: &[&dyn LogType] = &[&guardduty::GuardDuty];
+pub static REGISTRY: &[&dyn LogType] = &[
+    &guardduty::GuardDuty,
+    &cloudtrail::CloudTrail,
+    &vpcflow::VpcFlow,
+    &linux_auth::LinuxAuth,
+    &linux_auth::LinuxAuthFile,
+    // Last: Firehose prefixes are user-chosen, so these match loosely (a
+    // substring of the key) and must not take keys AWS itself names.
+    &securityhub::SecurityHub,
+    &inspector::Inspector,
+    &macie::Macie,
+];
 
 pub trait LogType: Send + Sync + 'static {
     /// Short lowercase name: the index name's middle part and the metric label.

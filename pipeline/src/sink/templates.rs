@@ -16,10 +16,16 @@ pub const COMPONENT_TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// Index templates by log type name.
-pub const INDEX_TEMPLATES: &[(&str, &str)] = &[(
-    "guardduty",
-    include_str!("../../../mappings/index_templates/guardduty.json"),
-)];
+pub const INDEX_TEMPLATES: &[(&str, &str)] = &[
+    ("guardduty", include_str!("../../../mappings/index_templates/guardduty.json")),
+    ("securityhub", include_str!("../../../mappings/index_templates/securityhub.json")),
+    ("inspector", include_str!("../../../mappings/index_templates/inspector.json")),
+    ("macie", include_str!("../../../mappings/index_templates/macie.json")),
+    ("cloudtrail", include_str!("../../../mappings/index_templates/cloudtrail.json")),
+    ("vpcflow", include_str!("../../../mappings/index_templates/vpcflow.json")),
+    ("linux_auth", include_str!("../../../mappings/index_templates/linux_auth.json")),
+    ("linux_auth_file", include_str!("../../../mappings/index_templates/linux_auth_file.json")),
+];
 
 pub fn index_template(log_type: &str) -> Option<&'static str> {
     INDEX_TEMPLATES.iter().find(|(n, _)| *n == log_type).map(|(_, b)| *b)

@@ -1,0 +1,539 @@
+//! AWS CloudTrail, as a trail delivers it to S3: one gzip JSON document per
+//! object, `{"Records":[...]}`, under `AWSLogs/[<org>/]<account>/CloudTrail/…`
+//! (management and data events) or `…/CloudTrail-Insight/…` (Insights events).
+//! Each element of `Records` is a frame and becomes one document.
+//!
+//! # Digest files
+//!
+//! A trail with log file validation also writes `…/CloudTrail-Digest/…`
+//! objects: `{"digestStartTime":…,"logFiles":[…]}`, hashes for integrity, no
+//! events. They route here on purpose. An unrouted key leaves its message on
+//! the queue for the dead-letter queue, which would make every digest look like
+//! a failure; routed here, the `Records` framing finds no `Records` member, the
+//! object yields zero frames, and its notification is deleted as done. No
+//! separate log type is needed (it would need fixtures and a template of its
+//! own to say "nothing").
+//!
+//! # Mapping
+//!
+//! The whole record is kept under `aws.cloudtrail`, a `flat_object`:
+//! `requestParameters`, `responseElements`, `additionalEventData` and
+//! `serviceEventDetails` differ per API call (the same path is an object in
+//! one record and a string in the next), so nothing under them may be typed.
+//! Everything typed is ECS:
+//! - `@timestamp` eventTime; `event.action` eventName; `event.provider`
+//!   eventSource; `event.id` eventID (also the document id: an event delivered
+//!   in two objects is one document; records without an eventID, from 2014,
+//!   get a positional id);
+//! - `event.outcome`: `failure` when there is an errorCode or errorMessage, or a
+//!   sign-in event answered `"Failure"` (`responseElements.ConsoleLogin`);
+//!   otherwise `success`;
+//! - `event.category`/`event.type`, deliberately coarse: sign-in events and
+//!   STS credential issuance are `authentication` (`start` for a login or an
+//!   `Assume*`); IAM calls are `iam` (plus `user`/`group` when the API names
+//!   one); other mutating calls (`Create…`, `Put…`, `Delete…`, …) are
+//!   `configuration` with `creation`/`change`/`deletion`; everything else is
+//!   `api`, with `access` for reads (`Get…`, `List…`, `Describe…`) and `info`
+//!   otherwise;
+//! - the identity, for every `userIdentity.type`: `user.id` is the principalId
+//!   (for an Identity Center user, `onBehalfOf.userId`), `user.name` the
+//!   userName, or the session name of an assumed role (`…:assumed-role/ROLE/SESSION`)
+//!   or a federated user (`…:federated-user/NAME`), or `root` for the root user
+//!   (whose records carry no userName); the role of an assumed-role session
+//!   (`sessionContext.sessionIssuer.userName`) is `user.roles`. An `AWSService`
+//!   identity is a service, not a user: it sets no `user.*`, and its
+//!   `invokedBy` is `source.address`;
+//! - `source.ip` when sourceIPAddress is an IP address, otherwise
+//!   `source.address` (and `source.domain` when it is a host name such as
+//!   `ec2.amazonaws.com`; "AWS Internal" is neither);
+//! - `user.target.name` the user an IAM call acts on (`requestParameters.userName`).
+//!
+//! A string longer than 16 KiB anywhere in the record is cut in
+//! `aws.cloudtrail` (Lucene cannot index it, and would reject the whole
+//! document); the document then also carries the untouched record in
+//! `event.original` and the tag `cloudtrail_long_value_truncated`.
+//!
+//! Insights events (`eventType: AwsCloudTrailInsight`) are `event.kind: alert`:
+//! CloudTrail itself detected unusual API call or error rates, which is what
+//! ECS means by an alert from a detection system outside the stack (`metric`
+//! would describe a periodic measurement, and an Insight is not one).
+//! `event.action` is the insight type (`ApiCallRateInsight`), `event.type`
+//! `start` or `end` from `insightDetails.state`; the API it is about stays in
+//! `aws.cloudtrail.insightDetails`.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
+use crate::decode::Framing;
+use crate::ecs::{EcsDocument, Related};
+
+pub struct CloudTrail;
+
+impl LogType for CloudTrail {
+    fn name(&self) -> &'static str {
+        "cloudtrail"
+    }
+    fn namespace(&self) -> &'static str {
+        "aws.cloudtrail"
+    }
+    fn framing(&self) -> Framing {
+        Framing::JsonArrayField("Records")
+    }
+    fn matches_key(&self, key: &str) -> bool {
+        ["/CloudTrail/", "/CloudTrail-Insight/", "/CloudTrail-Digest/"]
+            .iter()
+            .any(|part| key.contains(part))
+    }
+    fn normalizer(&self) -> Box<dyn Normalizer> {
+        Box::new(CloudTrailNormalizer)
+    }
+}
+
+struct CloudTrailNormalizer;
+
+impl Normalizer for CloudTrailNormalizer {
+    fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
+        out.push(normalize_record(parse_json(frame)?)?);
+        Ok(())
+    }
+}
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    let mut v = v;
+    for p in path {
+        v = v.get(p)?;
+    }
+    v.as_str().filter(|s| !s.is_empty())
+}
+
+pub fn normalize_record(record: Value) -> Result<Normalized, NormalizeError> {
+    if !record.is_object() {
+        return Err(NormalizeError::InvalidField {
+            field: "(record)",
+            message: "a CloudTrail record must be a JSON object".into(),
+        });
+    }
+    let timestamp = parse_time("eventTime", record.get("eventTime"))?;
+    let event_time = s(&record, &["eventTime"]).unwrap_or_default();
+    let mut doc = EcsDocument::new();
+    let mut related = Related::default();
+    doc.set("@timestamp", event_time);
+    doc.set("event.module", "aws");
+    doc.set("event.dataset", "aws.cloudtrail");
+    doc.set("event.id", s(&record, &["eventID"]));
+    doc.set("cloud.provider", "aws");
+    doc.set("cloud.region", s(&record, &["awsRegion"]));
+    doc.set(
+        "cloud.account.id",
+        s(&record, &["recipientAccountId"]).or(s(&record, &["userIdentity", "accountId"])),
+    );
+
+    if s(&record, &["eventType"]) == Some("AwsCloudTrailInsight") {
+        insight(&record, &mut doc);
+    } else {
+        api_event(&record, &mut doc, &mut related);
+    }
+
+    related.write_to(&mut doc);
+    let id = match s(&record, &["eventID"]) {
+        Some(event_id) => DocId::Natural(event_id.to_owned()),
+        None => DocId::Positional,
+    };
+    let mut record = record;
+    if has_long_string(&record) {
+        doc.set("event.original", record.to_string());
+        truncate_long_strings(&mut record);
+        doc.set("tags", vec![TRUNCATED_TAG]);
+    }
+    doc.set("aws.cloudtrail", record);
+    Ok(Normalized {
+        document: doc.into_map(),
+        timestamp,
+        id,
+    })
+}
+
+/// A `flat_object` indexes each leaf, with its path, as one term, and Lucene
+/// refuses a term over 32 766 bytes: one longer string (a policy document, a
+/// template body) would have the whole document rejected. Such strings are
+/// cut to this many bytes in `aws.cloudtrail`, the untouched record goes to
+/// `event.original` (stored, not indexed) and the document is tagged.
+const MAX_FLAT_STRING_BYTES: usize = 16 * 1024;
+pub const TRUNCATED_TAG: &str = "cloudtrail_long_value_truncated";
+
+fn has_long_string(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.len() > MAX_FLAT_STRING_BYTES,
+        Value::Array(items) => items.iter().any(has_long_string),
+        Value::Object(map) => map.values().any(has_long_string),
+        _ => false,
+    }
+}
+
+fn truncate_long_strings(v: &mut Value) {
+    match v {
+        Value::String(s) if s.len() > MAX_FLAT_STRING_BYTES => {
+            let mut end = MAX_FLAT_STRING_BYTES;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s.truncate(end);
+        }
+        Value::Array(items) => items.iter_mut().for_each(truncate_long_strings),
+        Value::Object(map) => map.values_mut().for_each(truncate_long_strings),
+        _ => {}
+    }
+}
+
+fn insight(record: &Value, doc: &mut EcsDocument) {
+    let details = record.get("insightDetails").unwrap_or(&Value::Null);
+    let insight_type = s(details, &["insightType"]);
+    let state = s(details, &["state"]);
+    doc.set("event.kind", "alert");
+    doc.set("event.provider", "cloudtrail.amazonaws.com");
+    doc.set("event.action", insight_type);
+    doc.set("event.category", vec!["api"]);
+    doc.set(
+        "event.type",
+        vec![match state {
+            Some("Start") => "start",
+            Some("End") => "end",
+            _ => "info",
+        }],
+    );
+    doc.set("rule.name", insight_type);
+    doc.set(
+        "message",
+        format!(
+            "CloudTrail Insight {} {} for {} {}",
+            insight_type.unwrap_or("(unknown type)"),
+            state.unwrap_or("(unknown state)"),
+            s(details, &["eventSource"]).unwrap_or("(unknown source)"),
+            s(details, &["eventName"]).unwrap_or("(unknown API)"),
+        ),
+    );
+}
+
+fn api_event(record: &Value, doc: &mut EcsDocument, related: &mut Related) {
+    let name = s(record, &["eventName"]).unwrap_or_default();
+    let source = s(record, &["eventSource"]).unwrap_or_default();
+    doc.set("event.kind", "event");
+    doc.set("event.action", name);
+    doc.set("event.provider", source);
+    let (category, types) = categorize(source, name);
+    doc.set("event.category", vec![category]);
+    doc.set("event.type", types);
+
+    let error_code = s(record, &["errorCode"]);
+    let error_message = s(record, &["errorMessage"]);
+    doc.set("error.code", error_code);
+    doc.set("error.message", error_message);
+    let signin_failed = record
+        .get("responseElements")
+        .and_then(|r| r.get(name))
+        .and_then(Value::as_str)
+        == Some("Failure");
+    let failed = error_code.is_some() || error_message.is_some() || signin_failed;
+    doc.set("event.outcome", if failed { "failure" } else { "success" });
+
+    let identity = record.get("userIdentity").unwrap_or(&Value::Null);
+    let identity_type = s(identity, &["type"]);
+    let mut address = s(record, &["sourceIPAddress"]);
+    if identity_type == Some("AWSService") {
+        address = s(identity, &["invokedBy"]).or(address);
+    } else {
+        write_user(identity, doc, related);
+    }
+    if let Some(address) = address {
+        doc.set("source.address", address);
+        if let Ok(ip) = address.parse::<IpAddr>() {
+            doc.set("source.ip", ip.to_string());
+            related.ip(Some(address));
+        } else if is_host_name(address) {
+            doc.set("source.domain", address);
+        }
+    }
+    doc.set("user_agent.original", s(record, &["userAgent"]));
+    if source == "iam.amazonaws.com" {
+        let target = s(record, &["requestParameters", "userName"]);
+        doc.set("user.target.name", target);
+        related.user(target);
+    }
+}
+
+/// The user fields of any `userIdentity.type`.
+fn write_user(identity: &Value, doc: &mut EcsDocument, related: &mut Related) {
+    let identity_type = s(identity, &["type"]).unwrap_or_default();
+    let arn = s(identity, &["arn"]).unwrap_or_default();
+    let name = s(identity, &["userName"])
+        .or_else(|| session_name(arn))
+        .or((identity_type == "Root").then_some("root"));
+    let id = match identity_type {
+        "IdentityCenterUser" => s(identity, &["onBehalfOf", "userId"]).or(s(identity, &["principalId"])),
+        _ => s(identity, &["principalId"]),
+    };
+    doc.set("user.name", name);
+    doc.set("user.id", id);
+    related.user(name);
+    let issuer = identity.get("sessionContext").and_then(|c| c.get("sessionIssuer"));
+    let role = issuer
+        .filter(|i| s(i, &["type"]) == Some("Role"))
+        .and_then(|i| s(i, &["userName"]));
+    if let Some(role) = role {
+        doc.set("user.roles", vec![role]);
+    }
+}
+
+/// The session of `…:assumed-role/ROLE/SESSION` or the name of
+/// `…:federated-user/NAME`.
+fn session_name(arn: &str) -> Option<&str> {
+    let resource = arn.rsplit(':').next()?.trim();
+    if let Some(rest) = resource.strip_prefix("assumed-role/") {
+        return rest.split_once('/').map(|(_, session)| session).filter(|s| !s.is_empty());
+    }
+    resource.strip_prefix("federated-user/").filter(|s| !s.is_empty())
+}
+
+fn is_host_name(s: &str) -> bool {
+    s.contains('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+}
+
+/// `(event.category, event.type)` of an API call.
+fn categorize(source: &str, name: &str) -> (&'static str, Vec<&'static str>) {
+    let verb_type = verb_type(name);
+    match source {
+        "signin.amazonaws.com" => ("authentication", vec![if name == "ConsoleLogin" { "start" } else { "info" }]),
+        "sts.amazonaws.com" if name.starts_with("Assume") || matches!(name, "GetSessionToken" | "GetFederationToken") => {
+            ("authentication", vec![if name.starts_with("Assume") { "start" } else { "info" }])
+        }
+        "iam.amazonaws.com" => {
+            let mut types = vec![verb_type.unwrap_or("info")];
+            if name.contains("User") {
+                types.push("user");
+            }
+            if name.contains("Group") {
+                types.push("group");
+            }
+            ("iam", types)
+        }
+        _ => match verb_type {
+            Some(t) => ("configuration", vec![t]),
+            None if ["Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Select"]
+                .iter()
+                .any(|p| name.starts_with(p)) =>
+            {
+                ("api", vec!["access"])
+            }
+            None => ("api", vec!["info"]),
+        },
+    }
+}
+
+/// `creation`, `deletion` or `change` for a mutating API name.
+fn verb_type(name: &str) -> Option<&'static str> {
+    const CREATION: &[&str] = &["Create", "Run", "Register", "Import", "Allocate", "Issue", "Copy"];
+    const DELETION: &[&str] = &["Delete", "Terminate", "Deregister", "Remove", "Release", "Revoke", "Detach", "Disassociate", "Untag"];
+    const CHANGE: &[&str] = &[
+        "Put", "Update", "Modify", "Attach", "Add", "Set", "Enable", "Disable", "Authorize", "Associate", "Tag",
+        "Reset", "Restore", "Change", "Start", "Stop", "Reboot", "Replace", "Upload", "Apply",
+    ];
+    let starts = |list: &[&str]| list.iter().any(|p| name.starts_with(p));
+    if starts(CREATION) {
+        Some("creation")
+    } else if starts(DELETION) {
+        Some("deletion")
+    } else if starts(CHANGE) {
+        Some("change")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn record(identity: Value) -> Value {
+        json!({
+            "eventVersion": "1.09", "userIdentity": identity, "eventTime": "2026-11-28T07:00:00Z",
+            "eventSource": "ec2.amazonaws.com", "eventName": "DescribeInstances", "awsRegion": "us-east-1",
+            "sourceIPAddress": "203.0.113.10", "userAgent": "aws-cli/2.22.0", "requestParameters": null,
+            "responseElements": null, "eventID": "11111111-2222-3333-4444-555555555555",
+            "eventType": "AwsApiCall", "recipientAccountId": "123456789012"
+        })
+    }
+
+    fn one(v: Value) -> Normalized {
+        let mut out = Vec::new();
+        CloudTrailNormalizer.normalize(v.to_string().as_bytes(), &mut out).expect("normalizes");
+        assert_eq!(out.len(), 1);
+        out.remove(0)
+    }
+
+    fn get<'a>(n: &'a Normalized, path: &str) -> &'a Value {
+        path.split('.').fold(None, |v: Option<&Value>, p| match v {
+            None => n.document.get(p),
+            Some(v) => v.get(p),
+        })
+        .unwrap_or(&Value::Null)
+    }
+
+    #[test]
+    fn digest_insight_and_log_keys_route_here() {
+        let t = CloudTrail;
+        assert!(t.matches_key("AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz"));
+        assert!(t.matches_key("AWSLogs/o-abc/123456789012/CloudTrail-Insight/us-east-1/2026/11/28/x.json.gz"));
+        assert!(t.matches_key("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/28/x.json.gz"));
+        assert!(!t.matches_key("AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log.gz"));
+    }
+
+    #[test]
+    fn a_trail_under_a_prefix_naming_another_service_still_routes_here() {
+        let key = "security-hub-account/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz";
+        assert_eq!(crate::log_types::route(key).map(|t| t.name()), Some("cloudtrail"));
+    }
+
+    #[test]
+    fn a_digest_file_has_no_records_and_so_no_frames() {
+        let digest = br#"{"awsAccountId":"123456789012","digestStartTime":"2026-11-28T00:00:00Z",
+            "logFiles":[{"s3Bucket":"b","s3Object":"k","hashValue":"00","hashAlgorithm":"SHA-256"}]}"#;
+        let mut framer = crate::decode::Framer::new(&digest[..], CloudTrail.framing(), 1 << 20);
+        assert!(matches!(framer.next_frame(), Ok(None)));
+    }
+
+    #[test]
+    fn assumed_role_session_is_the_user_and_the_issuer_role_is_in_roles() {
+        let n = one(record(json!({
+            "type": "AssumedRole", "principalId": "AROAEXAMPLE:alice@example.com",
+            "arn": "arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com", "accountId": "123456789012",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLE",
+                "arn": "arn:aws:iam::123456789012:role/Admin", "accountId": "123456789012", "userName": "Admin"}}
+        })));
+        assert_eq!(get(&n, "user.name"), "alice@example.com");
+        assert_eq!(get(&n, "user.id"), "AROAEXAMPLE:alice@example.com");
+        assert_eq!(get(&n, "user.roles"), &json!(["Admin"]));
+        assert_eq!(get(&n, "related.user"), &json!(["alice@example.com"]));
+    }
+
+    #[test]
+    fn root_has_no_user_name_in_the_record_and_is_called_root() {
+        let n = one(record(json!({"type": "Root", "principalId": "123456789012",
+            "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012"})));
+        assert_eq!(get(&n, "user.name"), "root");
+    }
+
+    #[test]
+    fn federated_user_name_comes_from_the_arn() {
+        let n = one(record(json!({"type": "FederatedUser", "principalId": "123456789012:bob",
+            "arn": "arn:aws:sts::123456789012:federated-user/bob", "accountId": "123456789012"})));
+        assert_eq!(get(&n, "user.name"), "bob");
+    }
+
+    #[test]
+    fn aws_service_sets_source_address_and_no_user() {
+        let mut r = record(json!({"type": "AWSService", "invokedBy": "ec2.amazonaws.com"}));
+        r["sourceIPAddress"] = json!("ec2.amazonaws.com");
+        let n = one(r);
+        assert_eq!(get(&n, "source.address"), "ec2.amazonaws.com");
+        assert_eq!(get(&n, "source.domain"), "ec2.amazonaws.com");
+        assert_eq!(get(&n, "source.ip"), &Value::Null);
+        assert_eq!(get(&n, "user"), &Value::Null);
+    }
+
+    #[test]
+    fn source_ip_is_set_only_for_addresses() {
+        let n = one(record(json!({"type": "IAMUser", "userName": "alice", "principalId": "AIDAEXAMPLE"})));
+        assert_eq!(get(&n, "source.ip"), "203.0.113.10");
+        assert_eq!(get(&n, "related.ip"), &json!(["203.0.113.10"]));
+        let mut internal = record(json!({"type": "IAMUser", "userName": "alice"}));
+        internal["sourceIPAddress"] = json!("AWS Internal");
+        let n = one(internal);
+        assert_eq!(get(&n, "source.address"), "AWS Internal");
+        assert_eq!(get(&n, "source.domain"), &Value::Null);
+    }
+
+    #[test]
+    fn an_error_code_is_a_failure() {
+        let mut r = record(json!({"type": "IAMUser", "userName": "alice"}));
+        r["errorCode"] = json!("AccessDenied");
+        r["errorMessage"] = json!("User is not authorized");
+        let n = one(r);
+        assert_eq!(get(&n, "event.outcome"), "failure");
+        assert_eq!(get(&n, "error.code"), "AccessDenied");
+    }
+
+    #[test]
+    fn a_console_login_answered_failure_is_a_failure() {
+        let mut r = record(json!({"type": "IAMUser", "userName": "alice"}));
+        r["eventSource"] = json!("signin.amazonaws.com");
+        r["eventName"] = json!("ConsoleLogin");
+        r["responseElements"] = json!({"ConsoleLogin": "Failure"});
+        let n = one(r);
+        assert_eq!(get(&n, "event.outcome"), "failure");
+        assert_eq!(get(&n, "event.category"), &json!(["authentication"]));
+        assert_eq!(get(&n, "event.type"), &json!(["start"]));
+    }
+
+    #[test]
+    fn categories_follow_the_service_and_the_verb() {
+        assert_eq!(categorize("iam.amazonaws.com", "CreateUser"), ("iam", vec!["creation", "user"]));
+        assert_eq!(categorize("iam.amazonaws.com", "AddUserToGroup"), ("iam", vec!["change", "user", "group"]));
+        assert_eq!(categorize("s3.amazonaws.com", "PutBucketPolicy"), ("configuration", vec!["change"]));
+        assert_eq!(categorize("ec2.amazonaws.com", "TerminateInstances"), ("configuration", vec!["deletion"]));
+        assert_eq!(categorize("ec2.amazonaws.com", "DescribeInstances"), ("api", vec!["access"]));
+        assert_eq!(categorize("sts.amazonaws.com", "AssumeRoleWithSAML"), ("authentication", vec!["start"]));
+        assert_eq!(categorize("kms.amazonaws.com", "Decrypt"), ("api", vec!["info"]));
+    }
+
+    #[test]
+    fn the_event_id_is_the_document_id_and_the_record_is_kept_whole() {
+        let n = one(record(json!({"type": "IAMUser", "userName": "alice"})));
+        assert_eq!(n.id, DocId::Natural("11111111-2222-3333-4444-555555555555".into()));
+        assert_eq!(get(&n, "aws.cloudtrail.eventName"), "DescribeInstances");
+        let mut old = record(json!({"type": "IAMUser", "userName": "alice"}));
+        old.as_object_mut().expect("object").remove("eventID");
+        assert_eq!(one(old).id, DocId::Positional);
+    }
+
+    #[test]
+    fn a_string_too_long_to_index_is_cut_and_the_record_kept_in_event_original() {
+        let mut r = record(json!({"type": "IAMUser", "userName": "alice"}));
+        r["requestParameters"] = json!({"policy": "é".repeat(20_000), "short": "x"});
+        let n = one(r);
+        let kept = get(&n, "aws.cloudtrail.requestParameters.policy").as_str().expect("string");
+        assert!(kept.len() <= MAX_FLAT_STRING_BYTES && kept.len() > MAX_FLAT_STRING_BYTES - 4);
+        assert_eq!(get(&n, "aws.cloudtrail.requestParameters.short"), "x");
+        let original: Value = serde_json::from_str(get(&n, "event.original").as_str().expect("original")).expect("json");
+        assert_eq!(original["requestParameters"]["policy"].as_str().map(str::len), Some(40_000));
+        assert_eq!(get(&n, "tags"), &json!([TRUNCATED_TAG]));
+        let short = one(record(json!({"type": "IAMUser", "userName": "alice"})));
+        assert_eq!(get(&short, "event.original"), &Value::Null, "kept only when needed");
+    }
+
+    #[test]
+    fn an_insight_is_an_alert_about_an_api() {
+        let n = one(json!({"eventVersion": "1.07", "eventTime": "2026-11-28T07:00:00Z", "awsRegion": "us-east-1",
+            "eventID": "i-1", "eventType": "AwsCloudTrailInsight", "recipientAccountId": "123456789012",
+            "insightDetails": {"state": "Start", "eventSource": "ssm.amazonaws.com",
+                "eventName": "UpdateInstanceInformation", "insightType": "ApiCallRateInsight"},
+            "eventCategory": "Insight"}));
+        assert_eq!(get(&n, "event.kind"), "alert");
+        assert_eq!(get(&n, "event.action"), "ApiCallRateInsight");
+        assert_eq!(get(&n, "event.type"), &json!(["start"]));
+        assert_eq!(get(&n, "event.outcome"), &Value::Null);
+    }
+
+    #[test]
+    fn a_record_without_a_time_or_not_an_object_is_an_error() {
+        let mut out = Vec::new();
+        assert_eq!(
+            CloudTrailNormalizer.normalize(br#"{"eventName":"x"}"#, &mut out),
+            Err(NormalizeError::MissingField("eventTime"))
+        );
+        assert!(CloudTrailNormalizer.normalize(b"\"s\"", &mut out).is_err());
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,88 @@
+//! One log object of each text log type, end to end: S3 notification, object
+//! in S3, documents in OpenSearch with the fields an analyst queries.
+
+use serde_json::json;
+use siem_pipeline_tests::{Delivery, Scenario, at, fixture, gzip};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vpc_flow_log_object_is_indexed_one_document_per_record() {
+    let s = Scenario::new("vpcflow", Delivery::Direct).await;
+    let text = std::fs::read(fixture("vpcflow/v5-all-fields.log")).expect("fixture");
+    s.put(
+        "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f60718_20261128T0700Z_1a2b3c4d.log.gz",
+        gzip(&text),
+    )
+    .await;
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!((summary.indexed, summary.rejected), (3, 0), "{summary:?}");
+    let os = s.opensearch();
+    assert_eq!(os.count().await, 3);
+    let inbound = os.sources_where("network.direction", "ingress").await;
+    assert_eq!(inbound.len(), 1);
+    let doc = &inbound[0];
+    assert_eq!(at(doc, "source.ip"), "192.0.2.80");
+    assert_eq!(at(doc, "destination.port"), 34210);
+    assert_eq!(at(doc, "event.action"), "accept");
+    assert_eq!(at(doc, "aws.vpcflow.pkt_src_aws_service"), "S3");
+    assert_eq!(at(doc, "aws.vpcflow.tcp_flags_array"), &json!(["fin", "syn-ack"]));
+    // Addresses and counters are typed.
+    let r = os
+        .search(json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [
+            {"term": {"destination.ip": "198.51.100.0/24"}}, {"range": {"source.bytes": {"gte": 900}}}]}}}))
+        .await;
+    assert_eq!(at(&r, "hits.total.value"), 1, "{r}");
+    assert_eq!(s.queue_depth().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firehose_object_of_cloudwatch_logs_is_indexed_one_document_per_log_event() {
+    let s = Scenario::new("linux-auth", Delivery::Direct).await;
+    let messages = std::fs::read(fixture("linux_auth/firehose-cloudwatch.json")).expect("fixture");
+    s.put(
+        "linux-auth/2026/11/28/07/linux-auth-stream-1-2026-11-28-07-01-02-0a1b2c3d-0000-4000-8000-000000000001.gz",
+        gzip(&messages),
+    )
+    .await;
+
+    let summary = s.run_pipeline("").await;
+
+    // 1 control message (nothing) + 4 + 3 log events.
+    assert_eq!((summary.indexed, summary.rejected), (7, 0), "{summary:?}");
+    let os = s.opensearch();
+    assert_eq!(os.count().await, 7);
+    let failed = os
+        .search(json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [
+            {"term": {"event.action": "ssh_login"}}, {"term": {"event.outcome": "failure"}},
+            {"term": {"source.ip": "203.0.113.60"}}]}}}))
+        .await;
+    assert_eq!(at(&failed, "hits.total.value"), 2, "{failed}");
+    let sudo = os.sources_where("event.action", "sudo").await;
+    assert_eq!(sudo.len(), 1);
+    assert_eq!(at(&sudo[0], "user.name"), "ec2-user");
+    assert_eq!(at(&sudo[0], "user.effective.name"), "root");
+    assert_eq!(at(&sudo[0], "process.command_line"), "/bin/yum update -y");
+    assert_eq!(at(&sudo[0], "aws.cloudwatch_logs.log_stream"), "i-0fedcba9876543210");
+    assert_eq!(s.queue_depth().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloudtrail_digest_file_is_consumed_without_documents_or_dead_letters() {
+    let s = Scenario::new("ct-digest", Delivery::Direct).await;
+    let digest = json!({"awsAccountId": "123456789012", "digestStartTime": "2026-11-28T06:00:00Z",
+        "digestEndTime": "2026-11-28T07:00:00Z", "digestS3Bucket": "b", "digestS3Object": "k",
+        "digestSignatureAlgorithm": "SHA256withRSA", "logFiles": [{"s3Bucket": "b", "s3Object": "o",
+        "hashValue": "00", "hashAlgorithm": "SHA-256", "newestEventTime": "2026-11-28T06:59:00Z",
+        "oldestEventTime": "2026-11-28T06:00:00Z"}]});
+    s.put(
+        "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/28/123456789012_CloudTrail-Digest_us-east-1_trail_us-east-1_20261128T070000Z.json.gz",
+        gzip(digest.to_string().as_bytes()),
+    )
+    .await;
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!((summary.indexed, summary.rejected), (0, 0), "{summary:?}");
+    assert_eq!(s.queue_depth().await, 0, "the notification is deleted, not left for the dead-letter queue");
+}
