@@ -79,3 +79,52 @@ fn healthcheck_fails_when_nothing_listens() {
         .expect("runs");
     assert!(!out.status.success());
 }
+
+/// The container runs `siem-pipeline run --config /etc/siem-pipeline/config.toml`
+/// with the ECS task definition's environment; where no Docker engine exists,
+/// this is the closest check that the image starts: the same file, the same
+/// variables, validated by the same binary.
+#[test]
+fn the_image_config_validates_with_the_task_definition_environment() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root");
+    let task: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.join("deploy/ecs/task-definition.json")).expect("task definition"),
+    )
+    .expect("task definition is JSON");
+    let container = &task["containerDefinitions"][0];
+    let mut cmd = bin();
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    let fill = |v: &str| {
+        // ${Region}, ${AccountId}, ... are filled in at deploy time.
+        let mut out = String::new();
+        let mut rest = v;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..].find('}').map_or(rest.len(), |e| start + e + 1);
+            out.push_str("placeholder");
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        out
+    };
+    for e in container["environment"].as_array().into_iter().flatten() {
+        let (Some(name), Some(value)) = (e["name"].as_str(), e["value"].as_str()) else { continue };
+        cmd.env(name, fill(value));
+    }
+    for s in container["secrets"].as_array().into_iter().flatten() {
+        if let Some(name) = s["name"].as_str() {
+            cmd.env(name, format!("{}-from-secrets-manager", name.to_ascii_lowercase()));
+        }
+    }
+    let out = cmd
+        .args(["check-config", "--config"])
+        .arg(repo.join("deploy/docker/config.toml"))
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("sqs.placeholder.amazonaws.com"), "{stdout}");
+    assert!(!stdout.contains("password-from-secrets-manager"), "the password is not printed: {stdout}");
+    let help = bin().arg("--help").output().expect("runs");
+    assert!(help.status.success());
+}
