@@ -2,8 +2,6 @@
 //! `_id`, and its two NDJSON lines, encoded once on the blocking thread that
 //! normalized it so that the async sink only moves bytes.
 
-use std::fmt::Write as _;
-
 use chrono::{DateTime, Datelike, Utc};
 
 use crate::ack::AckGroup;
@@ -76,10 +74,12 @@ pub fn document_id(log_type: &str, id: &DocId, object: &ObjectIdentity, ordinal:
             h.update(&sub.to_le_bytes());
         }
     }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hash = h.finalize();
     let mut out = String::with_capacity(32);
     for b in &hash.as_bytes()[..16] {
-        let _ = write!(out, "{b:02x}");
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
     }
     out
 }

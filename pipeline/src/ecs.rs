@@ -30,24 +30,21 @@ impl EcsDocument {
         if value.is_null() || value.as_str() == Some("") {
             return;
         }
+        // Intermediate objects are looked up before they are created, so
+        // that setting many fields of one object allocates its key once.
         let mut map = &mut self.root;
-        let mut parts = path.split('.').peekable();
-        while let Some(part) = parts.next() {
-            if parts.peek().is_none() {
-                map.insert(part.to_owned(), value);
-                return;
+        let mut rest = path;
+        while let Some((part, tail)) = rest.split_once('.') {
+            if !matches!(map.get(part), Some(Value::Object(_))) {
+                map.insert(part.to_owned(), Value::Object(Map::new()));
             }
-            let entry = map
-                .entry(part.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            map = match entry {
-                Value::Object(m) => m,
-                _ => unreachable!("replaced by an object above"),
+            map = match map.get_mut(part) {
+                Some(Value::Object(m)) => m,
+                _ => unreachable!("inserted as an object above"),
             };
+            rest = tail;
         }
+        map.insert(rest.to_owned(), value);
     }
 
     /// Sets `path` when `value` is `Some`.
