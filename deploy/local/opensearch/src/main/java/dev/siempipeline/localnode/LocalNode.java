@@ -17,6 +17,7 @@ import org.opensearch.analysis.common.CommonAnalysisPlugin;
 import org.opensearch.common.logging.LogConfigurator;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
+import org.opensearch.geo.GeoModulePlugin;
 import org.opensearch.index.mapper.MapperExtrasPlugin;
 import org.opensearch.ingest.common.IngestCommonPlugin;
 import org.opensearch.node.InternalSettingsPreparer;
@@ -48,7 +49,8 @@ public final class LocalNode extends Node {
         CommonAnalysisPlugin.class,
         PainlessPlugin.class,
         MapperExtrasPlugin.class,
-        IngestCommonPlugin.class
+        IngestCommonPlugin.class,
+        GeoModulePlugin.class
     );
 
     LocalNode(Environment environment, Collection<Class<? extends Plugin>> classpathPlugins) {
