@@ -72,6 +72,10 @@ pub struct ConfigFile {
     pub pipeline: PipelineSection,
     #[serde(default)]
     pub dead_letter: DeadLetterSection,
+    #[serde(default)]
+    pub enrich: EnrichSection,
+    #[serde(default)]
+    pub dashboards: DashboardsSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -192,6 +196,96 @@ pub struct DeadLetterSection {
     pub directory: Option<PathBuf>,
 }
 
+/// OpenSearch Dashboards, where `siem-pipeline setup` imports the saved
+/// objects of `dashboards/`. Without `url`, setup installs the templates only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardsSection {
+    /// Base URL of OpenSearch Dashboards, e.g. `https://dashboards.example:5601`
+    /// or `https://search-siem.us-east-1.es.amazonaws.com/_dashboards`.
+    pub url: Option<String>,
+    /// `none`, `basic` or `sigv4`. Default: `basic` with `username` and
+    /// `password` below when a username is set, else the `[opensearch]` auth
+    /// (its basic credentials are reused).
+    pub auth: Option<String>,
+    /// Basic-auth credentials of Dashboards, when they differ from OpenSearch's.
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// SigV4 service name: `es` (managed domains, default) or `aoss`.
+    pub sigv4_service: Option<String>,
+    /// Security plugin tenant to import into (`securitytenant` header), e.g.
+    /// `global` or a custom tenant; default: the user's default tenant.
+    pub tenant: Option<String>,
+    /// Per-request timeout in seconds. Default 60.
+    pub request_timeout_secs: Option<u64>,
+}
+
+/// `[enrich]`: what documents learn beyond their record (see the `enrich`
+/// module). Every enricher is on when its data is configured, and can be
+/// switched off with its boolean without removing its settings; `related`
+/// needs no data and is on by default. Data paths are local files or
+/// `s3://bucket/key` URLs, reloaded when they change.
+///
+/// ```toml
+/// [enrich]
+/// geoip_city = "/data/GeoLite2-City.mmdb"       # or s3://bucket/key
+/// geoip_asn = "/data/GeoLite2-ASN.mmdb"
+/// internal_networks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+/// threat_intel_lists = [{ path = "/data/feodo.txt", format = "text", provider = "abuse.ch feodo" },
+///                       { path = "s3://ti/stix.json", format = "stix" }]
+/// accounts_file = "/data/accounts.json"         # aws organizations list-accounts > accounts.json
+/// [enrich.account_names]
+/// "123456789012" = "production"
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichSection {
+    /// `related.ip`, `related.user`, `related.hosts`, `related.hash` gathered
+    /// from every ECS field that holds one. Default true.
+    pub related: Option<bool>,
+    /// GeoIP and ASN lookups (`<side>.geo.*`, `<side>.as.*`). Default: on
+    /// when `geoip_city` or `geoip_asn` is set.
+    pub geoip: Option<bool>,
+    /// MaxMind City database (`.mmdb`, GeoLite2 or GeoIP2): local path or s3:// URL.
+    pub geoip_city: Option<String>,
+    /// MaxMind ASN database (`.mmdb`): local path or s3:// URL.
+    pub geoip_asn: Option<String>,
+    /// `network.direction` from `internal_networks`. Default: on when
+    /// `internal_networks` is set.
+    pub network_direction: Option<bool>,
+    /// CIDR blocks (or single addresses) of the organisation's own networks.
+    pub internal_networks: Option<Vec<String>>,
+    /// Matching against indicator lists (`threat.enrichments`). Default: on
+    /// when `threat_intel_lists` is set.
+    pub threat_intel: Option<bool>,
+    /// Indicator lists: `{ path, format, provider }`.
+    pub threat_intel_lists: Option<Vec<ThreatIntelListSection>>,
+    /// `cloud.account.name` from `account_names` and `accounts_file`.
+    /// Default: on when either is set.
+    pub accounts: Option<bool>,
+    /// Account id → name (`"123456789012" = "production"`); wins over the file.
+    pub account_names: Option<std::collections::BTreeMap<String, String>>,
+    /// An `aws organizations list-accounts` JSON export: local path or s3:// URL.
+    pub accounts_file: Option<String>,
+    /// How often data files are checked for changes (local: modification
+    /// time and size; S3: ETag and Last-Modified), in seconds. Default 60.
+    pub reload_interval_secs: Option<u64>,
+}
+
+/// One `enrich.threat_intel_lists` entry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThreatIntelListSection {
+    /// Local path or s3:// URL. Required.
+    pub path: String,
+    /// `text` (one indicator per line, `#` comments), `csv` (a header naming
+    /// `indicator` and `type` columns, or the first column) or `stix` (a STIX
+    /// 2.1 bundle). Default: `stix` for `.json`, `csv` for `.csv`, else `text`.
+    pub format: Option<String>,
+    /// `threat.enrichments.indicator.provider`. Default: the file name.
+    pub provider: Option<String>,
+}
+
 // ---------------------------------------------------------------------------
 // Validated configuration
 // ---------------------------------------------------------------------------
@@ -206,6 +300,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub pipeline: PipelineConfig,
     pub dead_letter: DeadLetterConfig,
+    pub enrich: EnrichConfig,
+    /// `None` without `dashboards.url`.
+    pub dashboards: Option<DashboardsConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,6 +369,14 @@ pub struct OpenSearchConfig {
     pub request_timeout: Duration,
     pub auth: OpenSearchAuth,
     pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DashboardsConfig {
+    pub url: String,
+    pub auth: OpenSearchAuth,
+    pub tenant: Option<String>,
+    pub request_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -346,7 +451,18 @@ impl Config {
     }
 }
 
-const SECTIONS: &[&str] = &["aws", "sqs", "s3", "opensearch", "bulk", "metrics", "pipeline", "dead_letter"];
+const SECTIONS: &[&str] = &[
+    "aws",
+    "sqs",
+    "s3",
+    "opensearch",
+    "bulk",
+    "metrics",
+    "pipeline",
+    "dead_letter",
+    "dashboards",
+    "enrich",
+];
 
 /// `SIEM_BULK_MAX_BYTES=100` sets `[bulk] max_bytes = 100`. The value is read as
 /// a TOML value when it is one (numbers, booleans) and as a string otherwise.
@@ -505,6 +621,10 @@ impl ConfigFile {
             (None, Some(dir)) => DeadLetterConfig::Directory(dir),
         };
 
+        let dashboards = validate_dashboards(self.dashboards, &auth, path)?;
+
+        let enrich = validate_enrich(self.enrich, path)?;
+
         let listen = match self.metrics.listen.as_deref() {
             None => Some(SocketAddr::from(([0, 0, 0, 0], 9464))),
             Some("") => None,
@@ -620,8 +740,220 @@ impl ConfigFile {
                 )?,
             },
             dead_letter,
+            dashboards,
+            enrich,
         })
     }
+}
+
+/// `[dashboards]`: credentials default to OpenSearch's, as both usually sit
+/// behind the same security plugin.
+fn validate_dashboards(
+    section: DashboardsSection,
+    opensearch_auth: &OpenSearchAuth,
+    path: &Path,
+) -> Result<Option<DashboardsConfig>, ConfigError> {
+    let invalid = |key: &'static str, message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        key,
+        message,
+    };
+    let Some(url) = section.url.filter(|u| !u.is_empty()) else {
+        let set = section.auth.is_some()
+            || section.username.is_some()
+            || section.password.is_some()
+            || section.sigv4_service.is_some()
+            || section.tenant.is_some()
+            || section.request_timeout_secs.is_some();
+        return if set {
+            Err(invalid("dashboards.url", "is required when other [dashboards] keys are set".into()))
+        } else {
+            Ok(None)
+        };
+    };
+    check_url(&url).map_err(|m| invalid("dashboards.url", m))?;
+    let own_basic = match (section.username, section.password) {
+        (Some(username), Some(password)) => Some(OpenSearchAuth::Basic { username, password }),
+        (Some(_), None) => {
+            return Err(invalid("dashboards.password", "is required when dashboards.username is set".into()));
+        }
+        (None, Some(_)) => {
+            return Err(invalid("dashboards.username", "is required when dashboards.password is set".into()));
+        }
+        (None, None) => None,
+    };
+    let sigv4 = |default: &str| {
+        let service = section.sigv4_service.clone().unwrap_or_else(|| default.to_owned());
+        if service == "es" || service == "aoss" {
+            Ok(OpenSearchAuth::SigV4 { service })
+        } else {
+            Err(invalid("dashboards.sigv4_service", format!("{service:?} is not one of \"es\", \"aoss\"")))
+        }
+    };
+    let auth = match (section.auth.as_deref(), own_basic) {
+        (None, Some(basic)) => basic,
+        (None, None) => match opensearch_auth {
+            OpenSearchAuth::SigV4 { service } => sigv4(service)?,
+            other => other.clone(),
+        },
+        (Some("none"), _) => OpenSearchAuth::None,
+        (Some("basic"), Some(basic)) => basic,
+        (Some("basic"), None) => match opensearch_auth {
+            basic @ OpenSearchAuth::Basic { .. } => basic.clone(),
+            _ => {
+                return Err(invalid(
+                    "dashboards.username",
+                    "is required for basic auth when [opensearch] has no basic credentials".into(),
+                ));
+            }
+        },
+        (Some("sigv4"), _) => sigv4("es")?,
+        (Some(other), _) => {
+            return Err(invalid(
+                "dashboards.auth",
+                format!("{other:?} is not one of \"none\", \"basic\", \"sigv4\""),
+            ));
+        }
+    };
+    let tenant = match section.tenant {
+        Some(t) if t.trim().is_empty() => {
+            return Err(invalid("dashboards.tenant", "is empty; leave it out for the default tenant".into()));
+        }
+        t => t,
+    };
+    let timeout = section.request_timeout_secs.unwrap_or(60);
+    if !(1..=3600).contains(&timeout) {
+        return Err(invalid("dashboards.request_timeout_secs", format!("{timeout} is out of range 1..=3600")));
+    }
+    Ok(Some(DashboardsConfig {
+        url: url.trim_end_matches('/').to_owned(),
+        auth,
+        tenant,
+        request_timeout: Duration::from_secs(timeout),
+    }))
+}
+
+/// `[enrich]`, validated: an enricher is on exactly when its data is here
+/// (switched-off enrichers have none). The default enriches `related.*` only.
+#[derive(Debug, Clone)]
+pub struct EnrichConfig {
+    pub related: bool,
+    pub geoip_city: Option<crate::enrich::Location>,
+    pub geoip_asn: Option<crate::enrich::Location>,
+    pub internal_networks: Vec<crate::enrich::net::Cidr>,
+    pub threat_intel: Vec<ThreatIntelList>,
+    pub account_names: std::collections::BTreeMap<String, String>,
+    pub accounts_file: Option<crate::enrich::Location>,
+    pub reload_interval: Duration,
+}
+
+impl Default for EnrichConfig {
+    fn default() -> Self {
+        EnrichConfig {
+            related: true,
+            geoip_city: None,
+            geoip_asn: None,
+            internal_networks: Vec::new(),
+            threat_intel: Vec::new(),
+            account_names: Default::default(),
+            accounts_file: None,
+            reload_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreatIntelList {
+    pub location: crate::enrich::Location,
+    pub format: crate::enrich::indicators::ListFormat,
+    pub provider: String,
+}
+
+/// `[enrich]`: an enricher switched on explicitly needs its data; one that
+/// is switched off keeps its settings but gets none of them.
+fn validate_enrich(section: EnrichSection, path: &Path) -> Result<EnrichConfig, ConfigError> {
+    use crate::enrich::Location;
+    use crate::enrich::indicators::ListFormat;
+    let invalid = |key: &'static str, message: String| ConfigError::Invalid {
+        path: path.to_owned(),
+        key,
+        message,
+    };
+    let location = |key: &'static str, value: Option<String>| {
+        value
+            .map(|v| Location::parse(&v).map_err(|m| invalid(key, m)))
+            .transpose()
+    };
+    // On by default when configured; explicitly on without data is an error.
+    let switch = |key: &'static str, on: Option<bool>, configured: bool, needs: &str| match (on, configured) {
+        (Some(true), false) => Err(invalid(key, format!("is true but {needs} is not set"))),
+        (Some(false), _) => Ok(false),
+        _ => Ok(configured),
+    };
+
+    let mut config = EnrichConfig {
+        related: section.related.unwrap_or(true),
+        ..EnrichConfig::default()
+    };
+    let secs = section.reload_interval_secs.unwrap_or(60);
+    if !(1..=86_400).contains(&secs) {
+        return Err(invalid("enrich.reload_interval_secs", format!("{secs} is out of range 1..=86400")));
+    }
+    config.reload_interval = Duration::from_secs(secs);
+
+    let city = location("enrich.geoip_city", section.geoip_city)?;
+    let asn = location("enrich.geoip_asn", section.geoip_asn)?;
+    if switch("enrich.geoip", section.geoip, city.is_some() || asn.is_some(), "enrich.geoip_city or enrich.geoip_asn")? {
+        config.geoip_city = city;
+        config.geoip_asn = asn;
+    }
+
+    let networks = section
+        .internal_networks
+        .unwrap_or_default()
+        .iter()
+        .map(|c| crate::enrich::net::Cidr::parse(c).map_err(|m| invalid("enrich.internal_networks", m)))
+        .collect::<Result<Vec<_>, _>>()?;
+    if switch("enrich.network_direction", section.network_direction, !networks.is_empty(), "enrich.internal_networks")? {
+        config.internal_networks = networks;
+    }
+
+    let mut lists = Vec::new();
+    for (n, list) in section.threat_intel_lists.unwrap_or_default().into_iter().enumerate() {
+        let key = "enrich.threat_intel_lists";
+        let location = Location::parse(&list.path).map_err(|m| invalid(key, format!("entry {n}: path {m}")))?;
+        let format = match list.format.as_deref() {
+            Some(f) => ListFormat::parse(f).map_err(|m| invalid(key, format!("entry {n}: format {m}")))?,
+            None if list.path.ends_with(".json") => ListFormat::Stix,
+            None if list.path.ends_with(".csv") => ListFormat::Csv,
+            None => ListFormat::Text,
+        };
+        let provider = list.provider.filter(|p| !p.is_empty()).unwrap_or_else(|| location.file_name());
+        lists.push(ThreatIntelList {
+            location,
+            format,
+            provider,
+        });
+    }
+    if switch("enrich.threat_intel", section.threat_intel, !lists.is_empty(), "enrich.threat_intel_lists")? {
+        config.threat_intel = lists;
+    }
+
+    let names = section.account_names.unwrap_or_default();
+    if let Some(id) = names.keys().find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit())) {
+        return Err(invalid("enrich.account_names", format!("{id:?} is not a 12-digit AWS account id")));
+    }
+    let file = location("enrich.accounts_file", section.accounts_file)?;
+    if switch(
+        "enrich.accounts",
+        section.accounts,
+        !names.is_empty() || file.is_some(),
+        "enrich.account_names or enrich.accounts_file",
+    )? {
+        config.account_names = names;
+        config.accounts_file = file;
+    }
+    Ok(config)
 }
 
 fn check_url(url: &str) -> Result<(), String> {
@@ -749,6 +1081,98 @@ url = "http://127.0.0.1:9200"
         assert!(err.contains("opensearch.sigv4_service"), "{err}");
         let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "basic")]).unwrap_err().to_string();
         assert!(err.contains("opensearch.username"), "{err}");
+    }
+
+    #[test]
+    fn dashboards_are_optional_and_reuse_the_opensearch_credentials() {
+        assert!(load(MINIMAL, &[]).expect("valid").dashboards.is_none());
+        let c = load(
+            MINIMAL,
+            &[
+                ("SIEM_OPENSEARCH_USERNAME", "siem"),
+                ("SIEM_OPENSEARCH_PASSWORD", "pw"),
+                ("SIEM_DASHBOARDS_URL", "http://127.0.0.1:5601/"),
+                ("SIEM_DASHBOARDS_TENANT", "global"),
+            ],
+        )
+        .expect("valid");
+        let d = c.dashboards.expect("dashboards");
+        assert_eq!(d.url, "http://127.0.0.1:5601");
+        assert_eq!(d.tenant.as_deref(), Some("global"));
+        assert_eq!(
+            d.auth,
+            OpenSearchAuth::Basic {
+                username: "siem".into(),
+                password: "pw".into()
+            }
+        );
+    }
+
+    #[test]
+    fn dashboards_take_their_own_credentials_or_sigv4() {
+        let c = load(
+            &format!("{MINIMAL}\n[dashboards]\nurl = \"http://d\"\nusername = \"viewer\"\npassword = \"x\"\n"),
+            &[],
+        )
+        .expect("valid");
+        assert!(matches!(c.dashboards.expect("dashboards").auth, OpenSearchAuth::Basic { username, .. } if username == "viewer"));
+        let c = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "sigv4"), ("SIEM_DASHBOARDS_URL", "https://d/_dashboards")]).expect("valid");
+        assert_eq!(c.dashboards.expect("dashboards").auth, OpenSearchAuth::SigV4 { service: "es".into() });
+        let err = load(MINIMAL, &[("SIEM_DASHBOARDS_TENANT", "global")]).expect_err("no url").to_string();
+        assert!(err.contains("dashboards.url"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_DASHBOARDS_URL", "http://d"), ("SIEM_DASHBOARDS_AUTH", "basic")])
+            .expect_err("no credentials")
+            .to_string();
+        assert!(err.contains("dashboards.username"), "{err}");
+    }
+
+    #[test]
+    fn enrichment_is_related_fields_only_by_default() {
+        let e = load(MINIMAL, &[]).expect("valid").enrich;
+        assert!(e.related);
+        assert!(e.geoip_city.is_none() && e.internal_networks.is_empty() && e.threat_intel.is_empty());
+        assert_eq!(e.reload_interval, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn enrichers_are_on_when_their_data_is_configured_and_can_be_switched_off() {
+        let text = format!(
+            "{MINIMAL}\n[enrich]\ngeoip_city = \"s3://geo/GeoLite2-City.mmdb\"\ninternal_networks = [\"10.0.0.0/8\"]\n\
+             network_direction = false\nthreat_intel_lists = [{{ path = \"/ti/feodo.txt\" }}, {{ path = \"/ti/b.json\", provider = \"B\" }}]\n\
+             [enrich.account_names]\n\"123456789012\" = \"production\"\n"
+        );
+        let e = load(&text, &[("SIEM_ENRICH_RELATED", "false")]).expect("valid").enrich;
+        assert!(!e.related);
+        assert_eq!(
+            e.geoip_city,
+            Some(crate::enrich::Location::S3 {
+                bucket: "geo".into(),
+                key: "GeoLite2-City.mmdb".into()
+            })
+        );
+        assert!(e.internal_networks.is_empty(), "switched off");
+        assert_eq!(e.threat_intel[0].provider, "feodo.txt");
+        assert_eq!(e.threat_intel[0].format, crate::enrich::indicators::ListFormat::Text);
+        assert_eq!(e.threat_intel[1].format, crate::enrich::indicators::ListFormat::Stix);
+        assert_eq!(e.account_names.get("123456789012").map(String::as_str), Some("production"));
+    }
+
+    #[test]
+    fn enrichment_errors_name_the_key() {
+        let err = load(&format!("{MINIMAL}\n[enrich]\ninternal_networks = [\"10.0.0.0/33\"]\n"), &[])
+            .expect_err("invalid")
+            .to_string();
+        assert!(err.contains("enrich.internal_networks") && err.contains("siem.toml"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_ENRICH_GEOIP", "true")]).expect_err("invalid").to_string();
+        assert!(err.contains("enrich.geoip") && err.contains("geoip_city"), "{err}");
+        let err = load(&format!("{MINIMAL}\n[enrich]\nthreat_intel_lists = [{{ path = \"x\", format = \"xml\" }}]\n"), &[])
+            .expect_err("invalid")
+            .to_string();
+        assert!(err.contains("enrich.threat_intel_lists") && err.contains("xml"), "{err}");
+        let err = load(&format!("{MINIMAL}\n[enrich.account_names]\nprod = \"x\"\n"), &[]).expect_err("invalid").to_string();
+        assert!(err.contains("enrich.account_names"), "{err}");
+        let err = load(&format!("{MINIMAL}\n[enrich]\ngeoip_asn = \"s3://nokey\"\n"), &[]).expect_err("invalid").to_string();
+        assert!(err.contains("enrich.geoip_asn"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,9 @@
 //!   │                                          log_types::<type>::normalize ──▶ ecs (builder)
 //!   │                                                     │ Normalized
 //!   │                                                     ▼
+//!   │                                          enrich (geo, AS, threat intel, related, …)
+//!   │                                                     │ Normalized
+//!   │                                                     ▼
 //!   │                                          document (index name, deterministic _id,
 //!   │                                                     │  bulk encoding)
 //!   │                                                     │ Document (+ ack token)
@@ -40,17 +43,21 @@
 //! | [`decode`] | compression detection and framing |
 //! | [`log_types`] | one file per log type; routing by key or by name |
 //! | [`ecs`] | helpers that build ECS documents |
+//! | [`enrich`] | GeoIP/ASN, related fields, network direction, threat intelligence, account names |
 //! | [`document`] | index naming, document ids, the bulk-ready [`document::Document`] |
 //! | [`sink`] | batching and the OpenSearch `_bulk` client |
 //! | [`ack`] | per-message completion tracking |
 //! | [`telemetry`] | metrics, health endpoints and logging setup |
 //! | [`normalize`] | the offline `normalize` command (no AWS, no OpenSearch) |
+//! | [`dashboards`] | the OpenSearch Dashboards saved objects of `dashboards/` and their import (`setup`) |
 
 pub mod ack;
 pub mod config;
+pub mod dashboards;
 pub mod decode;
 pub mod document;
 pub mod ecs;
+pub mod enrich;
 pub mod log_types;
 pub mod normalize;
 pub mod pipeline;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use siem_pipeline::config::Config;
+use siem_pipeline::dashboards::Dashboards;
 use siem_pipeline::normalize::{self, Routing};
 use siem_pipeline::pipeline::Pipeline;
 use siem_pipeline::sink::{OpenSearch, templates};
@@ -30,7 +31,8 @@ enum Command {
         #[arg(short, long, env = "SIEM_CONFIG")]
         config: PathBuf,
     },
-    /// Install or update the index templates, then exit.
+    /// Install or update the index templates, import the dashboards when
+    /// `[dashboards] url` is set, then exit.
     Setup {
         #[arg(short, long, env = "SIEM_CONFIG")]
         config: PathBuf,
@@ -57,6 +59,9 @@ enum Command {
         /// Index name prefix used in `_index`.
         #[arg(long, default_value = "siem")]
         index_prefix: String,
+        /// Enrich the documents as `run` would with this file's `[enrich]` section.
+        #[arg(short, long)]
+        config: Option<PathBuf>,
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -69,8 +74,9 @@ fn main() -> ExitCode {
             log_type,
             key,
             index_prefix,
+            config,
             files,
-        } => run_normalize(log_type, key, &index_prefix, &files),
+        } => run_normalize(log_type, key, &index_prefix, config.as_deref(), &files),
         Command::CheckConfig { config } => load_config(&config).map(|c| {
             println!("{c:#?}");
             ExitCode::SUCCESS
@@ -108,6 +114,7 @@ fn run_normalize(
     log_type: Option<String>,
     key: Option<String>,
     index_prefix: &str,
+    config: Option<&std::path::Path>,
     files: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
     let routing = match (log_type, key) {
@@ -118,7 +125,14 @@ fn run_normalize(
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
-    let summary = normalize::run(files, &routing, index_prefix, &mut out, &mut err)?;
+    let enrichers = match config {
+        Some(path) => {
+            telemetry::init_logging(false, "warn");
+            normalize::load_enrichers(&load_config(path)?).context("starting the enrichers")?
+        }
+        None => siem_pipeline::enrich::Enrichers::none(),
+    };
+    let summary = normalize::run_enriched(files, &routing, index_prefix, &enrichers, &mut out, &mut err)?;
     std::io::Write::flush(&mut out)?;
     Ok(if summary.errors == 0 {
         ExitCode::SUCCESS
@@ -136,6 +150,30 @@ async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("installing templates into {}", config.opensearch.url))?;
     println!("installed {n} templates into {}", config.opensearch.url);
+    let Some(dashboards) = &config.dashboards else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let client = Dashboards::new(dashboards).with_context(|| format!("importing dashboards into {}", dashboards.url))?;
+    let mut failed = 0;
+    for outcome in client.import_all(&config.opensearch.index_prefix).await {
+        match outcome {
+            Ok(file) => {
+                println!("imported {}: {} objects into {}", file.file, file.success_count, dashboards.url);
+                for failure in &file.failures {
+                    eprintln!("error: {}: {failure}", file.file);
+                }
+                failed += file.failures.len();
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("error: {failed} dashboard objects or files failed to import");
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

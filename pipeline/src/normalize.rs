@@ -4,6 +4,11 @@
 //! the error writer with the file and record number, then a one-line summary.
 //! Needs neither AWS nor OpenSearch: it is how a routing or mapping problem is
 //! seen before deploying.
+//!
+//! Without a configuration the documents are exactly what the log types make
+//! (the golden files are that). With `--config`, its `[enrich]` section
+//! applies as in `run` ([`run_enriched`]), so that what each record gets from
+//! enrichment can be seen too.
 
 use std::io::{Read, Write};
 use std::ops::ControlFlow;
@@ -13,8 +18,9 @@ use serde_json::value::RawValue;
 
 use crate::config::IndexRotation;
 use crate::document::{IndexNaming, ObjectIdentity};
+use crate::enrich::Enrichers;
 use crate::log_types::{self, LogType};
-use crate::pipeline::{EncodedRecord, Limits, ObjectMeta, read_object};
+use crate::pipeline::{EncodedRecord, Limits, ObjectMeta, read_object_enriched};
 
 /// How to pick the log type of each file.
 #[derive(Debug, Clone)]
@@ -47,10 +53,23 @@ pub struct NormalizeSummary {
     pub errors: u64,
 }
 
+/// Normalizes `files` without enrichment.
 pub fn run(
     files: &[impl AsRef<Path>],
     routing: &Routing,
     index_prefix: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<NormalizeSummary, NormalizeCommandError> {
+    run_enriched(files, routing, index_prefix, &Enrichers::none(), out, err)
+}
+
+/// Normalizes `files` and enriches every document with `enrichers`.
+pub fn run_enriched(
+    files: &[impl AsRef<Path>],
+    routing: &Routing,
+    index_prefix: &str,
+    enrichers: &Enrichers,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<NormalizeSummary, NormalizeCommandError> {
@@ -99,13 +118,14 @@ pub fn run(
                 }
             }
         };
-        let summary = read_object(
+        let summary = read_object_enriched(
             reader,
             &ObjectMeta::default(),
             &identity,
             log_type,
             &naming,
             Limits::default(),
+            enrichers,
             &mut on_record,
         );
         if let Some(e) = write_error {
@@ -122,6 +142,28 @@ pub fn run(
     )
     .map_err(NormalizeCommandError::Output)?;
     Ok(total)
+}
+
+/// The enrichers of `config`'s `[enrich]` section, their data loaded (S3
+/// sources with the `[aws]` settings). Nothing is watched for changes: the
+/// command is over before a reload would matter.
+pub fn load_enrichers(config: &crate::config::Config) -> std::io::Result<Enrichers> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok(runtime.block_on(async {
+        let e = &config.enrich;
+        let needs_s3 = [&e.geoip_city, &e.geoip_asn, &e.accounts_file]
+            .into_iter()
+            .flatten()
+            .chain(e.threat_intel.iter().map(|l| &l.location))
+            .any(crate::enrich::Location::is_s3);
+        let s3 = if needs_s3 {
+            let sdk = crate::source::aws_sdk_config(&config.aws).await;
+            Some(crate::source::aws_clients(&sdk, &config.aws).0)
+        } else {
+            None
+        };
+        Enrichers::start(e, crate::enrich::Fetcher { s3 }).await
+    }))
 }
 
 /// Rewrites the bulk pair as one `{"_index","_id","_source"}` line.

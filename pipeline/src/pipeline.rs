@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! receive ─▶ parse notification ─▶ for each object: GetObject (stream)
-//!   ─▶ [blocking thread: detect compression ─▶ decompress ─▶ frame ─▶ normalize ─▶ encode]
+//!   ─▶ [blocking thread: detect compression ─▶ decompress ─▶ frame ─▶ normalize ─▶ enrich ─▶ encode]
 //!   ─▶ bounded channel ─▶ batcher ─▶ _bulk ─▶ ack group settles ─▶ DeleteMessageBatch
 //! ```
 //!
@@ -27,6 +27,7 @@ use crate::config::{Config, DeadLetterConfig};
 use crate::decode::compression::{LimitedRead, detect_from_reader};
 use crate::decode::{FrameError, Framer};
 use crate::document::{Document, IndexNaming, ObjectIdentity, RecordOrigin, document_id, encode_bulk};
+use crate::enrich::Enrichers;
 use crate::log_types::{self, LogType, NormalizeError};
 use crate::sink::dead_letter::{self, DeadLetter, DeadLetterSender, DeadLetterStore, LocalDeadLetters, S3DeadLetters};
 use crate::sink::{OpenSearch, batcher};
@@ -139,9 +140,9 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// Decompresses, frames, normalizes and encodes one object, synchronously.
-/// `on_record` receives every document and every record error in order, and
-/// may stop the reading by returning `Break`.
+/// Decompresses, frames, normalizes and encodes one object, synchronously,
+/// without enrichment. `on_record` receives every document and every record
+/// error in order, and may stop the reading by returning `Break`.
 pub fn read_object(
     reader: impl Read + Send,
     meta: &ObjectMeta,
@@ -149,6 +150,22 @@ pub fn read_object(
     log_type: &dyn LogType,
     naming: &IndexNaming,
     limits: Limits,
+    on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
+) -> ObjectSummary {
+    read_object_enriched(reader, meta, identity, log_type, naming, limits, &Enrichers::none(), on_record)
+}
+
+/// [`read_object`], with every document enriched between normalization and
+/// encoding.
+#[allow(clippy::too_many_arguments)]
+pub fn read_object_enriched(
+    reader: impl Read + Send,
+    meta: &ObjectMeta,
+    identity: &ObjectIdentity,
+    log_type: &dyn LogType,
+    naming: &IndexNaming,
+    limits: Limits,
+    enrichers: &Enrichers,
     on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
 ) -> ObjectSummary {
     let compressed = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -184,7 +201,8 @@ pub fn read_object(
                     match normalizer.normalize(frame, &mut out) {
                         Ok(()) => {
                             let mut step = ControlFlow::Continue(());
-                            for (sub, normalized) in out.drain(..).enumerate() {
+                            for (sub, mut normalized) in out.drain(..).enumerate() {
+                                enrichers.enrich(&mut normalized.document);
                                 let index = naming.index(log_type.name(), normalized.timestamp);
                                 let id = document_id(log_type.name(), &normalized.id, identity, ordinal, sub as u32);
                                 let bulk = encode_bulk(&index, &id, &normalized);
@@ -264,6 +282,8 @@ pub struct Pipeline {
     pub opensearch: OpenSearch,
     pub dead_letters: Option<Arc<dyn DeadLetterStore>>,
     pub health: Arc<Health>,
+    /// Shared by every reading thread; its data reloads while the run goes on.
+    pub enrichers: Arc<Enrichers>,
 }
 
 /// Totals of a run, returned when it stops.
@@ -307,6 +327,7 @@ struct Shared {
     heartbeats: TaskTracker,
     visibility_timeout: Duration,
     max_visibility_extension: Duration,
+    enrichers: Arc<Enrichers>,
 }
 
 impl Pipeline {
@@ -329,6 +350,8 @@ impl Pipeline {
                 directory: directory.clone(),
             })),
         };
+        let fetcher = crate::enrich::Fetcher { s3: Some(s3.clone()) };
+        let enrichers = Arc::new(Enrichers::start(&config.enrich, fetcher).await);
         Ok(Pipeline {
             queue: Arc::new(crate::source::sqs::SqsQueue::new(
                 sqs,
@@ -340,6 +363,7 @@ impl Pipeline {
             opensearch,
             dead_letters,
             health,
+            enrichers,
             config,
         })
     }
@@ -356,6 +380,7 @@ impl Pipeline {
             opensearch,
             dead_letters,
             health,
+            enrichers,
         } = self;
         let visibility_timeout = match config.sqs.visibility_timeout {
             Some(t) => t,
@@ -376,6 +401,7 @@ impl Pipeline {
         let sink = tokio::spawn(batcher::run(doc_rx, opensearch, config.bulk.clone(), dl_sender.clone()));
         let acker = tokio::spawn(run_acker(done_rx, queue.clone()));
         let depth = tokio::spawn(poll_queue_depth(queue.clone(), health.clone()));
+        let enrich_reload = tokio::spawn(enrichers.clone().watch());
         let budget_kib = u32::try_from(config.pipeline.max_bytes_in_flight >> 10).unwrap_or(u32::MAX);
         let shared = Arc::new(Shared {
             queue: queue.clone(),
@@ -396,6 +422,7 @@ impl Pipeline {
             heartbeats: TaskTracker::new(),
             visibility_timeout,
             max_visibility_extension: config.sqs.max_visibility_extension,
+            enrichers,
         });
         let tasks = TaskTracker::new();
         let stop_receiving = shutdown.child_token();
@@ -418,6 +445,7 @@ impl Pipeline {
             let _ = r.await;
         }
         depth.abort();
+        enrich_reload.abort();
         info!("receiving stopped; finishing in-flight objects");
 
         // Drain: objects, then the sink, then the dead letters. After a signal
@@ -734,7 +762,16 @@ async fn process_object(object: ObjectRef, group: AckGroup, shared: &Arc<Shared>
                 ControlFlow::Continue(())
             }
         };
-        read_object(reader, &meta, &identity, log_type, &shared.naming, shared.limits, &mut on_record)
+        read_object_enriched(
+            reader,
+            &meta,
+            &identity,
+            log_type,
+            &shared.naming,
+            shared.limits,
+            &shared.enrichers,
+            &mut on_record,
+        )
     })
     .await;
     match result {

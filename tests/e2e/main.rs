@@ -5,6 +5,7 @@
 mod cloudtrail;
 mod conformance_logs;
 mod delivery;
+mod enrichment;
 mod findings;
 mod foundation;
 mod logs;

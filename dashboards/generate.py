@@ -1,0 +1,625 @@
+#!/usr/bin/env python3
+"""Generate the OpenSearch Dashboards saved objects in dashboards/*.ndjson.
+
+Usage:
+    python3 dashboards/generate.py            # rewrites dashboards/*.ndjson
+    python3 dashboards/generate.py --check    # exit 1 if a committed file differs (CI)
+
+The dashboards are declared below, panel by panel; the index patterns' field lists are
+computed from mappings/ (component templates + the index template of every log type a
+pattern matches), so that Dashboards never needs to refresh them and a visualization's
+field is known the moment the file is imported.
+
+Output targets OpenSearch Dashboards 2.x: the legacy `visualization` saved object
+(`visState` JSON string, `searchSourceJSON` with `indexRefName`, `references[]`) and
+migration versions that every 2.x release already knows. Queries are Lucene (query_string),
+never KQL, so that the tests can run exactly the query Dashboards sends.
+
+Standard library only. Output is deterministic (no timestamps).
+"""
+
+import argparse
+import fnmatch
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent          # <repo>/dashboards
+REPO = HERE.parent
+MAPPINGS = REPO / "mappings"
+PREFIX = "siem"
+
+LOG_TYPES = ["guardduty", "securityhub", "inspector", "macie", "cloudtrail", "vpcflow",
+             "linux_auth", "linux_auth_file"]
+
+# Migration versions of the saved-object types as of Kibana 7.10.2, which OpenSearch
+# Dashboards forked from; every 2.x release knows them, so no migration runs on import.
+MIGRATION = {"index-pattern": "7.6.0", "visualization": "7.10.0", "search": "7.9.3", "dashboard": "7.9.3"}
+
+INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
+
+# ---------------------------------------------------------------------------
+# Index patterns, from the templates
+# ---------------------------------------------------------------------------
+
+STRING_TYPES = {"keyword", "wildcard", "text", "match_only_text"}
+NUMBER_TYPES = {"long", "integer", "short", "byte", "float", "double", "half_float", "scaled_float",
+                "unsigned_long"}
+OSD_TYPE = {**{t: "string" for t in STRING_TYPES}, **{t: "number" for t in NUMBER_TYPES},
+            "date": "date", "date_nanos": "date", "ip": "ip", "boolean": "boolean",
+            "geo_point": "geo_point", "flat_object": "object"}
+
+
+def render(path):
+    return json.loads(path.read_text().replace("{prefix}", PREFIX))
+
+
+def template_fields(log_type):
+    """{name: spec} of every mapped field of `<prefix>-<log_type>-*` indices."""
+    fields = {}
+    index_template = render(MAPPINGS / "index_templates" / f"{log_type}.json")
+    parts = [render(MAPPINGS / "component_templates" / f"{c[len(PREFIX) + 1:]}.json")
+             for c in index_template["composed_of"]] + [index_template]
+    for part in parts:
+        walk(part["template"].get("mappings", {}).get("properties", {}), "", None, fields)
+    return fields
+
+
+def walk(properties, parent, nested, out):
+    for name, node in properties.items():
+        path = f"{parent}{name}"
+        if "properties" in node:
+            walk(node["properties"], f"{path}.", path if node.get("type") == "nested" else nested, out)
+            continue
+        es_type = node.get("type", "object")
+        if es_type == "object":      # `labels`: dynamic, nothing mapped yet
+            continue
+        out[path] = field_spec(path, es_type, node, nested, None)
+        for sub, sub_node in node.get("fields", {}).items():
+            out[f"{path}.{sub}"] = field_spec(f"{path}.{sub}", sub_node["type"], sub_node, nested, path)
+
+
+def field_spec(name, es_type, node, nested, multi_parent):
+    if es_type not in OSD_TYPE:
+        sys.exit(f"{name}: no Dashboards type for {es_type}")
+    searchable = node.get("index", True) is not False
+    if es_type in ("text", "match_only_text", "flat_object"):
+        aggregatable = False        # flat_object sub-fields do not aggregate (verified on 2.19)
+    elif es_type == "wildcard":
+        aggregatable = node.get("doc_values", False) is True
+    else:
+        aggregatable = node.get("doc_values", True) is not False
+    spec = {"count": 0, "name": name, "type": OSD_TYPE[es_type], "esTypes": [es_type], "scripted": False,
+            "searchable": searchable, "aggregatable": aggregatable, "readFromDocValues": aggregatable}
+    if multi_parent:
+        spec["subType"] = {"multi": {"parent": multi_parent}}
+    elif nested:
+        spec["subType"] = {"nested": {"path": nested}}
+    return spec
+
+
+META_FIELDS = [
+    {"count": 0, "name": "_id", "type": "string", "esTypes": ["_id"], "scripted": False, "searchable": True,
+     "aggregatable": True, "readFromDocValues": False},
+    {"count": 0, "name": "_index", "type": "string", "esTypes": ["_index"], "scripted": False,
+     "searchable": True, "aggregatable": True, "readFromDocValues": False},
+    {"count": 0, "name": "_score", "type": "number", "scripted": False, "searchable": False,
+     "aggregatable": False, "readFromDocValues": False},
+    {"count": 0, "name": "_source", "type": "_source", "esTypes": ["_source"], "scripted": False,
+     "searchable": False, "aggregatable": False, "readFromDocValues": False},
+]
+
+
+def matching_log_types(title):
+    return [t for t in LOG_TYPES if fnmatch.fnmatchcase(f"{PREFIX}-{t}-2026.11", title)]
+
+
+def index_pattern(pattern_id, title):
+    fields = {}
+    types = matching_log_types(title)
+    assert types, title
+    for t in types:
+        for name, spec in template_fields(t).items():
+            if name in fields and fields[name] != spec:
+                sys.exit(f"{title}: {name} is mapped differently across log types")
+            fields[name] = spec
+    return saved("index-pattern", pattern_id, {
+        "title": title,
+        "timeFieldName": "@timestamp",
+        "fields": json.dumps(META_FIELDS + [fields[n] for n in sorted(fields)], separators=(",", ":")),
+    }, [])
+
+
+# Ids are not the titles: those change with the index prefix, ids must not.
+PATTERNS = {"siem-index-pattern-all": f"{PREFIX}-*", "siem-index-pattern-linux-auth-any": f"{PREFIX}-linux_auth*"}
+PATTERNS.update({f"siem-index-pattern-{t}": f"{PREFIX}-{t}-*" for t in LOG_TYPES})
+
+# ---------------------------------------------------------------------------
+# Saved objects
+# ---------------------------------------------------------------------------
+
+
+def saved(kind, object_id, attributes, references):
+    return {"attributes": attributes, "id": object_id, "migrationVersion": {kind: MIGRATION[kind]},
+            "references": references, "type": kind}
+
+
+def search_source(query, with_index=True, **extra):
+    source = {"query": {"query": query, "language": "lucene"}, "filter": [], **extra}
+    if with_index:
+        source["indexRefName"] = INDEX_REF
+    return {"searchSourceJSON": json.dumps(source, separators=(",", ":"))}
+
+
+def index_reference(pattern):
+    assert pattern in PATTERNS, pattern
+    return [{"id": pattern, "name": INDEX_REF, "type": "index-pattern"}]
+
+
+# Aggregations, in the shape the legacy visualize editor saves them.
+
+def count(agg_id="1"):
+    return {"id": agg_id, "enabled": True, "type": "count", "schema": "metric", "params": {}}
+
+
+def metric(kind, field, agg_id="1", label=None):
+    params = {"field": field}
+    if label:
+        params["customLabel"] = label
+    return {"id": agg_id, "enabled": True, "type": kind, "schema": "metric", "params": params}
+
+
+def terms(agg_id, field, schema, size=10, label=None, order_by="1"):
+    params = {"field": field, "orderBy": order_by, "order": "desc", "size": size, "otherBucket": False,
+              "otherBucketLabel": "Other", "missingBucket": False, "missingBucketLabel": "Missing"}
+    if label:
+        params["customLabel"] = label
+    return {"id": agg_id, "enabled": True, "type": "terms", "schema": schema, "params": params}
+
+
+def date_histogram(agg_id="2", schema="segment"):
+    return {"id": agg_id, "enabled": True, "type": "date_histogram", "schema": schema,
+            "params": {"field": "@timestamp", "useNormalizedOpenSearchInterval": True, "scaleMetricValues": False,
+                       "interval": "auto", "drop_partials": False, "min_doc_count": 1, "extended_bounds": {}}}
+
+
+def filters(agg_id, schema, queries):
+    return {"id": agg_id, "enabled": True, "type": "filters", "schema": schema,
+            "params": {"filters": [{"input": {"query": q, "language": "lucene"}, "label": label}
+                                   for label, q in queries]}}
+
+
+def geohash(agg_id, field):
+    return {"id": agg_id, "enabled": True, "type": "geohash_grid", "schema": "segment",
+            "params": {"field": field, "autoPrecision": True, "precision": 2, "useGeocentroid": True,
+                       "isFilteredByCollar": True, "mapZoom": 2, "mapCenter": [0, 0]}}
+
+
+# Visualization params per type.
+
+def xy_params(chart, metric_label="Count", mode="stacked", horizontal=False):
+    category_axis = {"id": "CategoryAxis-1", "type": "category", "position": "left" if horizontal else "bottom",
+                     "show": True, "style": {}, "scale": {"type": "linear"},
+                     "labels": {"show": True, "filter": True, "truncate": 100}, "title": {}}
+    value_axis = {"id": "ValueAxis-1", "name": "LeftAxis-1", "type": "value",
+                  "position": "bottom" if horizontal else "left", "show": True, "style": {},
+                  "scale": {"type": "linear", "mode": "normal"},
+                  "labels": {"show": True, "rotate": 0, "filter": False, "truncate": 100},
+                  "title": {"text": metric_label}}
+    series_type = "histogram" if chart in ("histogram", "horizontal_bar") else chart
+    return {"type": chart, "grid": {"categoryLines": False}, "categoryAxes": [category_axis],
+            "valueAxes": [value_axis],
+            "seriesParams": [{"show": True, "type": series_type, "mode": mode,
+                              "data": {"label": metric_label, "id": "1"}, "valueAxis": "ValueAxis-1",
+                              "drawLinesBetweenPoints": True, "lineWidth": 2, "showCircles": True,
+                              "interpolate": "linear"}],
+            "addTooltip": True, "addLegend": True, "legendPosition": "right", "times": [],
+            "addTimeMarker": False, "labels": {"show": False}, "thresholdLine": {"show": False, "value": 10,
+                                                                                 "width": 1, "style": "full",
+                                                                                 "color": "#E7664C"}}
+
+
+def pie_params():
+    return {"type": "pie", "addTooltip": True, "addLegend": True, "legendPosition": "right", "isDonut": True,
+            "labels": {"show": False, "values": True, "last_level": True, "truncate": 100}}
+
+
+def table_params(per_page=10):
+    return {"perPage": per_page, "showPartialRows": False, "showMetricsAtAllLevels": False,
+            "sort": {"columnIndex": None, "direction": None}, "showTotal": False, "totalFunc": "sum",
+            "percentageCol": ""}
+
+
+def metric_params():
+    return {"addTooltip": True, "addLegend": False, "type": "metric",
+            "metric": {"percentageMode": False, "useRanges": False, "colorSchema": "Green to Red",
+                       "metricColorMode": "None", "colorsRange": [{"from": 0, "to": 10000}],
+                       "labels": {"show": True}, "invertColors": False,
+                       "style": {"bgFill": "#000", "bgColor": False, "labelColor": False, "subText": "",
+                                 "fontSize": 48}}}
+
+
+def tagcloud_params():
+    return {"scale": "linear", "orientation": "single", "minFontSize": 18, "maxFontSize": 60,
+            "showLabel": True}
+
+
+def tile_map_params():
+    return {"colorSchema": "Yellow to Red", "mapType": "Scaled Circle Markers", "isDesaturated": True,
+            "addTooltip": True, "heatClusterSize": 1.5, "legendPosition": "bottomright", "mapZoom": 2,
+            "mapCenter": [0, 0], "wms": {"enabled": False, "options": {"format": "image/png",
+                                                                       "transparent": True}}}
+
+
+class Board:
+    """One dashboard and the objects its file holds."""
+
+    def __init__(self, file, object_id, title, description, patterns):
+        self.file, self.id, self.title, self.description = file, object_id, title, description
+        self.patterns = patterns
+        self.objects = []
+        self.panels = []          # (object, width, height)
+
+    def vis(self, slug, title, vis_type, pattern, aggs, params, query="", width=24, height=15):
+        state = {"title": title, "type": vis_type, "aggs": aggs, "params": params}
+        self.check_new(slug)
+        obj = saved("visualization", f"{self.id}-{slug}", {
+            "title": title, "description": "", "version": 1, "uiStateJSON": "{}",
+            "visState": json.dumps(state, separators=(",", ":")),
+            "kibanaSavedObjectMeta": search_source(query),
+        }, index_reference(pattern))
+        self.objects.append(obj)
+        self.panels.append((obj, width, height))
+
+    def check_new(self, slug):
+        if any(o["id"] == f"{self.id}-{slug}" for o in self.objects):
+            sys.exit(f"{self.file}: {slug} is used twice")
+
+    def search(self, slug, title, pattern, query, columns, width=48, height=15):
+        self.check_new(slug)
+        obj = saved("search", f"{self.id}-{slug}", {
+            "title": title, "description": "", "hits": 0, "version": 1, "columns": columns,
+            "sort": [["@timestamp", "desc"]],
+            "kibanaSavedObjectMeta": search_source(query, highlightAll=True, version=True),
+        }, index_reference(pattern))
+        self.objects.append(obj)
+        self.panels.append((obj, width, height))
+
+    # Shorthands for the common panels.
+
+    def over_time(self, slug, title, pattern, split_field=None, query="", chart="histogram", size=5,
+                  value=None, width=48):
+        aggs = [value or count(), date_histogram()]
+        if split_field:
+            aggs.append(terms("3", split_field, "group", size=size))
+        label = value["params"].get("customLabel", "Value") if value else "Count"
+        self.vis(slug, title, chart, pattern, aggs, xy_params(chart, label), query, width=width)
+
+    def pie(self, slug, title, pattern, field, query="", size=10):
+        self.vis(slug, title, "pie", pattern, [count(), terms("2", field, "segment", size=size)], pie_params(),
+                 query)
+
+    def table(self, slug, title, pattern, fields, query="", size=10, value=None, width=24):
+        aggs = [value or count()]
+        aggs += [terms(str(i + 2), f, "bucket", size=size, label=label) for i, (f, label) in enumerate(fields)]
+        self.vis(slug, title, "table", pattern, aggs, table_params(), query, width=width)
+
+    def number(self, slug, title, pattern, query="", value=None, width=12):
+        agg = value or count()
+        agg = {**agg, "params": {**agg["params"], "customLabel": title}}
+        self.vis(f"metric-{slug}", title, "metric", pattern, [agg], metric_params(), query, width=width, height=8)
+
+    def counts_of(self, slug, title, pattern, queries, chart="pie", query=""):
+        if chart == "pie":
+            self.vis(slug, title, "pie", pattern, [count(), filters("2", "segment", queries)], pie_params(),
+                     query)
+        else:
+            self.vis(slug, title, "table", pattern, [count(), filters("2", "bucket", queries)],
+                     table_params(), query)
+
+    def tags(self, slug, title, pattern, field, query="", size=30):
+        self.vis(slug, title, "tagcloud", pattern, [count(), terms("2", field, "segment", size=size)],
+                 tagcloud_params(), query)
+
+    def map(self, slug, title, pattern, field, query=""):
+        self.vis(slug, title, "tile_map", pattern, [count(), geohash("2", field)], tile_map_params(), query,
+                 width=48, height=20)
+
+    def objects_in_file(self):
+        panels, references = [], []
+        x = y = row_height = 0
+        for i, (obj, width, height) in enumerate(self.panels):
+            if x + width > 48:
+                x, y, row_height = 0, y + row_height, 0
+            panels.append({"version": "7.10.2", "gridData": {"x": x, "y": y, "w": width, "h": height, "i": str(i + 1)},
+                           "panelIndex": str(i + 1), "embeddableConfig": {}, "panelRefName": f"panel_{i}"})
+            references.append({"id": obj["id"], "name": f"panel_{i}", "type": obj["type"]})
+            x += width
+            row_height = max(row_height, height)
+        dashboard = saved("dashboard", self.id, {
+            "title": self.title, "description": self.description, "hits": 0, "version": 1,
+            "timeRestore": True, "timeFrom": "now-30d", "timeTo": "now",
+            "refreshInterval": {"pause": True, "value": 0},
+            "optionsJSON": json.dumps({"hidePanelTitles": False, "useMargins": True}, separators=(",", ":")),
+            "panelsJSON": json.dumps(panels, separators=(",", ":")),
+            "kibanaSavedObjectMeta": search_source("", with_index=False),
+        }, references)
+        patterns = [index_pattern(p, PATTERNS[p]) for p in self.patterns]
+        return patterns + self.objects + [dashboard]
+
+
+# ---------------------------------------------------------------------------
+# The dashboards
+# ---------------------------------------------------------------------------
+
+FINDINGS = "_exists_:siem.severity.label"
+MACIE_CATEGORIES = ("PERSONAL_INFORMATION", "FINANCIAL_INFORMATION", "CREDENTIALS", "CUSTOM_IDENTIFIER")
+# A flat_object sub-field answers term queries, not exists (`field:*`) queries: name the values.
+SENSITIVE = ("aws.macie.classificationDetails.result.sensitiveData.category:("
+             + " OR ".join(MACIE_CATEGORIES) + ")")
+PRIVATE = ('NOT destination.ip:"10.0.0.0/8" AND NOT destination.ip:"172.16.0.0/12" '
+           'AND NOT destination.ip:"192.168.0.0/16" AND NOT destination.ip:"127.0.0.0/8" '
+           'AND NOT destination.ip:"fc00::/7" AND NOT destination.ip:"fe80::/10"')
+
+
+def overview():
+    b = Board("siem-overview.ndjson", "siem-overview", "SIEM: Security overview",
+              "Findings of every AWS source (GuardDuty, Security Hub, Inspector, Macie) by normalized "
+              "severity (siem.severity.label), type, account and region; source addresses on a map.",
+              ["siem-index-pattern-all"])
+    p = "siem-index-pattern-all"
+    b.number("critical", "Critical findings", p, "siem.severity.label:critical")
+    b.number("high", "High findings", p, "siem.severity.label:high")
+    b.number("accounts", "Accounts with findings", p, FINDINGS, metric("cardinality", "cloud.account.id"))
+    b.number("sources", "Sources", p, value=metric("cardinality", "siem.log_type"))
+    b.over_time("findings-over-time", "Findings over time by severity", p, "siem.severity.label", FINDINGS)
+    b.pie("by-severity", "Findings by severity", p, "siem.severity.label", FINDINGS)
+    b.pie("by-source", "Findings by source", p, "observer.product", FINDINGS)
+    b.table("top-finding-types", "Top finding types", p, [("rule.name", "Finding type")], FINDINGS, size=20,
+            width=48)
+    b.table("by-account", "Findings by account", p, [("cloud.account.id", "Account")], FINDINGS)
+    b.table("by-region", "Findings by region", p, [("cloud.region", "Region")], FINDINGS)
+    b.map("source-map", "Source addresses", p, "source.geo.location")
+    b.table("top-sources", "Top source addresses", p,
+            [("source.ip", "Source address"), ("source.geo.country_name", "Country")], width=48)
+    b.search("latest-critical", "Latest critical findings", p, "siem.severity.label:critical",
+             ["observer.product", "rule.name", "cloud.account.id", "cloud.region", "message"])
+    return b
+
+
+def guardduty():
+    p = "siem-index-pattern-guardduty"
+    b = Board("siem-guardduty.ndjson", "siem-guardduty", "SIEM: GuardDuty",
+              "Amazon GuardDuty findings: severity, finding types, MITRE ATT&CK tactics, affected "
+              "instances and identities, remote addresses.", [p])
+    b.number("findings", "Findings", p)
+    b.number("critical", "Critical and high", p, "siem.severity.label:(critical OR high)")
+    b.number("instances", "Affected instances", p, value=metric("cardinality", "cloud.instance.id"))
+    b.number("remote-ips", "Remote addresses", p, value=metric("cardinality", "source.ip"))
+    b.over_time("over-time", "Findings over time by severity", p, "siem.severity.label")
+    b.pie("by-severity", "Findings by severity", p, "siem.severity.label")
+    b.pie("by-tactic", "MITRE ATT&CK tactics", p, "threat.tactic.name")
+    b.table("top-types", "Top finding types", p, [("rule.name", "Finding type")], size=20, width=48)
+    b.tags("categories", "Threat purposes", p, "rule.category")
+    b.table("by-account-region", "Findings by account and region", p,
+            [("cloud.account.id", "Account"), ("cloud.region", "Region")])
+    b.table("instances", "Affected EC2 instances", p, [("cloud.instance.id", "Instance")])
+    b.table("identities", "Involved IAM identities", p, [("user.name", "User or role")])
+    b.map("source-map", "Remote source addresses", p, "source.geo.location")
+    b.table("remote-sources", "Top remote addresses", p,
+            [("source.ip", "Address"), ("source.geo.country_name", "Country"),
+             ("source.as.organization.name", "AS organization")], width=48)
+    b.search("latest", "Latest high and critical GuardDuty findings", p,
+             "siem.severity.label:(critical OR high)",
+             ["siem.severity.label", "rule.name", "cloud.account.id", "cloud.region", "message"])
+    return b
+
+
+def securityhub():
+    p = "siem-index-pattern-securityhub"
+    b = Board("siem-securityhub.ndjson", "siem-securityhub", "SIEM: Security Hub",
+              "AWS Security Hub findings: control evaluations passed and failed per standard (event.outcome "
+              "x rule.ruleset), workflow status, failing controls and resources.", [p])
+    b.number("failed", "Failed controls", p, "event.outcome:failure")
+    b.number("passed", "Passed controls", p, "event.outcome:success")
+    b.number("critical", "Critical and high findings", p, "siem.severity.label:(critical OR high)")
+    b.vis("controls-by-standard", "Controls passed and failed by standard", "histogram", p,
+          [count(), terms("2", "rule.ruleset", "segment", size=10), terms("3", "event.outcome", "group", size=3)],
+          xy_params("histogram"), "_exists_:event.outcome", width=48)
+    # Workflow.Status exists only inside the aws.securityhub flat_object, whose sub-fields can be
+    # queried but not aggregated: one query per status of the documented vocabulary.
+    b.counts_of("workflow-status", "Workflow status", p,
+                [(s.title(), f"aws.securityhub.Workflow.Status:{s}")
+                 for s in ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")])
+    b.pie("by-severity", "Findings by severity", p, "siem.severity.label")
+    b.table("failed-controls", "Top failed controls", p, [("rule.id", "Control"), ("rule.name", "Title")],
+            "event.outcome:failure", width=48)
+    b.table("failing-instances", "Top failing resources: EC2 instances", p, [("cloud.instance.id", "Instance")],
+            "event.outcome:failure")
+    b.table("failing-accounts", "Failed controls by account and region", p,
+            [("cloud.account.id", "Account"), ("cloud.region", "Region")], "event.outcome:failure")
+    b.pie("by-product", "Findings by standard or product", p, "rule.ruleset")
+    b.over_time("over-time", "Findings over time by severity", p, "siem.severity.label", width=24)
+    b.search("failed-findings", "Failed control findings (resources in aws.securityhub.Resources)", p,
+             "event.outcome:failure",
+             ["rule.id", "rule.name", "cloud.account.id", "cloud.region", "aws.securityhub.Resources"])
+    return b
+
+
+def inspector():
+    p = "siem-index-pattern-inspector"
+    b = Board("siem-inspector.ndjson", "siem-inspector", "SIEM: Inspector",
+              "Amazon Inspector vulnerabilities: severity, CVEs, vulnerable packages, affected EC2 "
+              "instances, container images and Lambda functions, fix availability.", [p])
+    b.number("findings", "Vulnerability findings", p)
+    b.number("cves", "Distinct CVEs", p, value=metric("cardinality", "vulnerability.id"))
+    b.number("critical", "Critical and high", p, "siem.severity.label:(critical OR high)")
+    b.number("max-cvss", "Highest CVSS base score", p, value=metric("max", "vulnerability.score.base"))
+    b.pie("by-severity", "Vulnerabilities by severity", p, "siem.severity.label")
+    # fixAvailable is only inside the aws.inspector flat_object: queried, not aggregated.
+    b.counts_of("fix-available", "Fix available", p,
+                [("Yes", "aws.inspector.fixAvailable:YES"), ("Partial", "aws.inspector.fixAvailable:PARTIAL"),
+                 ("No", "aws.inspector.fixAvailable:NO")])
+    b.table("top-cves", "Top CVEs", p, [("vulnerability.id", "CVE"), ("vulnerability.severity", "Severity")],
+            size=20)
+    b.table("top-packages", "Top vulnerable packages", p, [("package.name", "Package"),
+                                                           ("package.version", "Version")], size=20)
+    b.table("instances", "Affected EC2 instances", p, [("cloud.instance.id", "Instance")])
+    b.table("images", "Affected container images", p, [("container.image.name", "Image"),
+                                                       ("container.image.tag", "Tag")])
+    b.table("functions", "Affected Lambda functions", p, [("faas.name", "Function")])
+    b.pie("by-type", "Finding types", p, "rule.category")
+    b.over_time("over-time", "Findings over time by severity", p, "siem.severity.label")
+    return b
+
+
+def macie():
+    p = "siem-index-pattern-macie"
+    b = Board("siem-macie.ndjson", "siem-macie", "SIEM: Macie",
+              "Amazon Macie: sensitive data by S3 location and category, policy findings, buckets and "
+              "identities involved.", [p])
+    b.number("sensitive", "Objects with sensitive data", p, SENSITIVE)
+    b.number("policy", "Policy findings", p, "rule.category:Policy")
+    b.number("bytes", "Bytes classified", p, value=metric("sum", "file.size"))
+    # The bucket name and the sensitive data categories are only inside the aws.macie
+    # flat_object; file.directory (s3://bucket/prefix) is the aggregatable location.
+    b.table("by-location", "Sensitive data by S3 location", p, [("file.directory", "S3 location")],
+            SENSITIVE, width=48)
+    b.counts_of("by-category", "Sensitive data by category", p,
+                [(c.replace("_", " ").title(), f"aws.macie.classificationDetails.result.sensitiveData.category:{c}")
+                 for c in MACIE_CATEGORIES])
+    b.pie("by-type", "Finding types", p, "rule.name")
+    b.table("by-file-type", "Sensitive data by file type", p, [("file.extension", "Extension")],
+            SENSITIVE)
+    b.table("policy-actions", "Policy findings: API calls and identities", p,
+            [("event.action", "API call"), ("user.name", "Identity")], "rule.category:Policy")
+    b.pie("by-severity", "Findings by severity", p, "siem.severity.label")
+    b.over_time("over-time", "Findings over time by type", p, "rule.category", width=24)
+    return b
+
+
+def cloudtrail():
+    p = "siem-index-pattern-cloudtrail"
+    console = "event.action:ConsoleLogin"
+    b = Board("siem-cloudtrail.ndjson", "siem-cloudtrail", "SIEM: CloudTrail",
+              "AWS CloudTrail: API calls over time, errors and access denied, console logins with and "
+              "without MFA, root activity, top users and source addresses.", [p])
+    b.number("calls", "API calls", p)
+    b.number("failed", "Failed calls", p, "event.outcome:failure")
+    b.number("access-denied", "Access denied", p,
+             "error.code:(AccessDenied OR *UnauthorizedOperation OR *UnauthorizedAccess OR *Forbidden*)")
+    b.number("root", "Root activity", p, "aws.cloudtrail.userIdentity.type:Root")
+    b.over_time("over-time", "API calls over time by service", p, "event.provider", size=10)
+    b.table("top-actions", "Top API calls", p, [("event.action", "API call"), ("event.provider", "Service")],
+            size=20)
+    b.table("errors", "Errors", p, [("error.code", "Error code"), ("event.action", "API call")],
+            "_exists_:error.code")
+    # MFAUsed exists only inside the aws.cloudtrail flat_object: queried, not aggregated.
+    b.counts_of("console-mfa", "Console logins with and without MFA", p,
+                [("With MFA", "aws.cloudtrail.additionalEventData.MFAUsed:Yes"),
+                 ("Without MFA", "aws.cloudtrail.additionalEventData.MFAUsed:No")], query=console)
+    b.table("console-logins", "Console logins by user and outcome", p,
+            [("user.name", "User"), ("event.outcome", "Outcome")], console)
+    b.table("root-activity", "Root activity", p, [("event.action", "API call"), ("source.ip", "Source address")],
+            "aws.cloudtrail.userIdentity.type:Root")
+    b.table("top-users", "Top users", p, [("user.name", "User")], size=20)
+    b.table("top-sources", "Top source addresses", p, [("source.address", "Source")], size=20)
+    b.table("failed-by-user", "Failed calls by user", p, [("user.name", "User"), ("event.action", "API call")],
+            "event.outcome:failure")
+    b.pie("by-region", "Calls by region", p, "cloud.region")
+    b.tags("user-agents", "User agents", p, "user_agent.original", size=20)
+    b.table("accounts", "Calls by account", p, [("cloud.account.id", "Account")])
+    return b
+
+
+def vpcflow():
+    p = "siem-index-pattern-vpcflow"
+    b = Board("siem-vpcflow.ndjson", "siem-vpcflow", "SIEM: VPC Flow Logs",
+              "Amazon VPC Flow Logs: rejected flows, top talkers, top ports, bytes over time, external "
+              "destinations.", [p])
+    bytes_sum = metric("sum", "network.bytes", label="Bytes")
+    b.number("flows", "Flows", p)
+    b.number("rejected", "Rejected flows", p, "aws.vpcflow.action:REJECT")
+    b.number("bytes", "Bytes", p, value=bytes_sum)
+    b.number("external", "Flows to external destinations", p, f"_exists_:destination.ip AND {PRIVATE}")
+    b.over_time("bytes-over-time", "Bytes over time by action", p, "aws.vpcflow.action", chart="area",
+                value=bytes_sum)
+    b.over_time("rejected-over-time", "Rejected flows over time", p, None, "aws.vpcflow.action:REJECT",
+                chart="line", width=24)
+    b.table("rejected-sources", "Rejected flows: top sources", p,
+            [("source.ip", "Source"), ("destination.port", "Port")], "aws.vpcflow.action:REJECT")
+    b.table("top-talkers", "Top talkers (bytes)", p, [("source.ip", "Source"), ("destination.ip", "Destination")],
+            value=bytes_sum, width=48)
+    b.table("top-ports", "Top destination ports", p, [("destination.port", "Port"),
+                                                      ("network.transport", "Transport")])
+    b.pie("by-transport", "Flows by transport", p, "network.transport")
+    b.table("external", "External destinations", p, [("destination.ip", "Destination")], PRIVATE,
+            value=bytes_sum)
+    b.table("interfaces", "Top interfaces (bytes)", p, [("aws.vpcflow.interface_id", "Interface")],
+            value=bytes_sum)
+    return b
+
+
+def linux_auth():
+    p = "siem-index-pattern-linux-auth-any"
+    failed = "event.category:authentication AND event.outcome:failure"
+    b = Board("siem-linux-auth.ndjson", "siem-linux-auth", "SIEM: Linux authentication",
+              "Linux authentication logs (sshd, sudo, su, PAM), shipped through CloudWatch Logs "
+              "(linux_auth) or uploaded as files (linux_auth_file): failed and successful logins, sudo "
+              "commands, new users.", [p, "siem-index-pattern-linux_auth", "siem-index-pattern-linux_auth_file"])
+    b.number("failed", "Failed logins", p, failed)
+    b.number("succeeded", "Successful logins", p, "event.action:ssh_login AND event.outcome:success")
+    b.number("sudo", "sudo commands", p, "event.action:sudo")
+    b.number("new-users", "New users", p, "event.action:user_created")
+    b.over_time("failed-over-time", "Failed logins over time by host", p, "host.name", failed)
+    b.table("failed-by-source", "Failed logins by source address", p,
+            [("source.ip", "Source address"), ("user.name", "User")], failed, size=20)
+    b.table("failed-by-user", "Failed logins by user", p, [("user.name", "User")], failed)
+    b.table("succeeded", "Successful logins", p,
+            [("user.name", "User"), ("source.ip", "Source address"), ("host.name", "Host")],
+            "event.action:ssh_login AND event.outcome:success", width=48)
+    b.table("sudo", "sudo commands", p,
+            [("user.name", "User"), ("process.command_line", "Command"), ("event.outcome", "Outcome")],
+            "event.action:sudo", width=48)
+    b.table("new-users", "New users", p, [("user.target.name", "User"), ("host.name", "Host")],
+            "event.action:user_created")
+    b.table("account-changes", "Account and group changes", p, [("event.action", "Change")],
+            "event.category:iam")
+    b.pie("actions", "Events by action", p, "event.action")
+    b.tags("hosts", "Hosts", p, "host.name")
+    return b
+
+
+BOARDS = [overview, guardduty, securityhub, inspector, macie, cloudtrail, vpcflow, linux_auth]
+
+
+def outputs():
+    files = {"siem-index-patterns.ndjson": [index_pattern(p, t) for p, t in PATTERNS.items()]}
+    for make in BOARDS:
+        board = make()
+        files[board.file] = board.objects_in_file()
+    return {name: "".join(json.dumps(o, sort_keys=True, separators=(",", ":")) + "\n" for o in objects)
+            for name, objects in files.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
+    args = parser.parse_args()
+    stale = False
+    for name, text in outputs().items():
+        path = HERE / name
+        if args.check:
+            current = path.read_text() if path.exists() else ""
+            if current != text:
+                stale = True
+                print(f"{name} differs from the generated output", file=sys.stderr)
+        else:
+            path.write_text(text)
+            print(f"wrote {path.relative_to(REPO)}")
+    if stale:
+        sys.exit("dashboards are stale: run python3 dashboards/generate.py")
+
+
+if __name__ == "__main__":
+    main()

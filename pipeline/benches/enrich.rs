@@ -1,0 +1,291 @@
+//! What enrichment costs per record.
+//!
+//! - `enrich/normalize/<log type>/{off,on}`: reading, normalizing and encoding an
+//!   object of 2,000 records without enrichment and with every enricher on
+//!   (GeoIP City and ASN, network direction, a 100,000-indicator threat list,
+//!   account names, related fields). The target is at most 20 % more per record.
+//! - `enrich/threat_intel/{10,1000000}`: matching one document (two
+//!   addresses, a domain, a hash) against a list of 10 and of 1,000,000
+//!   indicators: the cost must not grow with the list.
+//!
+//! `cargo bench -p siem-pipeline --bench enrich` (add `-- --quick` for a short run).
+
+use std::hint::black_box;
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::{Map, Value, json};
+use siem_pipeline::config::IndexRotation;
+use siem_pipeline::document::{IndexNaming, ObjectIdentity};
+use siem_pipeline::enrich::Enrichers;
+use siem_pipeline::enrich::accounts::Accounts;
+use siem_pipeline::enrich::direction::Direction;
+use siem_pipeline::enrich::geoip::{Database, GeoIp};
+use siem_pipeline::enrich::indicators::{Atom, HashKind, Indicator};
+use siem_pipeline::enrich::net::Cidr;
+use siem_pipeline::enrich::source::Reloadable;
+use siem_pipeline::enrich::threat_intel::{IndicatorList, ThreatIntel};
+use siem_pipeline::log_types;
+use siem_pipeline::pipeline::{Limits, ObjectMeta, read_object_enriched};
+
+const RECORDS: usize = 2000;
+
+/// A deterministic stream of pseudo-random numbers (xorshift).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// `n` indicators: a third addresses (mostly /32, some /24), a third
+/// domains, a third SHA-256 hashes.
+fn indicators(n: usize) -> Vec<Indicator> {
+    let mut rng = Rng(0x5eed_0000_0001);
+    (0..n)
+        .map(|i| {
+            let r = rng.next();
+            let (atom, name) = match i % 3 {
+                0 => {
+                    let ip = std::net::Ipv4Addr::from((r >> 8) as u32);
+                    let text = if i % 30 == 0 { format!("{ip}/24") } else { ip.to_string() };
+                    (Atom::Ip(Cidr::parse(&text).expect("cidr")), text)
+                }
+                1 => {
+                    let d = format!("h{r:x}.example");
+                    (Atom::Domain(d.clone()), d)
+                }
+                _ => {
+                    let h = format!("{r:016x}{:016x}{:016x}{:016x}", rng.next(), rng.next(), rng.next());
+                    (Atom::Hash(HashKind::Sha256, h.clone()), h)
+                }
+            };
+            Indicator {
+                atom,
+                name,
+                description: None,
+                confidence: None,
+            }
+        })
+        .collect()
+}
+
+fn threat_intel(n: usize) -> ThreatIntel {
+    let mut list = indicators(n);
+    // The benchmark document's source address is listed (a match is the
+    // expensive path: it writes threat.enrichments).
+    list.push(Indicator {
+        atom: Atom::Ip(Cidr::parse("203.0.113.0/24").expect("cidr")),
+        name: "203.0.113.0/24".into(),
+        description: None,
+        confidence: None,
+    });
+    ThreatIntel {
+        lists: vec![Reloadable::fixed("bench", IndicatorList::new("bench feed", list))],
+    }
+}
+
+/// City and ASN databases with a few thousand networks, all of 203.0.113.0/24 included.
+fn geoip() -> GeoIp {
+    let mut city = mmdb_writer::Writer::new("GeoLite2-City");
+    let mut asn = mmdb_writer::Writer::new("GeoLite2-ASN");
+    let mut rng = Rng(42);
+    let mut nets: Vec<ipnet::IpNet> = (0..5000)
+        .map(|_| format!("{}/24", std::net::Ipv4Addr::from(rng.next() as u32)).parse().expect("net"))
+        .collect();
+    nets.push("203.0.113.0/24".parse().expect("net"));
+    nets.push("198.51.100.0/24".parse().expect("net"));
+    for (i, net) in nets.into_iter().enumerate() {
+        let record = json!({
+            "city": {"names": {"en": format!("City {i}"), "de": "Stadt", "fr": "Ville", "ja": "市"}},
+            "continent": {"code": "EU", "names": {"en": "Europe", "de": "Europa"}},
+            "country": {"iso_code": "NL", "names": {"en": "Netherlands", "de": "Niederlande"}},
+            "subdivisions": [{"iso_code": "NH", "names": {"en": "North Holland"}}],
+            "location": {"latitude": 52.37, "longitude": 4.9, "time_zone": "Europe/Amsterdam", "accuracy_radius": 20},
+            "postal": {"code": "1012"}
+        });
+        city.insert(net, &record).expect("city");
+        asn.insert(
+            net,
+            &json!({"autonomous_system_number": 64500 + (i as u64 % 1000), "autonomous_system_organization": "Example Transit"}),
+        )
+        .expect("asn");
+    }
+    GeoIp {
+        city: Some(Reloadable::fixed(
+            "c",
+            Database::from_bytes(city.to_bytes().expect("db")).expect("db"),
+        )),
+        asn: Some(Reloadable::fixed("a", Database::from_bytes(asn.to_bytes().expect("db")).expect("db"))),
+    }
+}
+
+fn all_enrichers() -> Enrichers {
+    Enrichers::from_parts(
+        Some(Accounts {
+            configured: [("123456789012".to_owned(), "production".to_owned())].into(),
+            file: None,
+        }),
+        Some(geoip()),
+        Some(Direction {
+            internal: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+                .iter()
+                .map(|c| Cidr::parse(c).expect("cidr"))
+                .collect(),
+        }),
+        Some(threat_intel(100_000)),
+        true,
+    )
+}
+
+/// VPC flows, half from public addresses (looked up), half internal.
+fn vpc_object() -> Vec<u8> {
+    let mut out = String::from(
+        "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
+    for i in 0..RECORDS {
+        let src = if i % 2 == 0 { format!("203.0.113.{}", i % 250) } else { format!("10.0.{}.{}", i % 200, i % 250) };
+        out.push_str(&format!(
+            "2 123456789012 eni-0a1b2c3d {src} 10.0.0.5 {} 443 6 10 840 1795000000 1795000060 ACCEPT OK\n",
+            40000 + i % 20000
+        ));
+    }
+    out.into_bytes()
+}
+
+fn guardduty_object() -> Vec<u8> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/guardduty");
+    let text = std::fs::read_to_string(dir.join("ec2-network.jsonl")).expect("fixture");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut out = String::new();
+    for i in 0..RECORDS {
+        out.push_str(lines[i % lines.len()]);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+fn read(object: &[u8], log_type: &str, key: &str, enrichers: &Enrichers) -> u64 {
+    let log_type = log_types::by_name(log_type).expect("log type");
+    let naming = IndexNaming {
+        prefix: "siem".into(),
+        rotation: IndexRotation::Monthly,
+    };
+    let identity = ObjectIdentity {
+        bucket: "b".into(),
+        key: key.into(),
+        version: "v".into(),
+    };
+    let mut bytes = 0u64;
+    let summary = read_object_enriched(
+        object,
+        &ObjectMeta::default(),
+        &identity,
+        log_type,
+        &naming,
+        Limits::default(),
+        enrichers,
+        &mut |r| {
+            if let Ok(r) = r {
+                bytes += r.bulk.len() as u64;
+            }
+            ControlFlow::Continue(())
+        },
+    );
+    assert_eq!(summary.documents, RECORDS as u64);
+    bytes
+}
+
+fn normalize_with_and_without_enrichment(c: &mut Criterion) {
+    let on = all_enrichers();
+    let off = Enrichers::none();
+    let objects = [
+        ("vpcflow", "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log", vpc_object()),
+        ("guardduty", "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/x.jsonl", guardduty_object()),
+    ];
+    let mut group = c.benchmark_group("enrich/normalize");
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    for (log_type, key, object) in &objects {
+        group.bench_function(format!("{log_type}/off"), |b| b.iter(|| black_box(read(object, log_type, key, &off))));
+        group.bench_function(format!("{log_type}/on"), |b| b.iter(|| black_box(read(object, log_type, key, &on))));
+    }
+    group.finish();
+}
+
+/// Each enricher alone on the VPC flows, to see where the time goes.
+fn each_enricher_alone(c: &mut Criterion) {
+    let key = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log";
+    let object = vpc_object();
+    let alone = [
+        ("geoip", Enrichers::from_parts(None, Some(geoip()), None, None, false)),
+        ("threat_intel", Enrichers::from_parts(None, None, None, Some(threat_intel(100_000)), false)),
+        ("related", Enrichers::from_parts(None, None, None, None, true)),
+        (
+            "direction_accounts",
+            Enrichers::from_parts(
+                Some(Accounts {
+                    configured: [("123456789012".to_owned(), "production".to_owned())].into(),
+                    file: None,
+                }),
+                None,
+                Some(Direction {
+                    internal: vec![Cidr::parse("10.0.0.0/8").expect("cidr")],
+                }),
+                None,
+                false,
+            ),
+        ),
+    ];
+    let mut group = c.benchmark_group("enrich/vpcflow_alone");
+    group.throughput(Throughput::Elements(RECORDS as u64));
+    for (name, enrichers) in &alone {
+        group.bench_function(*name, |b| b.iter(|| black_box(read(&object, "vpcflow", key, enrichers))));
+    }
+    group.finish();
+}
+
+fn threat_intel_lookup_cost_does_not_grow_with_the_list(c: &mut Criterion) {
+    let document: Map<String, Value> = json!({
+        "source": {"ip": "203.0.113.5"},
+        "destination": {"ip": "198.51.100.77"},
+        "dns": {"question": {"name": "a.b.c.d.not-listed.example"}},
+        "file": {"hash": {"sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}}
+    })
+    .as_object()
+    .cloned()
+    .expect("object");
+    let mut group = c.benchmark_group("enrich/one_document");
+    let (geo, on) = (geoip(), all_enrichers());
+    group.bench_function("geoip", |b| {
+        b.iter_batched_ref(|| document.clone(), |doc| black_box(geo.enrich(doc)), criterion::BatchSize::SmallInput)
+    });
+    group.bench_function("all", |b| {
+        b.iter_batched_ref(|| document.clone(), |doc| on.enrich(doc), criterion::BatchSize::SmallInput)
+    });
+    group.finish();
+    let mut group = c.benchmark_group("enrich/threat_intel");
+    group.throughput(Throughput::Elements(1));
+    for n in [10, 1_000_000] {
+        let ti = threat_intel(n);
+        group.bench_function(n.to_string(), |b| {
+            b.iter_batched_ref(
+                || document.clone(),
+                |doc| black_box(ti.enrich(doc)),
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(20);
+    targets = normalize_with_and_without_enrichment, each_enricher_alone, threat_intel_lookup_cost_does_not_grow_with_the_list
+}
+criterion_main!(benches);

@@ -1,0 +1,119 @@
+//! `cloud.account.name` from `cloud.account.id`: names from the config's
+//! `[enrich.accounts]` table and from an AWS Organizations export
+//! (`aws organizations list-accounts` JSON, `enrich.accounts_file`); the
+//! config's names win.
+//!
+//! Never overwrites a name the log set, and never guesses one.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::Outcome;
+use super::fields::{get, get_str, set};
+use super::source::Reloadable;
+
+/// An account id → name map.
+pub type AccountNames = HashMap<String, String>;
+
+#[derive(Debug)]
+pub struct Accounts {
+    /// From the config: fixed.
+    pub configured: AccountNames,
+    /// From `enrich.accounts_file`, reloaded when it changes.
+    pub file: Option<Reloadable<AccountNames>>,
+}
+
+#[derive(Deserialize)]
+struct ListAccounts {
+    #[serde(rename = "Accounts")]
+    accounts: Vec<Account>,
+}
+
+#[derive(Deserialize)]
+struct Account {
+    #[serde(rename = "Id")]
+    id: String,
+    #[serde(rename = "Name")]
+    name: Option<String>,
+}
+
+/// Parses `aws organizations list-accounts` output.
+pub fn parse_organizations_export(text: &str) -> Result<AccountNames, String> {
+    let list: ListAccounts = serde_json::from_str(text)
+        .map_err(|e| format!("not an `aws organizations list-accounts` export ({{\"Accounts\":[{{\"Id\":…,\"Name\":…}}]}}): {e}"))?;
+    Ok(list
+        .accounts
+        .into_iter()
+        .filter_map(|a| Some((a.id, a.name.filter(|n| !n.is_empty())?)))
+        .collect())
+}
+
+pub fn load_organizations_export(path: &Path) -> Result<AccountNames, String> {
+    parse_organizations_export(&std::fs::read_to_string(path).map_err(|e| e.to_string())?)
+}
+
+impl Accounts {
+    pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
+        if get(doc, "cloud.account.name").is_some() {
+            return Outcome::default();
+        }
+        let Some(id) = get_str(doc, "cloud.account.id") else {
+            return Outcome::default();
+        };
+        let name = match self.configured.get(id) {
+            Some(n) => Some(n.clone()),
+            None => self
+                .file
+                .as_ref()
+                .and_then(|f| f.get().as_ref().and_then(|names| names.get(id).cloned())),
+        };
+        Outcome {
+            enriched: name.is_some_and(|n| set(doc, "cloud.account.name", Value::String(n))),
+            errors: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn accounts() -> Accounts {
+        let export = r#"{"Accounts":[{"Id":"111111111111","Name":"org-name","Arn":"arn:…","Status":"ACTIVE"},
+                                     {"Id":"123456789012","Name":"from-org"}]}"#;
+        Accounts {
+            configured: [("123456789012".to_owned(), "production".to_owned())].into(),
+            file: Some(Reloadable::fixed("accounts_file", parse_organizations_export(export).expect("export"))),
+        }
+    }
+
+    fn name_of(v: Value) -> Option<Value> {
+        let mut doc = v.as_object().cloned().expect("object");
+        accounts().enrich(&mut doc);
+        get(&doc, "cloud.account.name").cloned()
+    }
+
+    #[test]
+    fn the_account_id_gets_its_name_and_the_config_wins_over_the_export() {
+        assert_eq!(name_of(json!({"cloud": {"account": {"id": "111111111111"}}})), Some(json!("org-name")));
+        assert_eq!(name_of(json!({"cloud": {"account": {"id": "123456789012"}}})), Some(json!("production")));
+        assert_eq!(name_of(json!({"cloud": {"account": {"id": "999999999999"}}})), None);
+    }
+
+    #[test]
+    fn a_name_the_log_set_is_kept() {
+        assert_eq!(
+            name_of(json!({"cloud": {"account": {"id": "111111111111", "name": "own"}}})),
+            Some(json!("own"))
+        );
+    }
+
+    #[test]
+    fn an_export_of_another_shape_is_an_error_saying_what_was_expected() {
+        assert!(parse_organizations_export("[]").expect_err("not an export").contains("list-accounts"));
+    }
+}

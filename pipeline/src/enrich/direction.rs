@@ -1,0 +1,89 @@
+//! `network.direction` from the configured internal networks
+//! (`enrich.internal_networks`), as ECS defines it from the source's and the
+//! destination's side: inbound, outbound, internal or external.
+//!
+//! Never overwrites a direction the log type set (GuardDuty's own, VPC Flow
+//! Logs' `flow-direction`), and says nothing when either address is missing.
+
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+use super::Outcome;
+use super::fields::{get, get_str, set};
+use super::net::Cidr;
+
+#[derive(Debug, Clone)]
+pub struct Direction {
+    pub internal: Vec<Cidr>,
+}
+
+impl Direction {
+    fn is_internal(&self, ip: IpAddr) -> bool {
+        self.internal.iter().any(|c| c.contains(ip))
+    }
+
+    pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
+        if get(doc, "network.direction").is_some() {
+            return Outcome::default();
+        }
+        let ip = |path| get_str(doc, path).and_then(|s| s.parse::<IpAddr>().ok());
+        let (Some(source), Some(destination)) = (ip("source.ip"), ip("destination.ip")) else {
+            return Outcome::default();
+        };
+        let direction = match (self.is_internal(source), self.is_internal(destination)) {
+            (true, true) => "internal",
+            (true, false) => "outbound",
+            (false, true) => "inbound",
+            (false, false) => "external",
+        };
+        Outcome {
+            enriched: set(doc, "network.direction", Value::String(direction.into())),
+            errors: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn direction_of(v: Value) -> Option<Value> {
+        let d = Direction {
+            internal: ["10.0.0.0/8", "192.168.0.0/16", "fd00::/8"]
+                .iter()
+                .map(|c| Cidr::parse(c).expect("cidr"))
+                .collect(),
+        };
+        let mut doc = v.as_object().cloned().expect("object");
+        d.enrich(&mut doc);
+        get(&doc, "network.direction").cloned()
+    }
+
+    fn flow(src: &str, dst: &str) -> Value {
+        json!({"source": {"ip": src}, "destination": {"ip": dst}})
+    }
+
+    #[test]
+    fn direction_follows_which_side_is_internal() {
+        assert_eq!(direction_of(flow("203.0.113.5", "10.0.0.1")), Some(json!("inbound")));
+        assert_eq!(direction_of(flow("10.0.0.1", "203.0.113.5")), Some(json!("outbound")));
+        assert_eq!(direction_of(flow("10.0.0.1", "192.168.1.1")), Some(json!("internal")));
+        assert_eq!(direction_of(flow("203.0.113.5", "198.51.100.1")), Some(json!("external")));
+        assert_eq!(direction_of(flow("fd00::1", "2001:db8::1")), Some(json!("outbound")));
+    }
+
+    #[test]
+    fn a_direction_the_log_set_is_kept() {
+        let mut v = flow("203.0.113.5", "10.0.0.1");
+        v["network"] = json!({"direction": "egress"});
+        assert_eq!(direction_of(v), Some(json!("egress")));
+    }
+
+    #[test]
+    fn nothing_is_said_without_both_addresses() {
+        assert_eq!(direction_of(json!({"source": {"ip": "10.0.0.1"}})), None);
+        assert_eq!(direction_of(flow("10.0.0.1", "not-an-ip")), None);
+    }
+}

@@ -1,0 +1,393 @@
+//! GeoIP and ASN: `<side>.geo.*` and `<side>.as.*` from MaxMind databases
+//! (City and ASN; GeoLite2 or commercial) for `source`, `destination`,
+//! `client` and `server`.
+//!
+//! Never overwrites: a side whose `geo` (or `as`) the log already filled
+//! (GuardDuty brings its own) is left as it is, whole, so that one document
+//! never mixes two sources' idea of where an address is. Never looks up an
+//! address no database can place ([`super::net::is_public`]).
+//!
+//! A database is memory-mapped from a private copy this process made
+//! ([`Database::open`]): the file the operator replaces is never mapped, so
+//! replacing it in place cannot corrupt a running lookup.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use maxminddb::{MaxMindDbError, Mmap, Reader};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::fields::{get, get_str, set};
+use super::net::is_public;
+use super::source::{Reloadable, private_temp_file};
+use super::Outcome;
+
+/// `(side, side.ip, side.geo, side.as)`: paths built once, not per record.
+const SIDES: [(&str, &str, &str, &str); 4] = [
+    ("source", "source.ip", "source.geo", "source.as"),
+    ("destination", "destination.ip", "destination.geo", "destination.as"),
+    ("client", "client.ip", "client.geo", "client.as"),
+    ("server", "server.ip", "server.geo", "server.as"),
+];
+
+/// One MaxMind database, mapped or in memory.
+pub enum Database {
+    Mapped(Reader<Mmap>),
+    Owned(Reader<Vec<u8>>),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let meta = match self {
+            Database::Mapped(r) => r.metadata(),
+            Database::Owned(r) => r.metadata(),
+        };
+        write!(f, "Database({}, built {})", meta.database_type, meta.build_epoch)
+    }
+}
+
+impl Database {
+    /// Copies `path` to a private temporary file, maps the copy and unlinks
+    /// it (the mapping outlives the name).
+    pub fn open(path: &Path) -> Result<Database, String> {
+        let (copy, mut file) = private_temp_file("geoip.mmdb").map_err(|e| format!("temporary copy: {e}"))?;
+        let result = (|| {
+            let mut source = std::fs::File::open(path).map_err(|e| e.to_string())?;
+            std::io::copy(&mut source, &mut file).map_err(|e| format!("temporary copy: {e}"))?;
+            drop(file);
+            map_private_copy(&copy).map_err(|e| e.to_string())
+        })();
+        let _ = std::fs::remove_file(&copy);
+        result.map(Database::Mapped)
+    }
+
+    /// A database held in memory (tests, benches).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Database, String> {
+        Reader::from_source(bytes).map(Database::Owned).map_err(|e| e.to_string())
+    }
+
+    fn lookup<'de, T: Deserialize<'de>>(&'de self, ip: IpAddr) -> Result<Option<T>, MaxMindDbError> {
+        match self {
+            Database::Mapped(r) => r.lookup(ip)?.decode(),
+            Database::Owned(r) => r.lookup(ip)?.decode(),
+        }
+    }
+}
+
+/// SAFETY of the one `unsafe` block in the crate: `open_mmap` is unsafe
+/// because a mapped file changed underneath is undefined behaviour. The file
+/// mapped here is a copy this process just created with mode 0600 under a
+/// unique name, closed for writing, and unlinked right after mapping: no one
+/// can write to it while the mapping lives.
+#[allow(unsafe_code)]
+fn map_private_copy(copy: &Path) -> Result<Reader<Mmap>, MaxMindDbError> {
+    // SAFETY: see above; the file is private, complete and never written again.
+    unsafe { Reader::<Mmap>::open_mmap(copy) }
+}
+
+/// The fields of a City record that become ECS geo fields.
+#[derive(Deserialize)]
+struct CityRecord<'a> {
+    #[serde(borrow)]
+    city: Option<Named<'a>>,
+    #[serde(borrow)]
+    continent: Option<Named<'a>>,
+    #[serde(borrow)]
+    country: Option<Country<'a>>,
+    #[serde(borrow)]
+    subdivisions: Option<Vec<Country<'a>>>,
+    #[serde(borrow)]
+    location: Option<Location<'a>>,
+    #[serde(borrow)]
+    postal: Option<Postal<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Named<'a> {
+    #[serde(borrow)]
+    names: Option<Names<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Names<'a> {
+    en: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Country<'a> {
+    iso_code: Option<&'a str>,
+    #[serde(borrow)]
+    names: Option<Names<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Location<'a> {
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    time_zone: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Postal<'a> {
+    code: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct AsnRecord<'a> {
+    autonomous_system_number: Option<u64>,
+    autonomous_system_organization: Option<&'a str>,
+}
+
+fn english<'a>(names: &Option<Names<'a>>) -> Option<&'a str> {
+    names.as_ref().and_then(|n| n.en)
+}
+
+impl CityRecord<'_> {
+    fn to_geo(&self) -> Map<String, Value> {
+        let mut geo = Map::new();
+        let mut put = |k: &str, v: Option<&str>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                geo.insert(k.to_owned(), Value::String(v.to_owned()));
+            }
+        };
+        put("city_name", self.city.as_ref().and_then(|c| english(&c.names)));
+        put("continent_name", self.continent.as_ref().and_then(|c| english(&c.names)));
+        let country = self.country.as_ref();
+        put("country_name", country.and_then(|c| english(&c.names)));
+        put("country_iso_code", country.and_then(|c| c.iso_code));
+        if let Some(region) = self.subdivisions.as_ref().and_then(|s| s.first()) {
+            put("region_name", english(&region.names));
+            // ECS: the country and subdivision codes joined, `CA-QC`.
+            if let (Some(c), Some(r)) = (country.and_then(|c| c.iso_code), region.iso_code) {
+                put("region_iso_code", Some(&format!("{c}-{r}")));
+            }
+        }
+        put("postal_code", self.postal.as_ref().and_then(|p| p.code));
+        if let Some(l) = &self.location {
+            put("timezone", l.time_zone);
+            if let (Some(lat), Some(lon)) = (l.latitude, l.longitude) {
+                geo.insert("location".into(), json!({"lat": lat, "lon": lon}));
+            }
+        }
+        geo
+    }
+}
+
+/// The GeoIP enricher: either database may be absent.
+#[derive(Debug)]
+pub struct GeoIp {
+    pub city: Option<Reloadable<Database>>,
+    pub asn: Option<Reloadable<Database>>,
+}
+
+impl GeoIp {
+    pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
+        let city = self.city.as_ref().map(Reloadable::get);
+        let asn = self.asn.as_ref().map(Reloadable::get);
+        let city = city.as_ref().and_then(|g| g.as_deref());
+        let asn = asn.as_ref().and_then(|g| g.as_deref());
+        if city.is_none() && asn.is_none() {
+            return Outcome::default();
+        }
+        let mut outcome = Outcome::default();
+        for (_, ip_path, geo_path, as_path) in SIDES {
+            let Some(ip) = get_str(doc, ip_path).and_then(|s| s.parse::<IpAddr>().ok()) else {
+                continue;
+            };
+            if !is_public(ip) {
+                continue;
+            }
+            if let Some(db) = city.filter(|_| get(doc, geo_path).is_none()) {
+                match db.lookup::<CityRecord>(ip) {
+                    Ok(Some(record)) => {
+                        let geo = record.to_geo();
+                        if !geo.is_empty() {
+                            set(doc, geo_path, Value::Object(geo));
+                            outcome.enriched = true;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => outcome.errors += 1,
+                }
+            }
+            if let Some(db) = asn.filter(|_| get(doc, as_path).is_none()) {
+                match db.lookup::<AsnRecord>(ip) {
+                    Ok(Some(record)) => {
+                        let mut as_ = Map::new();
+                        if let Some(n) = record.autonomous_system_number {
+                            as_.insert("number".into(), n.into());
+                        }
+                        if let Some(org) = record.autonomous_system_organization.filter(|o| !o.is_empty()) {
+                            as_.insert("organization".into(), json!({"name": org}));
+                        }
+                        if !as_.is_empty() {
+                            set(doc, as_path, Value::Object(as_));
+                            outcome.enriched = true;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(_) => outcome.errors += 1,
+                }
+            }
+        }
+        outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enrich::source::Reloadable;
+
+    /// A City database placing 203.0.113.0/24 in Montréal and 198.51.100.0/24 in Paris.
+    fn city_db(city: &str) -> Database {
+        Database::from_bytes(city_bytes(city)).expect("database")
+    }
+
+    fn city_bytes(city: &str) -> Vec<u8> {
+        let mut w = mmdb_writer::Writer::new("GeoLite2-City");
+        let record = json!({
+            "city": {"names": {"en": city, "fr": "ville"}},
+            "continent": {"code": "NA", "names": {"en": "North America"}},
+            "country": {"iso_code": "CA", "names": {"en": "Canada"}},
+            "subdivisions": [{"iso_code": "QC", "names": {"en": "Quebec"}}],
+            "location": {"latitude": 45.5, "longitude": -73.6, "time_zone": "America/Toronto"},
+            "postal": {"code": "H2X"}
+        });
+        w.insert("203.0.113.0/24".parse::<ipnet::IpNet>().expect("net"), &record).expect("insert");
+        w.insert(
+            "198.51.100.0/24".parse::<ipnet::IpNet>().expect("net"),
+            &json!({"city": {"names": {"en": "Paris"}}, "country": {"iso_code": "FR", "names": {"en": "France"}}}),
+        )
+        .expect("insert");
+        w.insert("10.0.0.0/8".parse::<ipnet::IpNet>().expect("net"), &record).expect("insert");
+        w.to_bytes().expect("bytes")
+    }
+
+    fn asn_db() -> Database {
+        let mut w = mmdb_writer::Writer::new("GeoLite2-ASN");
+        w.insert(
+            "203.0.113.0/24".parse::<ipnet::IpNet>().expect("net"),
+            &json!({"autonomous_system_number": 64500, "autonomous_system_organization": "Example Transit"}),
+        )
+        .expect("insert");
+        Database::from_bytes(w.to_bytes().expect("bytes")).expect("database")
+    }
+
+    fn geoip(city: Option<Database>, asn: Option<Database>) -> GeoIp {
+        GeoIp {
+            city: city.map(|d| Reloadable::fixed("enrich.geoip_city", d)),
+            asn: asn.map(|d| Reloadable::fixed("enrich.geoip_asn", d)),
+        }
+    }
+
+    fn enriched(g: &GeoIp, v: Value) -> Value {
+        let mut d = v.as_object().cloned().expect("object");
+        g.enrich(&mut d);
+        Value::Object(d)
+    }
+
+    #[test]
+    fn a_public_address_gets_ecs_geo_and_as_fields() {
+        let g = geoip(Some(city_db("Montréal")), Some(asn_db()));
+        let d = enriched(&g, json!({"source": {"ip": "203.0.113.5"}, "destination": {"ip": "198.51.100.7"}}));
+        assert_eq!(
+            d["source"]["geo"],
+            json!({"city_name": "Montréal", "continent_name": "North America", "country_name": "Canada",
+                   "country_iso_code": "CA", "region_name": "Quebec", "region_iso_code": "CA-QC",
+                   "postal_code": "H2X", "timezone": "America/Toronto", "location": {"lat": 45.5, "lon": -73.6}})
+        );
+        assert_eq!(d["source"]["as"], json!({"number": 64500, "organization": {"name": "Example Transit"}}));
+        assert_eq!(d["destination"]["geo"]["country_iso_code"], "FR");
+        assert!(d["destination"].get("as").is_none(), "no ASN record for that network");
+    }
+
+    #[test]
+    fn private_and_reserved_addresses_are_never_looked_up() {
+        // The test database does hold 10.0.0.0/8: only the address check keeps it out.
+        let g = geoip(Some(city_db("Montréal")), Some(asn_db()));
+        let v = json!({"source": {"ip": "10.1.2.3"}, "destination": {"ip": "127.0.0.1"}, "client": {"ip": "fe80::1"}});
+        assert_eq!(enriched(&g, v.clone()), v);
+    }
+
+    #[test]
+    fn geo_the_log_supplied_is_kept_whole() {
+        let g = geoip(Some(city_db("Montréal")), Some(asn_db()));
+        let d = enriched(
+            &g,
+            json!({"source": {"ip": "203.0.113.5", "geo": {"country_iso_code": "US"}, "as": {"number": 1}},
+                   "server": {"ip": "203.0.113.9"}}),
+        );
+        assert_eq!(d["source"]["geo"], json!({"country_iso_code": "US"}));
+        assert_eq!(d["source"]["as"], json!({"number": 1}));
+        assert_eq!(d["server"]["geo"]["city_name"], "Montréal", "client and server sides are enriched too");
+    }
+
+    #[test]
+    fn either_database_alone_is_enough() {
+        let d = enriched(&geoip(None, Some(asn_db())), json!({"source": {"ip": "203.0.113.5"}}));
+        assert_eq!(d["source"]["as"]["number"], 64500);
+        assert!(d["source"].get("geo").is_none());
+        let d = enriched(&geoip(None, None), json!({"source": {"ip": "203.0.113.5"}}));
+        assert_eq!(d, json!({"source": {"ip": "203.0.113.5"}}));
+    }
+
+    #[test]
+    fn a_database_swapped_while_another_thread_enriches_switches_over_cleanly() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let g = Arc::new(geoip(Some(city_db("Before")), None));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (g, stop) = (g.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut seen = std::collections::BTreeSet::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let d = enriched(&g, json!({"source": {"ip": "203.0.113.5"}}));
+                    seen.insert(d["source"]["geo"]["city_name"].as_str().unwrap_or("none").to_owned());
+                }
+                seen
+            })
+        };
+        let (before, after) = (city_bytes("Before"), city_bytes("After"));
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(100);
+        let mut n = 0;
+        while std::time::Instant::now() < until {
+            let bytes = if n % 2 == 0 { after.clone() } else { before.clone() };
+            if let Some(city) = &g.city {
+                city.replace(Database::from_bytes(bytes).expect("database"));
+            }
+            n += 1;
+        }
+        if let Some(city) = &g.city {
+            city.replace(Database::from_bytes(after).expect("database"));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let seen = reader.join().expect("no panic while swapping");
+        assert!(!seen.is_empty() && seen.iter().all(|c| c == "Before" || c == "After"), "{seen:?}");
+        let d = enriched(&g, json!({"source": {"ip": "203.0.113.5"}}));
+        assert_eq!(d["source"]["geo"]["city_name"], "After");
+    }
+
+    #[test]
+    fn a_database_file_is_mapped_from_a_private_copy() {
+        let (path, _) = private_temp_file("test-city.mmdb").expect("temp");
+        let db = city_bytes("Mapped");
+        std::fs::write(&path, &db).expect("write");
+        let opened = Database::open(&path).expect("opens");
+        // Replacing the operator's file in place does not touch the mapping.
+        std::fs::write(&path, b"garbage").expect("overwrite");
+        assert!(matches!(opened, Database::Mapped(_)));
+        let d = enriched(
+            &GeoIp {
+                city: Some(Reloadable::fixed("c", opened)),
+                asn: None,
+            },
+            json!({"source": {"ip": "203.0.113.5"}}),
+        );
+        assert_eq!(d["source"]["geo"]["city_name"], "Mapped");
+        let _ = std::fs::remove_file(&path);
+        assert!(Database::open(Path::new("/nonexistent/GeoLite2-City.mmdb")).is_err());
+    }
+}

@@ -1,0 +1,306 @@
+//! Enrichment: what a normalized document learns from outside its record —
+//! where an address is, who owns it, whether a threat feed lists it, which
+//! way a flow went, what an account is called — and the `related.*` fields
+//! gathered from everything the document holds.
+//!
+//! # Layout
+//!
+//! ```text
+//! log_types::<type>::normalize ─▶ Normalized.document ─▶ Enrichers::enrich ─▶ document::encode_bulk
+//!                                  (serde_json::Map)       │  (the same blocking thread)
+//!     accounts ─▶ geoip ─▶ direction ─▶ threat_intel ─▶ related
+//! ```
+//!
+//! | file | enricher | fills | on when |
+//! |---|---|---|---|
+//! | [`accounts`] | account names | `cloud.account.name` | `enrich.account_names` or `enrich.accounts_file` |
+//! | [`geoip`] | GeoIP and ASN | `{source,destination,client,server}.{geo,as}.*` | `enrich.geoip_city` or `enrich.geoip_asn` |
+//! | [`direction`] | network direction | `network.direction` | `enrich.internal_networks` |
+//! | [`threat_intel`] | threat intelligence | `threat.enrichments[]`, `threat.indicator.*` | `enrich.threat_intel_lists` |
+//! | [`related`] | related fields | `related.{ip,user,hosts,hash}` | always, unless `enrich.related = false` |
+//!
+//! [`indicators`] reads indicator lists (text, CSV, STIX 2.1), [`source`]
+//! loads and reloads data from local files or S3, [`net`] classifies
+//! addresses, [`fields`] reads and writes documents by dotted path.
+//!
+//! # What each log type gets
+//!
+//! Enrichers look at the ECS fields a document has, not at its log type: a
+//! log type is offered what its fields allow. Today that is
+//!
+//! | log type | geoip | direction | threat intel | accounts | related |
+//! |---|---|---|---|---|---|
+//! | guardduty | sides without GuardDuty's own geo/AS | when GuardDuty gave none | addresses, domains, hashes | yes | yes |
+//! | vpcflow | source, destination | versions without `flow-direction` | addresses | yes | yes |
+//! | cloudtrail | source | — | source address | yes | yes |
+//! | securityhub, inspector, macie | where the finding names addresses | when both sides are known | addresses, domains, hashes | yes | yes |
+//! | linux_auth, linux_auth_file | source | — | source address | — (no account id) | yes |
+//!
+//! `siem-pipeline normalize --config siem.toml FILE` shows exactly what a
+//! given record gets.
+//!
+//! # What an enricher must never do
+//!
+//! - fail a record: a lookup error is counted (`siem_enrichments_total{outcome="error"}`)
+//!   and the record goes on as it is;
+//! - overwrite what the log says: every enricher only fills fields that are absent
+//!   (`related.*` and `threat.enrichments` are appended to);
+//! - block or pause: data is swapped in whole when it changes
+//!   ([`source::Reloadable`]), readers never wait for a reload;
+//! - warn per record: unavailable data is one warning, at start or when it changes;
+//! - cost more per record as lists grow: lookups are hash probes, not scans.
+
+pub mod accounts;
+pub mod direction;
+pub mod fields;
+pub mod geoip;
+pub mod indicators;
+pub mod net;
+pub mod related;
+pub mod source;
+pub mod threat_intel;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tracing::info;
+
+use crate::config::EnrichConfig;
+
+pub use source::{Fetcher, Location};
+
+/// What one enricher did to one document.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub enriched: bool,
+    /// Lookups that failed (a corrupt database entry): counted, never fatal.
+    pub errors: u32,
+}
+
+/// Every enricher the configuration switches on, built once per run and
+/// shared by every blocking thread.
+#[derive(Debug, Default)]
+pub struct Enrichers {
+    accounts: Option<accounts::Accounts>,
+    geoip: Option<geoip::GeoIp>,
+    direction: Option<direction::Direction>,
+    threat_intel: Option<threat_intel::ThreatIntel>,
+    related: bool,
+    reload_interval: Option<Duration>,
+    fetcher: Fetcher,
+}
+
+impl Enrichers {
+    /// No enrichment at all: documents exactly as the log type made them.
+    pub fn none() -> Enrichers {
+        Enrichers::default()
+    }
+
+    /// Builds the enrichers `config` switches on and loads their data.
+    /// Data that cannot be read is one warning each; its enricher does
+    /// nothing until a reload finds the data ([`Enrichers::watch`]).
+    pub async fn start(config: &EnrichConfig, fetcher: Fetcher) -> Enrichers {
+        let geoip = (config.geoip_city.is_some() || config.geoip_asn.is_some()).then(|| geoip::GeoIp {
+            city: config
+                .geoip_city
+                .clone()
+                .map(|l| source::Reloadable::new("enrich.geoip_city", l, geoip::Database::open)),
+            asn: config
+                .geoip_asn
+                .clone()
+                .map(|l| source::Reloadable::new("enrich.geoip_asn", l, geoip::Database::open)),
+        });
+        let threat_intel = (!config.threat_intel.is_empty()).then(|| threat_intel::ThreatIntel {
+            lists: config
+                .threat_intel
+                .iter()
+                .map(|list| {
+                    let (format, provider) = (list.format, list.provider.clone());
+                    source::Reloadable::new("enrich.threat_intel_lists", list.location.clone(), move |path| {
+                        threat_intel::IndicatorList::load(path, format, &provider)
+                    })
+                })
+                .collect(),
+        });
+        let accounts = (!config.account_names.is_empty() || config.accounts_file.is_some()).then(|| accounts::Accounts {
+            configured: config.account_names.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            file: config.accounts_file.clone().map(|l| {
+                source::Reloadable::new("enrich.accounts_file", l, accounts::load_organizations_export)
+            }),
+        });
+        let direction = (!config.internal_networks.is_empty()).then(|| direction::Direction {
+            internal: config.internal_networks.clone(),
+        });
+        let enrichers = Enrichers {
+            accounts,
+            geoip,
+            direction,
+            threat_intel,
+            related: config.related,
+            reload_interval: Some(config.reload_interval),
+            fetcher,
+        };
+        enrichers.refresh().await;
+        info!(enrichers = ?enrichers.names(), "enrichment ready");
+        enrichers
+    }
+
+    /// Builds enrichers from parts (tests, benches).
+    pub fn from_parts(
+        accounts: Option<accounts::Accounts>,
+        geoip: Option<geoip::GeoIp>,
+        direction: Option<direction::Direction>,
+        threat_intel: Option<threat_intel::ThreatIntel>,
+        related: bool,
+    ) -> Enrichers {
+        Enrichers {
+            accounts,
+            geoip,
+            direction,
+            threat_intel,
+            related,
+            reload_interval: None,
+            fetcher: Fetcher::default(),
+        }
+    }
+
+    /// The names of the enrichers that are on.
+    pub fn names(&self) -> Vec<&'static str> {
+        [
+            (self.accounts.is_some(), "accounts"),
+            (self.geoip.is_some(), "geoip"),
+            (self.direction.is_some(), "network_direction"),
+            (self.threat_intel.is_some(), "threat_intel"),
+            (self.related, "related"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names().is_empty()
+    }
+
+    /// Enriches one document in place. Never fails.
+    pub fn enrich(&self, doc: &mut Map<String, Value>) {
+        if let Some(e) = &self.accounts {
+            metrics::count(metrics::Enricher::Accounts, e.enrich(doc));
+        }
+        if let Some(e) = &self.geoip {
+            metrics::count(metrics::Enricher::GeoIp, e.enrich(doc));
+        }
+        if let Some(e) = &self.direction {
+            metrics::count(metrics::Enricher::Direction, e.enrich(doc));
+        }
+        if let Some(e) = &self.threat_intel {
+            metrics::count(metrics::Enricher::ThreatIntel, e.enrich(doc));
+        }
+        if self.related {
+            metrics::count(metrics::Enricher::Related, related::enrich(doc));
+        }
+    }
+
+    fn sources(&self) -> Vec<&dyn source::Refreshable> {
+        let mut sources: Vec<&dyn source::Refreshable> = Vec::new();
+        if let Some(g) = &self.geoip {
+            sources.extend(g.city.iter().chain(g.asn.iter()).map(|r| r as &dyn source::Refreshable));
+        }
+        if let Some(t) = &self.threat_intel {
+            sources.extend(t.lists.iter().map(|r| r as &dyn source::Refreshable));
+        }
+        if let Some(r) = self.accounts.as_ref().and_then(|a| a.file.as_ref()) {
+            sources.push(r);
+        }
+        sources
+    }
+
+    /// Loads every source that changed since it was last loaded.
+    pub async fn refresh(&self) {
+        for s in self.sources() {
+            s.refresh(&self.fetcher).await;
+        }
+    }
+
+    /// Checks the sources every `enrich.reload_interval_secs` and swaps in
+    /// what changed, until the future is dropped. Returns at once when there
+    /// is nothing to watch.
+    pub async fn watch(self: Arc<Self>) {
+        let Some(interval) = self.reload_interval.filter(|_| !self.sources().is_empty()) else {
+            return;
+        };
+        loop {
+            tokio::time::sleep(interval).await;
+            self.refresh().await;
+        }
+    }
+}
+
+/// `siem_enrichments_total{enricher, outcome}` and
+/// `siem_enrichment_reloads_total{key, outcome}`, registered with the
+/// pipeline's other metrics. Counters are resolved once: the per-record cost
+/// is one atomic add, and only for a record that was enriched or failed.
+pub(crate) mod metrics {
+    use std::sync::LazyLock;
+
+    use prometheus::{IntCounter, IntCounterVec, Opts};
+
+    use crate::telemetry::METRICS;
+
+    #[derive(Debug, Clone, Copy)]
+    pub enum Enricher {
+        Accounts = 0,
+        GeoIp = 1,
+        Direction = 2,
+        ThreatIntel = 3,
+        Related = 4,
+    }
+
+    const NAMES: [&str; 5] = ["accounts", "geoip", "network_direction", "threat_intel", "related"];
+
+    struct Counters {
+        enriched: Vec<IntCounter>,
+        errors: Vec<IntCounter>,
+        reloads: IntCounterVec,
+    }
+
+    fn register(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+        let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
+        // Registered once per process (LazyLock); a second registry user
+        // would be a programming error caught by the tests.
+        let _ = METRICS.registry.register(Box::new(c.clone()));
+        c
+    }
+
+    static COUNTERS: LazyLock<Counters> = LazyLock::new(|| {
+        let records = register(
+            "siem_enrichments_total",
+            "Documents an enricher added fields to (enriched) or whose lookup failed (error).",
+            &["enricher", "outcome"],
+        );
+        let reloads = register(
+            "siem_enrichment_reloads_total",
+            "Loads of enrichment data (GeoIP databases, indicator lists, account names) by config key.",
+            &["key", "outcome"],
+        );
+        Counters {
+            enriched: NAMES.iter().map(|n| records.with_label_values(&[n, "enriched"])).collect(),
+            errors: NAMES.iter().map(|n| records.with_label_values(&[n, "error"])).collect(),
+            reloads,
+        }
+    });
+
+    pub fn count(enricher: Enricher, outcome: super::Outcome) {
+        if outcome.enriched {
+            COUNTERS.enriched[enricher as usize].inc();
+        }
+        if outcome.errors > 0 {
+            COUNTERS.errors[enricher as usize].inc_by(u64::from(outcome.errors));
+        }
+    }
+
+    pub fn reload(key: &str, outcome: &str) {
+        COUNTERS.reloads.with_label_values(&[key, outcome]).inc();
+    }
+}

@@ -1,0 +1,138 @@
+//! `related.ip`, `related.user`, `related.hosts` and `related.hash`, gathered
+//! from every populated ECS field that holds one, merged after what the log
+//! type already put there, de-duplicated in first-seen order.
+//!
+//! Never removes or reorders a value the log type set, and never adds a value
+//! that is not in one of the fields listed here (vendor fields stay out).
+
+use serde_json::{Map, Value};
+
+use super::Outcome;
+use super::fields::{get, set, strings};
+
+const IPS: &[&str] = &[
+    "source.ip",
+    "destination.ip",
+    "client.ip",
+    "server.ip",
+    "host.ip",
+    "source.nat.ip",
+    "destination.nat.ip",
+    "threat.indicator.ip",
+];
+
+const USERS: &[&str] = &[
+    "user.name",
+    "user.target.name",
+    "user.effective.name",
+    "user.changes.name",
+    "source.user.name",
+    "destination.user.name",
+    "client.user.name",
+    "server.user.name",
+    "process.user.name",
+];
+
+const HOSTS: &[&str] = &[
+    "host.hostname",
+    "host.name",
+    "dns.question.name",
+    "url.domain",
+    "source.domain",
+    "destination.domain",
+    "client.domain",
+    "server.domain",
+];
+
+const HASH_OWNERS: &[&str] = &["file.hash", "process.hash", "process.parent.hash", "dll.hash"];
+const HASH_KINDS: &[&str] = &["md5", "sha1", "sha256", "sha384", "sha512", "ssdeep", "tlsh"];
+
+/// Fills the `related.*` fields.
+pub fn enrich(doc: &mut Map<String, Value>) -> Outcome {
+    let mut outcome = Outcome::default();
+    for (target, fields) in [("related.ip", IPS), ("related.user", USERS), ("related.hosts", HOSTS)] {
+        let new = missing(doc, target, fields.iter().flat_map(|f| strings(doc, f)));
+        outcome.enriched |= append(doc, target, new);
+    }
+    let hashes = HASH_OWNERS.iter().flat_map(|owner| {
+        let by_kind = get(doc, owner).and_then(Value::as_object);
+        HASH_KINDS
+            .iter()
+            .filter_map(move |k| by_kind.and_then(|m| m.get(*k)).and_then(Value::as_str))
+    });
+    let new = missing(doc, "related.hash", hashes);
+    outcome.enriched |= append(doc, "related.hash", new);
+    outcome
+}
+
+/// The values of `found` that `target` does not hold yet, de-duplicated.
+/// Allocates only for those: most documents already hold everything.
+fn missing<'a>(doc: &Map<String, Value>, target: &str, found: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut new: Vec<String> = Vec::new();
+    for v in found.map(str::trim).filter(|v| !v.is_empty()) {
+        if !strings(doc, target).any(|x| x == v) && !new.iter().any(|x| x == v) {
+            new.push(v.to_owned());
+        }
+    }
+    new
+}
+
+/// Appends `new` to `target` (a string becomes an array). Returns whether
+/// anything was added.
+fn append(doc: &mut Map<String, Value>, target: &str, new: Vec<String>) -> bool {
+    if new.is_empty() {
+        return false;
+    }
+    let mut values: Vec<Value> = match get(doc, target) {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v @ Value::String(_)) => vec![v.clone()],
+        _ => Vec::new(),
+    };
+    values.extend(new.into_iter().map(Value::String));
+    set(doc, target, Value::Array(values))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn enriched(v: Value) -> Value {
+        let mut d = v.as_object().cloned().expect("object");
+        enrich(&mut d);
+        Value::Object(d)
+    }
+
+    #[test]
+    fn addresses_users_hosts_and_hashes_are_gathered_from_ecs_fields() {
+        let d = enriched(json!({
+            "source": {"ip": "203.0.113.5", "user": {"name": "alice"}, "domain": "a.example"},
+            "destination": {"ip": "10.0.0.1"},
+            "host": {"ip": ["10.0.0.1", "10.0.0.2"], "hostname": "web-1", "name": "web-1"},
+            "user": {"name": "bob", "target": {"name": "root"}},
+            "dns": {"question": {"name": "evil.example"}},
+            "file": {"hash": {"sha256": "ab12", "md5": "cd34"}},
+            "process": {"hash": {"sha256": "ab12"}},
+        }));
+        assert_eq!(d["related"]["ip"], json!(["203.0.113.5", "10.0.0.1", "10.0.0.2"]));
+        assert_eq!(d["related"]["user"], json!(["bob", "root", "alice"]));
+        assert_eq!(d["related"]["hosts"], json!(["web-1", "evil.example", "a.example"]));
+        assert_eq!(d["related"]["hash"], json!(["cd34", "ab12"]));
+    }
+
+    #[test]
+    fn values_the_log_type_set_come_first_and_are_not_repeated() {
+        let d = enriched(json!({
+            "source": {"ip": "10.0.0.9"},
+            "destination": {"ip": "10.0.0.1"},
+            "related": {"ip": ["10.0.0.1", "198.51.100.1"]},
+        }));
+        assert_eq!(d["related"]["ip"], json!(["10.0.0.1", "198.51.100.1", "10.0.0.9"]));
+    }
+
+    #[test]
+    fn a_document_without_such_fields_is_left_alone() {
+        let d = enriched(json!({"event": {"kind": "event"}, "aws": {"x": {"ip": "1.2.3.4"}}}));
+        assert_eq!(d, json!({"event": {"kind": "event"}, "aws": {"x": {"ip": "1.2.3.4"}}}));
+    }
+}

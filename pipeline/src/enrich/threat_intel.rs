@@ -1,0 +1,373 @@
+//! Threat intelligence: addresses, domains and file hashes of a document
+//! matched against indicator lists; a match adds an entry to
+//! `threat.enrichments` (with `matched.type: indicator_match_rule`) and, for
+//! the first match, fills `threat.indicator.*` unless the log set it.
+//!
+//! Lookups cost the same whatever a list's size ([`IndicatorList`]): hash
+//! sets for domains (walking up parent domains) and hashes, and for CIDR
+//! blocks one hash set per prefix length present, probed from the longest
+//! prefix down — at most 33 (IPv4) or 129 (IPv6) probes, in practice a few —
+//! so the most specific block wins.
+//!
+//! Never removes an enrichment the log type set, and never reports the same
+//! list matching the same value twice in one document.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+
+use super::Outcome;
+use super::fields::{get, set, strings};
+use super::indicators::{self, Atom, Indicator, ListFormat};
+use super::net::{mask_v4, mask_v6};
+use super::source::Reloadable;
+
+/// One list, indexed for lookups.
+#[derive(Debug, Default)]
+pub struct IndicatorList {
+    pub provider: String,
+    indicators: Vec<Indicator>,
+    /// `(prefix length, masked network → indicator)`, longest prefix first.
+    v4: Vec<(u8, HashMap<u32, u32>)>,
+    v6: Vec<(u8, HashMap<u128, u32>)>,
+    domains: HashMap<String, u32>,
+    hashes: HashMap<String, u32>,
+}
+
+impl IndicatorList {
+    pub fn new(provider: impl Into<String>, indicators: Vec<Indicator>) -> IndicatorList {
+        let mut list = IndicatorList {
+            provider: provider.into(),
+            ..Default::default()
+        };
+        let mut v4: HashMap<u8, HashMap<u32, u32>> = HashMap::new();
+        let mut v6: HashMap<u8, HashMap<u128, u32>> = HashMap::new();
+        for (i, indicator) in indicators.iter().enumerate() {
+            let i = i as u32;
+            match &indicator.atom {
+                Atom::Ip(cidr) => match cidr.network() {
+                    IpAddr::V4(a) => {
+                        v4.entry(cidr.prefix_len()).or_default().entry(u32::from(a)).or_insert(i);
+                    }
+                    IpAddr::V6(a) => {
+                        v6.entry(cidr.prefix_len()).or_default().entry(u128::from(a)).or_insert(i);
+                    }
+                },
+                Atom::Domain(d) => {
+                    list.domains.entry(d.clone()).or_insert(i);
+                }
+                Atom::Hash(_, h) => {
+                    list.hashes.entry(h.clone()).or_insert(i);
+                }
+            }
+        }
+        list.v4 = v4.into_iter().collect();
+        list.v4.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
+        list.v6 = v6.into_iter().collect();
+        list.v6.sort_by_key(|(len, _)| std::cmp::Reverse(*len));
+        list.indicators = indicators;
+        list
+    }
+
+    /// Reads a list file.
+    pub fn load(path: &Path, format: ListFormat, provider: &str) -> Result<IndicatorList, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let parsed = indicators::parse(&text, format)?;
+        tracing::info!(
+            provider,
+            indicators = parsed.indicators.len(),
+            skipped = parsed.skipped,
+            "indicator list read"
+        );
+        Ok(IndicatorList::new(provider, parsed.indicators))
+    }
+
+    pub fn len(&self) -> usize {
+        self.indicators.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.indicators.is_empty()
+    }
+
+    pub fn lookup_ip(&self, ip: IpAddr) -> Option<&Indicator> {
+        let found = match ip.to_canonical() {
+            IpAddr::V4(a) => {
+                let bits = u32::from(a);
+                self.v4.iter().find_map(|(len, set)| set.get(&mask_v4(bits, *len)))
+            }
+            IpAddr::V6(a) => {
+                let bits = u128::from(a);
+                self.v6.iter().find_map(|(len, set)| set.get(&mask_v6(bits, *len)))
+            }
+        };
+        found.map(|i| &self.indicators[*i as usize])
+    }
+
+    /// `a.b.evil.example` matches a listed `evil.example`.
+    pub fn lookup_domain(&self, name: &str) -> Option<&Indicator> {
+        if self.domains.is_empty() {
+            return None;
+        }
+        let name = lowercase(name.trim_end_matches('.'));
+        let mut d: &str = &name;
+        loop {
+            if let Some(i) = self.domains.get(d) {
+                return Some(&self.indicators[*i as usize]);
+            }
+            d = &d[d.find('.')? + 1..];
+        }
+    }
+
+    pub fn lookup_hash(&self, hash: &str) -> Option<&Indicator> {
+        if self.hashes.is_empty() {
+            return None;
+        }
+        self.hashes.get(lowercase(hash).as_ref()).map(|i| &self.indicators[*i as usize])
+    }
+}
+
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+const IP_FIELDS: &[&str] = &["source.ip", "destination.ip", "client.ip", "server.ip", "host.ip"];
+const DOMAIN_FIELDS: &[&str] = &[
+    "dns.question.name",
+    "url.domain",
+    "source.domain",
+    "destination.domain",
+    "client.domain",
+    "server.domain",
+];
+const HASH_FIELDS: &[&str] = &[
+    "file.hash.md5",
+    "file.hash.sha1",
+    "file.hash.sha256",
+    "file.hash.sha512",
+    "process.hash.md5",
+    "process.hash.sha1",
+    "process.hash.sha256",
+    "process.hash.sha512",
+    "dll.hash.sha256",
+    // GuardDuty's malware scans name their hashes only here.
+    "related.hash",
+];
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Ip,
+    Domain,
+    Hash,
+}
+
+/// The threat-intelligence enricher: every configured list.
+#[derive(Debug, Default)]
+pub struct ThreatIntel {
+    pub lists: Vec<Reloadable<IndicatorList>>,
+}
+
+impl ThreatIntel {
+    pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
+        let snapshots: Vec<_> = self.lists.iter().map(Reloadable::get).collect();
+        let mut found: Vec<Value> = Vec::new();
+        for snapshot in &snapshots {
+            let Some(list) = snapshot.as_deref() else { continue };
+            // One entry per value and list, whichever fields hold the value.
+            let mut matched: Vec<&str> = Vec::new();
+            for (fields, kind) in [(IP_FIELDS, Kind::Ip), (DOMAIN_FIELDS, Kind::Domain), (HASH_FIELDS, Kind::Hash)] {
+                for field in fields {
+                    for value in strings(doc, field) {
+                        let indicator = match kind {
+                            Kind::Ip => value.parse::<IpAddr>().ok().and_then(|ip| list.lookup_ip(ip)),
+                            Kind::Domain => list.lookup_domain(value),
+                            Kind::Hash => list.lookup_hash(value),
+                        };
+                        let Some(indicator) = indicator else { continue };
+                        if !matched.iter().any(|a| a.eq_ignore_ascii_case(value)) {
+                            matched.push(value);
+                            found.push(enrichment(&list.provider, indicator, field, value));
+                        }
+                    }
+                }
+            }
+        }
+        if found.is_empty() {
+            return Outcome::default();
+        }
+        if get(doc, "threat.indicator").is_none()
+            && let Some(first) = found[0].get("indicator").cloned()
+        {
+            set(doc, "threat.indicator", first);
+        }
+        let mut enrichments = match get(doc, "threat.enrichments") {
+            Some(Value::Array(a)) => a.clone(),
+            _ => Vec::new(),
+        };
+        enrichments.extend(found);
+        Outcome {
+            enriched: set(doc, "threat.enrichments", Value::Array(enrichments)),
+            errors: 0,
+        }
+    }
+}
+
+/// One `threat.enrichments` entry.
+fn enrichment(provider: &str, indicator: &Indicator, field: &str, atomic: &str) -> Value {
+    let mut i = Map::new();
+    match &indicator.atom {
+        Atom::Ip(cidr) => {
+            let kind = if cidr.network().is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
+            i.insert("type".into(), kind.into());
+            // `indicator.ip` is an `ip` field: the address that matched, the
+            // block itself is in `indicator.name`.
+            i.insert("ip".into(), atomic.into());
+        }
+        Atom::Domain(d) => {
+            i.insert("type".into(), "domain-name".into());
+            i.insert("url".into(), json!({"domain": d}));
+        }
+        Atom::Hash(kind, h) => {
+            i.insert("type".into(), "file".into());
+            i.insert("file".into(), json!({"hash": {kind.field(): h}}));
+        }
+    }
+    i.insert("provider".into(), provider.into());
+    i.insert("name".into(), indicator.name.clone().into());
+    if let Some(d) = &indicator.description {
+        i.insert("description".into(), d.clone().into());
+    }
+    if let Some(c) = &indicator.confidence {
+        i.insert("confidence".into(), c.clone().into());
+    }
+    json!({
+        "indicator": i,
+        "matched": {"atomic": atomic, "field": field, "type": "indicator_match_rule"},
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enrich::indicators::parse;
+
+    const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn list(provider: &str, text: &str) -> IndicatorList {
+        IndicatorList::new(provider, parse(text, ListFormat::Text).expect("list").indicators)
+    }
+
+    fn intel(lists: Vec<IndicatorList>) -> ThreatIntel {
+        ThreatIntel {
+            lists: lists.into_iter().map(|l| Reloadable::fixed("threat_intel", l)).collect(),
+        }
+    }
+
+    fn enriched(ti: &ThreatIntel, v: Value) -> Value {
+        let mut d = v.as_object().cloned().expect("object");
+        ti.enrich(&mut d);
+        Value::Object(d)
+    }
+
+    #[test]
+    fn the_most_specific_block_containing_an_address_matches() {
+        let l = list("feed", "203.0.113.0/24\n203.0.113.5\n2001:db8::/32\n");
+        assert_eq!(l.lookup_ip("203.0.113.5".parse().expect("ip")).map(|i| i.name.as_str()), Some("203.0.113.5"));
+        assert_eq!(l.lookup_ip("203.0.113.6".parse().expect("ip")).map(|i| i.name.as_str()), Some("203.0.113.0/24"));
+        assert_eq!(l.lookup_ip("2001:db8:5::1".parse().expect("ip")).map(|i| i.name.as_str()), Some("2001:db8::/32"));
+        assert!(l.lookup_ip("203.0.114.1".parse().expect("ip")).is_none());
+    }
+
+    #[test]
+    fn subdomains_of_a_listed_domain_match_and_case_does_not_matter() {
+        let l = list("feed", "evil.example\n");
+        assert!(l.lookup_domain("A.B.Evil.Example.").is_some());
+        assert!(l.lookup_domain("notevil.example").is_none());
+        assert!(l.lookup_domain("example").is_none());
+    }
+
+    #[test]
+    fn a_matching_address_fills_threat_enrichments_and_the_first_indicator() {
+        let ti = intel(vec![list("feodo", "203.0.113.0/24\n")]);
+        let d = enriched(&ti, json!({"source": {"ip": "203.0.113.5"}, "destination": {"ip": "10.0.0.1"}}));
+        let expected = json!({
+            "indicator": {"type": "ipv4-addr", "ip": "203.0.113.5", "provider": "feodo", "name": "203.0.113.0/24"},
+            "matched": {"atomic": "203.0.113.5", "field": "source.ip", "type": "indicator_match_rule"}
+        });
+        assert_eq!(d["threat"]["enrichments"], json!([expected.clone()]));
+        assert_eq!(d["threat"]["indicator"], expected["indicator"]);
+    }
+
+    #[test]
+    fn domains_and_hashes_match_with_their_ecs_indicator_fields() {
+        let ti = intel(vec![list("feed", &format!("evil.example\n{SHA256}\n"))]);
+        let d = enriched(
+            &ti,
+            json!({"dns": {"question": {"name": "c2.evil.example"}}, "file": {"hash": {"sha256": SHA256.to_uppercase()}},
+                   "related": {"hash": [SHA256]}}),
+        );
+        let e = d["threat"]["enrichments"].as_array().expect("enrichments");
+        assert_eq!(e.len(), 2, "the hash in related.hash is the one already matched: {e:?}");
+        assert_eq!(e[0]["indicator"]["url"]["domain"], "evil.example");
+        assert_eq!(e[0]["matched"]["field"], "dns.question.name");
+        assert_eq!(e[1]["indicator"]["file"]["hash"]["sha256"], SHA256);
+        assert_eq!(e[1]["indicator"]["type"], "file");
+    }
+
+    #[test]
+    fn every_list_that_matches_is_reported_and_log_supplied_threat_fields_are_kept() {
+        let ti = intel(vec![list("a", "203.0.113.5\n"), list("b", "203.0.113.0/24\n")]);
+        let d = enriched(
+            &ti,
+            json!({"source": {"ip": "203.0.113.5"}, "threat": {"indicator": {"type": "ipv4-addr", "provider": "guardduty"},
+                   "enrichments": [{"matched": {"type": "vendor"}}]}}),
+        );
+        assert_eq!(d["threat"]["enrichments"].as_array().map(Vec::len), Some(3));
+        assert_eq!(d["threat"]["indicator"]["provider"], "guardduty");
+    }
+
+    #[test]
+    fn no_match_leaves_the_document_alone() {
+        let ti = intel(vec![list("feed", "203.0.113.5\nevil.example\n")]);
+        let v = json!({"source": {"ip": "10.0.0.1"}, "dns": {"question": {"name": "good.example"}}});
+        assert_eq!(enriched(&ti, v.clone()), v);
+    }
+
+    #[test]
+    fn a_list_swapped_while_another_thread_enriches_switches_over_cleanly() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let ti = Arc::new(intel(vec![list("v1", "203.0.113.5\n")]));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (ti, stop) = (ti.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut providers = std::collections::BTreeSet::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let d = enriched(&ti, json!({"source": {"ip": "203.0.113.5"}}));
+                    providers.insert(d["threat"]["indicator"]["provider"].as_str().unwrap_or("none").to_owned());
+                }
+                providers
+            })
+        };
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(100);
+        let mut n = 0;
+        while std::time::Instant::now() < until {
+            ti.lists[0].replace(list(if n % 2 == 0 { "v2" } else { "v1" }, "203.0.113.0/24\n"));
+            n += 1;
+        }
+        ti.lists[0].replace(list("v2", "203.0.113.0/24\n"));
+        stop.store(true, Ordering::Relaxed);
+        let seen = reader.join().expect("no panic while swapping");
+        assert!(!seen.is_empty() && seen.iter().all(|p| p == "v1" || p == "v2"), "{seen:?}");
+        let d = enriched(&ti, json!({"source": {"ip": "203.0.113.5"}}));
+        assert_eq!(d["threat"]["indicator"]["provider"], "v2", "after the swap only the new list answers");
+    }
+}
