@@ -16,6 +16,12 @@ use siem_pipeline::telemetry::{self, http::Health};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
+/// Normalization allocates many small, short-lived objects per record;
+/// mimalloc handles that pattern far better than the system allocator
+/// (about a third of the CPU time of the read path went to malloc and free).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "siem-pipeline", version, about = "AWS security findings and logs from S3 into OpenSearch, as ECS.")]
 struct Cli {
