@@ -204,7 +204,7 @@ impl Dashboards {
         }
         let transport = |e: reqwest::Error| DashboardsError::Transport {
             file: file.to_owned(),
-            message: error_chain(&e),
+            message: crate::telemetry::error_chain(&e),
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status().as_u16();
@@ -299,16 +299,6 @@ fn multipart_file(file: &str, content: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {

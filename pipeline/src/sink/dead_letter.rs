@@ -124,7 +124,7 @@ impl DeadLetterStore for S3DeadLetters {
                 .map(|_| ())
                 .map_err(|e| DeadLetterError {
                     target: format!("s3://{}/{}", self.bucket, key),
-                    message: crate::source::sqs::aws_error_chain(&e),
+                    message: crate::telemetry::error_chain(&e),
                 })
         })
     }

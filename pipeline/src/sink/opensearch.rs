@@ -105,9 +105,9 @@ impl OpenSearch {
             .transport
             .send(method, path, headers, None::<&()>, body, Some(self.timeout))
             .await
-            .map_err(|e| transport_error(error_chain(&e)))?;
+            .map_err(|e| transport_error(crate::telemetry::error_chain(&e)))?;
         let status = response.status_code().as_u16();
-        let body = response.bytes().await.map_err(|e| transport_error(error_chain(&e)))?;
+        let body = response.bytes().await.map_err(|e| transport_error(crate::telemetry::error_chain(&e)))?;
         Ok(RawResponse { status, body })
     }
 
@@ -142,13 +142,3 @@ fn method_name(m: &Method) -> &'static str {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}

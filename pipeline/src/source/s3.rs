@@ -5,7 +5,6 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use futures::future::BoxFuture;
 
-use super::sqs::aws_error_chain;
 use super::{ObjectBody, ObjectError, ObjectRef, ObjectStore};
 
 pub struct S3Store {
@@ -43,7 +42,7 @@ impl ObjectStore for S3Store {
 fn classify(object: &ObjectRef, e: aws_sdk_s3::error::SdkError<GetObjectError>) -> ObjectError {
     let bucket = object.bucket.clone();
     let key = object.key.clone();
-    let message = aws_error_chain(&e);
+    let message = crate::telemetry::error_chain(&e);
     let status = e.raw_response().map(|r| r.status().as_u16());
     if let Some(service) = e.as_service_error() {
         if service.is_no_such_key() {

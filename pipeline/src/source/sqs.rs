@@ -29,22 +29,11 @@ impl SqsQueue {
         QueueError {
             operation,
             queue: self.queue_url.clone(),
-            message: aws_error_chain(&e),
+            message: crate::telemetry::error_chain(&e),
         }
     }
 }
 
-/// The SDK's `Display` for a service error is terse; its sources carry the code.
-pub(crate) fn aws_error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
 
 impl Queue for SqsQueue {
     fn receive(&self) -> BoxFuture<'_, Result<Vec<Message>, QueueError>> {

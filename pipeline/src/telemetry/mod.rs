@@ -20,3 +20,16 @@ pub fn init_logging(json: bool, default_level: &str) {
         builder.compact().try_init()
     };
 }
+
+/// An error with its chain of sources, for logs and error messages: the
+/// AWS SDK's and reqwest's `Display` alone omit the useful part.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
