@@ -11,6 +11,7 @@
 //! siem-bench index <log type> <url> <prefix> <file>       # into OpenSearch
 //! siem-bench encode <log type> <file> <out.ndjson>        # pre-encoded documents
 //! siem-bench load <url> <in.ndjson>                       # minimal bulk loader
+//! siem-bench setup <url> <prefix>                         # index templates for a prefix
 //! ```
 
 use std::fs::File;
@@ -39,6 +40,7 @@ fn main() {
         "encode" => encode(a(1), Path::new(a(2)), Path::new(a(3))),
         "index" => index(a(1), a(2), a(3), Path::new(a(4))),
         "load" => load(a(1), Path::new(a(2))),
+        "setup" => setup(a(1), a(2)),
         _ => usage(),
     }
 }
@@ -204,6 +206,23 @@ fn encode(log_type: &str, file: &Path, out: &Path) {
 }
 
 // -- OpenSearch ----------------------------------------------------------------------
+
+/// Installs the pipeline's templates for `prefix`, as `siem-pipeline setup` does.
+fn setup(url: &str, prefix: &str) {
+    let config = siem_pipeline::config::OpenSearchConfig {
+        url: url.to_owned(),
+        index_prefix: prefix.to_owned(),
+        index_rotation: IndexRotation::Monthly,
+        request_timeout: std::time::Duration::from_secs(60),
+        auth: siem_pipeline::config::OpenSearchAuth::None,
+        ca_file: None,
+    };
+    let client = siem_pipeline::sink::OpenSearch::new(&config, None).expect("client");
+    let n = runtime()
+        .block_on(siem_pipeline::sink::templates::install(&client, prefix))
+        .expect("templates install");
+    println!("{}", json!({"templates": n}));
+}
 
 const BODY_BYTES: usize = 5 << 20;
 const CONCURRENCY: usize = 2;
