@@ -313,7 +313,14 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     } else if let Some(call) = action.get("awsApiCallAction") {
         Endpoint::remote(call.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
         doc.set("event.action", s(call, &["api"]));
-        doc.set("user_agent.original", s(call, &["userAgent", "fullUserAgent"]).or(s(call, &["userAgent"])));
+        // Exported findings carry the full user agent in additionalInfo; the
+        // action's own `userAgent` is a plain string in the API model.
+        doc.set(
+            "user_agent.original",
+            s(call, &["userAgent", "fullUserAgent"])
+                .or(s(call, &["userAgent"]))
+                .or(s(&finding, &["service", "additionalInfo", "userAgent", "fullUserAgent"])),
+        );
         doc.set("error.code", s(call, &["errorCode"]));
         doc.set("source.domain", s(call, &["domainDetails", "domain"]));
     } else if let Some(call) = action.get("kubernetesApiCallAction") {
