@@ -99,6 +99,13 @@ pub struct Document {
     pub budget: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
+/// The source line of an encoded bulk pair, without its newline.
+pub fn source_line(bulk: &[u8]) -> &[u8] {
+    let start = bulk.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let line = &bulk[start..];
+    line.strip_suffix(b"\n").unwrap_or(line)
+}
+
 /// Encodes the `create` action and source lines. `create` (not `index`) makes a
 /// redelivered record a no-op: OpenSearch answers 409 for an existing `_id`,
 /// which the sink counts as already indexed.
@@ -162,6 +169,12 @@ mod tests {
             document_id("t", &id, &object("v1"), 1, 0),
             document_id("t", &id, &object("v2"), 9, 3)
         );
+    }
+
+    #[test]
+    fn the_source_line_is_the_second_line_without_its_newline() {
+        assert_eq!(source_line(b"{\"create\":{}}\n{\"a\":1}\n"), b"{\"a\":1}");
+        assert_eq!(source_line(b"no newline"), b"no newline");
     }
 
     #[test]

@@ -168,10 +168,7 @@ pub fn load_enrichers(config: &crate::config::Config) -> std::io::Result<Enriche
 
 /// Rewrites the bulk pair as one `{"_index","_id","_source"}` line.
 fn write_document(out: &mut dyn Write, record: &EncodedRecord) -> std::io::Result<()> {
-    let source_start = record.bulk.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let source = std::str::from_utf8(&record.bulk[source_start..])
-        .map(str::trim_end)
-        .unwrap_or("{}");
+    let source = std::str::from_utf8(crate::document::source_line(&record.bulk)).unwrap_or("{}");
     let source: &RawValue = serde_json::from_str(source).map_err(std::io::Error::other)?;
     let line = serde_json::json!({"_index": record.index, "_id": record.id, "_source": source});
     serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::other)?;

@@ -230,22 +230,8 @@ fn settled(doc: &Document, outcome: &str) {
 
 /// Sends a document OpenSearch will never accept to the dead-letter store.
 async fn reject(doc: Document, item: &BulkItem, dead_letters: &DeadLetterSender) {
-    METRICS.records.with_label_values(&[doc.log_type, "rejected"]).inc();
-    let reason = describe(item);
-    warn!(
-        index = %doc.index,
-        id = %doc.id,
-        bucket = %doc.origin.bucket,
-        key = %doc.origin.key,
-        ordinal = doc.origin.ordinal,
-        reason,
-        "document rejected; dead-lettering it"
-    );
-    let source_start = doc.bulk.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let mut record = doc.bulk[source_start..].to_vec();
-    if record.last() == Some(&b'\n') {
-        record.pop();
-    }
+    not_indexed(&doc, "rejected", &describe(item), "document rejected; dead-lettering it");
+    let record = crate::document::source_line(&doc.bulk).to_vec();
     let letter = DeadLetter {
         log_type: doc.log_type,
         origin: doc.origin.clone(),
@@ -263,7 +249,13 @@ async fn reject(doc: Document, item: &BulkItem, dead_letters: &DeadLetterSender)
     dead_letters.send(letter, doc.ack.clone()).await;
 }
 
+/// A transient failure that outlived its retries: the message returns to the queue.
 fn give_up(doc: &Document, outcome: &str, reason: &str) {
+    not_indexed(doc, outcome, reason, "document not indexed");
+    doc.ack.fail();
+}
+
+fn not_indexed(doc: &Document, outcome: &str, reason: &str, message: &str) {
     METRICS.records.with_label_values(&[doc.log_type, outcome]).inc();
     warn!(
         index = %doc.index,
@@ -272,9 +264,8 @@ fn give_up(doc: &Document, outcome: &str, reason: &str) {
         key = %doc.origin.key,
         ordinal = doc.origin.ordinal,
         reason,
-        "document not indexed"
+        "{message}"
     );
-    doc.ack.fail();
 }
 
 #[cfg(test)]
