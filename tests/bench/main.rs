@@ -266,27 +266,55 @@ async fn send_bodies(url: &str, mut bodies: tokio::sync::mpsc::Receiver<Vec<u8>>
     errors
 }
 
+/// `_bulk` bodies of about `BODY_BYTES`, sent with `CONCURRENCY` requests in
+/// flight: the same shape for the system and for the ceiling.
+struct BulkSender {
+    rt: tokio::runtime::Runtime,
+    tx: tokio::sync::mpsc::Sender<Vec<u8>>,
+    sender: tokio::task::JoinHandle<u64>,
+    body: Vec<u8>,
+}
+
+impl BulkSender {
+    fn start(url: &str) -> Self {
+        let rt = runtime();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CONCURRENCY);
+        let url = url.to_owned();
+        let sender = rt.spawn(async move { send_bodies(&url, rx).await });
+        BulkSender {
+            rt,
+            tx,
+            sender,
+            body: Vec::with_capacity(BODY_BYTES + (1 << 20)),
+        }
+    }
+
+    /// Appends one document (its action and source lines).
+    fn push(&mut self, pair: &[u8]) {
+        self.body.extend_from_slice(pair);
+        if self.body.len() >= BODY_BYTES {
+            let full = std::mem::replace(&mut self.body, Vec::with_capacity(BODY_BYTES + (1 << 20)));
+            self.tx.blocking_send(full).expect("send");
+        }
+    }
+
+    /// Sends the rest and waits; returns the item errors.
+    fn finish(self) -> u64 {
+        if !self.body.is_empty() {
+            self.tx.blocking_send(self.body).expect("send");
+        }
+        drop(self.tx);
+        self.rt.block_on(self.sender).expect("sender")
+    }
+}
+
 /// The system: the read path feeding `_bulk` requests (5 MiB, 2 in flight),
 /// the same shape as the pipeline's sink.
 fn index(log_type: &str, url: &str, prefix: &str, file: &Path) {
-    let rt = runtime();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CONCURRENCY);
-    let url_owned = url.to_owned();
-    let sender = rt.spawn(async move { send_bodies(&url_owned, rx).await });
+    let mut bulk = BulkSender::start(url);
     let started = Instant::now();
-    let mut body = Vec::with_capacity(BODY_BYTES + (1 << 20));
-    let (docs, _, bytes) = read_path(log_type, prefix, file, &mut |r| {
-        body.extend_from_slice(&r.bulk);
-        if body.len() >= BODY_BYTES {
-            tx.blocking_send(std::mem::replace(&mut body, Vec::with_capacity(BODY_BYTES + (1 << 20))))
-                .expect("send");
-        }
-    });
-    if !body.is_empty() {
-        tx.blocking_send(body).expect("send");
-    }
-    drop(tx);
-    let errors = rt.block_on(sender).expect("sender");
+    let (docs, _, bytes) = read_path(log_type, prefix, file, &mut |r| bulk.push(&r.bulk));
+    let errors = bulk.finish();
     println!(
         "{}",
         json!({"documents": docs, "decompressed_bytes": bytes, "item_errors": errors, "seconds": started.elapsed().as_secs_f64()})
@@ -296,37 +324,22 @@ fn index(log_type: &str, url: &str, prefix: &str, file: &Path) {
 /// The ceiling: pre-encoded documents, read from a file and sent as fast as
 /// the node takes them, with the same body size and concurrency.
 fn load(url: &str, file: &Path) {
-    let rt = runtime();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(CONCURRENCY);
-    let url_owned = url.to_owned();
-    let sender = rt.spawn(async move { send_bodies(&url_owned, rx).await });
+    let mut bulk = BulkSender::start(url);
     let started = Instant::now();
     let mut reader = BufReader::with_capacity(1 << 20, File::open(file).expect("open"));
-    let mut body = Vec::with_capacity(BODY_BYTES + (1 << 20));
     let mut docs = 0u64;
-    let mut line = Vec::new();
+    let mut pair = Vec::new();
     loop {
-        line.clear();
+        pair.clear();
         // Action and source lines travel together.
-        let n = reader.read_until(b'\n', &mut line).expect("read");
-        if n == 0 {
+        if reader.read_until(b'\n', &mut pair).expect("read") == 0
+            || reader.read_until(b'\n', &mut pair).expect("read") == 0
+        {
             break;
         }
-        let m = reader.read_until(b'\n', &mut line).expect("read");
-        if m == 0 {
-            break;
-        }
-        body.extend_from_slice(&line);
+        bulk.push(&pair);
         docs += 1;
-        if body.len() >= BODY_BYTES {
-            tx.blocking_send(std::mem::replace(&mut body, Vec::with_capacity(BODY_BYTES + (1 << 20))))
-                .expect("send");
-        }
     }
-    if !body.is_empty() {
-        tx.blocking_send(body).expect("send");
-    }
-    drop(tx);
-    let errors = rt.block_on(sender).expect("sender");
+    let errors = bulk.finish();
     println!("{}", json!({"documents": docs, "item_errors": errors, "seconds": started.elapsed().as_secs_f64()}));
 }

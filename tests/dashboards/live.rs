@@ -3,35 +3,16 @@
 //! as `siem-pipeline normalize` does, indexed under a prefix of this test's
 //! own through the project's templates), returns data.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use siem_pipeline::config::{IndexRotation, OpenSearchAuth, OpenSearchConfig};
 use siem_pipeline::normalize::{self, Routing};
 use siem_pipeline::sink::{OpenSearch, templates};
-use siem_pipeline_tests::{Stack, repo_root, unique};
+use siem_pipeline_tests::{Stack, fixture_inputs, unique};
 
 use super::query::{Vis, lacks_geo_module, lucene, search_source_query};
 use super::{pattern_title, saved_objects};
-
-fn fixture_files(log_type: &str) -> Vec<PathBuf> {
-    let dir = repo_root().join("tests/fixtures").join(log_type);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| Some(e.ok()?.path()))
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            p.is_file()
-                && !name.contains(".expected.")
-                && !name.ends_with(".errors.txt")
-                && !name.starts_with('.')
-                && !name.ends_with(".md")
-        })
-        .collect();
-    files.sort();
-    files
-}
 
 /// Installs the templates under `prefix` and indexes every fixture of every
 /// log type; returns the number of documents.
@@ -54,7 +35,7 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
     let mut documents = 0;
     for t in siem_pipeline::log_types::REGISTRY {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        normalize::run(&fixture_files(t.name()), &Routing::LogType(t.name().to_owned()), prefix, &mut out, &mut err)
+        normalize::run(&fixture_inputs(t.name()), &Routing::LogType(t.name().to_owned()), prefix, &mut out, &mut err)
             .unwrap_or_else(|e| panic!("normalizing the {} fixtures: {e}", t.name()));
         for line in String::from_utf8(out).expect("utf8").lines() {
             let doc: Value = serde_json::from_str(line).expect("normalize output is JSON");

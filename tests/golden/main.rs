@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use siem_pipeline::normalize::{self, Routing};
-use siem_pipeline_tests::repo_root;
+use siem_pipeline_tests::{fixture_inputs, repo_root};
 
 /// One fixture and its golden output.
 struct Case {
@@ -32,19 +32,7 @@ fn cases() -> Vec<Case> {
             continue;
         }
         let log_type = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .expect("fixture dir")
-            .map(|e| e.expect("entry").path())
-            .filter(|p| {
-                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                p.is_file()
-                    && !name.contains(".expected.")
-                    && !name.ends_with(".errors.txt")
-                    && !name.starts_with('.')
-                    && !name.ends_with(".md")
-            })
-            .collect();
-        files.sort();
+        let files = fixture_inputs(&log_type);
         for input in files {
             let name = input.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             let stem = name.split('.').next().unwrap_or(name);

@@ -32,6 +32,26 @@ pub fn fixture(rel: &str) -> PathBuf {
     repo_root().join("tests/fixtures").join(rel)
 }
 
+/// The input files of `tests/fixtures/<log_type>/` (not their golden
+/// `.expected.ndjson` / `.errors.txt` companions), sorted.
+pub fn fixture_inputs(log_type: &str) -> Vec<PathBuf> {
+    let dir = repo_root().join("tests/fixtures").join(log_type);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            p.is_file()
+                && !name.contains(".expected.")
+                && !name.ends_with(".errors.txt")
+                && !name.starts_with('.')
+                && !name.ends_with(".md")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// `../shared/<rel>` beside the repository, when present.
 pub fn shared(rel: &str) -> Option<PathBuf> {
     let p = repo_root().join("../shared").join(rel);
