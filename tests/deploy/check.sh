@@ -4,7 +4,7 @@
 #   - promtool check config / check rules on deploy/prometheus/
 #   - the task role's IAM actions are exactly the expected least-privilege set
 #   - ECS task definitions (JSON + CloudFormation): stopTimeout > 25 s, health
-#     check runs the binary, read-only root fs, non-root user
+#     check runs the binary, read-only root fs with a writable /tmp, non-root user
 #   - JSON/YAML of the other artifacts parse
 # Installs what is missing: cfn-lint into <repo>/.local-stack/venv-tools (pip),
 # promtool from Debian's `prometheus` package (apt, as root).
@@ -242,6 +242,9 @@ for tpl_path in sorted((repo / "deploy/cloudformation").glob("*.yaml")):
             check(hc[:2] == ["CMD", "/usr/local/bin/siem-pipeline"] and "healthcheck" in hc,
                   f"{rel}: {cname} HealthCheck runs the binary: {hc}")
             check(c.get("ReadonlyRootFilesystem") is True, f"{rel}: {cname} ReadonlyRootFilesystem")
+            volumes = {v.get("Name") for v in props.get("Volumes", [])}
+            check(any(m.get("ContainerPath") == "/tmp" and m.get("SourceVolume") in volumes and not m.get("ReadOnly")
+                      for m in c.get("MountPoints", [])), f"{rel}: {cname} has a writable /tmp volume")
             check(str(c.get("User", "0")).split(":")[0] not in ("0", "root"), f"{rel}: {cname} User non-root ({c.get('User')})")
 
     queues = {k: v for k, v in res.items() if v.get("Type") == "AWS::SQS::Queue"}
@@ -264,6 +267,9 @@ try:
         check(hc[:2] == ["CMD", "/usr/local/bin/siem-pipeline"] and "healthcheck" in hc,
               f"task-definition.json: {cname} healthCheck runs the binary: {hc}")
         check(c.get("readonlyRootFilesystem") is True, f"task-definition.json: {cname} readonlyRootFilesystem")
+        volumes = {v.get("name") for v in td.get("volumes", [])}
+        check(any(m.get("containerPath") == "/tmp" and m.get("sourceVolume") in volumes and not m.get("readOnly")
+                  for m in c.get("mountPoints", [])), f"task-definition.json: {cname} has a writable /tmp volume")
         check(str(c.get("user", "0")).split(":")[0] not in ("0", "root"), f"task-definition.json: {cname} user non-root")
         labels = c.get("dockerLabels", {})
         check(labels.get("PROMETHEUS_EXPORTER_PORT") == "9464" and labels.get("PROMETHEUS_EXPORTER_PATH") == "/metrics",
