@@ -9,7 +9,7 @@
 //! [`read_object`] is the synchronous middle, shared with the offline
 //! `normalize` command; [`Pipeline::run`] wires the async ends around it.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -25,6 +25,7 @@ use tracing::{debug, info, warn};
 use crate::ack::{AckGroup, Completion, Outcome};
 use crate::config::{Config, DeadLetterConfig};
 use crate::decode::compression::{LimitedRead, detect_from_reader};
+use crate::decode::parquet::{self, ParquetLines};
 use crate::decode::{FrameError, Framer};
 use crate::document::{Document, IndexNaming, ObjectIdentity, RecordOrigin, document_id, encode_bulk};
 use crate::enrich::Enrichers;
@@ -184,7 +185,18 @@ pub fn read_object_enriched(
             meta.content_type.as_deref(),
             &identity.key,
         )?;
-        let decoded = LimitedRead::new(compression.decoder(raw)?, limits.max_decompressed_bytes);
+        let decoded: Box<dyn Read + Send> = if parquet::is_parquet(raw.fill_buf()?) {
+            if !log_type.reads_parquet() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a Parquet object, which log type {} does not read", log_type.name()),
+                ));
+            }
+            Box::new(ParquetLines::spool(raw, limits.max_decompressed_bytes)?)
+        } else {
+            compression.decoder(raw)?
+        };
+        let decoded = LimitedRead::new(decoded, limits.max_decompressed_bytes);
         let mut framer = Framer::new(
             BufReader::with_capacity(256 << 10, decoded),
             log_type.framing(),

@@ -1,5 +1,6 @@
-//! One log object of each text log type, end to end: S3 notification, object
-//! in S3, documents in OpenSearch with the fields an analyst queries.
+//! One log object of each log type, and a flow log in Parquet, end to end:
+//! S3 notification, object in S3, documents in OpenSearch with the fields an
+//! analyst queries.
 
 use serde_json::json;
 use siem_pipeline_tests::{Delivery, Scenario, at, fixture, gzip};
@@ -33,6 +34,32 @@ async fn a_vpc_flow_log_object_is_indexed_one_document_per_record() {
             {"term": {"destination.ip": "198.51.100.0/24"}}, {"range": {"source.bytes": {"gte": 900}}}]}}}))
         .await;
     assert_eq!(at(&r, "hits.total.value"), 1, "{r}");
+    assert_eq!(s.queue_depth().await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vpc_flow_log_object_in_parquet_is_indexed_like_its_text_twin() {
+    let s = Scenario::new("vpcflow-parquet", Delivery::Direct).await;
+    // The flows of v5-all-fields.log, as VPC Flow Logs writes them in Parquet.
+    let parquet = std::fs::read(fixture("vpcflow/parquet-v5.log.parquet")).expect("fixture");
+    s.put(
+        "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/123456789012_vpcflowlogs_us-east-1_fl-0a1b2c3d4e5f60718_20261128T0700Z_1a2b3c4d.log.parquet",
+        parquet,
+    )
+    .await;
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!((summary.indexed, summary.rejected), (3, 0), "{summary:?}");
+    let os = s.opensearch();
+    let inbound = os.sources_where("network.direction", "ingress").await;
+    assert_eq!(inbound.len(), 1);
+    let doc = &inbound[0];
+    assert_eq!(at(doc, "source.ip"), "192.0.2.80");
+    assert_eq!(at(doc, "destination.port"), 34210);
+    assert_eq!(at(doc, "network.transport"), "tcp");
+    assert_eq!(at(doc, "event.start"), "2026-11-28T07:00:00Z");
+    assert_eq!(at(doc, "aws.vpcflow.tcp_flags_array"), &json!(["fin", "syn-ack"]));
     assert_eq!(s.queue_depth().await, 0);
 }
 

@@ -9,6 +9,7 @@
 mod conformance;
 mod ecs_reference;
 mod mapping;
+mod parquet;
 
 use std::path::{Path, PathBuf};
 

@@ -47,6 +47,11 @@ pub trait LogType: Send + Sync + 'static {
     /// A normalizer for one object. It may keep state across the object's
     /// frames (a header line, for example).
     fn normalizer(&self) -> Box<dyn Normalizer>;
+    /// Whether an object of this log type may be Apache Parquet, read as
+    /// text lines ([`crate::decode::parquet`]). Only flow logs are.
+    fn reads_parquet(&self) -> bool {
+        false
+    }
 }
 
 pub trait Normalizer: Send {

@@ -50,15 +50,12 @@
 //!
 //! # Parquet
 //!
-//! Flow logs can also be delivered as Apache Parquet. This log type reads the
-//! text format only: the `parquet` crate, even without arrow and with only its
-//! gzip codec (`default-features = false, features = ["flate2", "flate2-zlib-rs"]`),
-//! costs too much build time for what it adds. Measured on the project's
-//! two-core machine (November 2026, parquet 60.1): a clean build of it and its
-//! dependencies took 150 s of wall time, 52 s for the `parquet` crate alone, and
-//! it brings dependencies the workspace does not have (num-bigint, half,
-//! twox-hash, seq-macro). A flow log for this pipeline must be configured with
-//! the text format.
+//! Flow logs can also be delivered as Apache Parquet (`….log.parquet`, one
+//! column per field, named with underscores: `account_id`). The decode stage
+//! renders such an object in this text layout ([`crate::decode::parquet`]):
+//! a header line of the column names, then one line per row with `-` for a
+//! null. Header names are read with underscores or hyphens alike, so both
+//! formats go through the same code below and give the same documents.
 //!
 //! Transit Gateway flow logs share the format; their own fields (`tgw_id`,
 //! `packets_lost_*`, …) are kept in `_source` under `aws.vpcflow` but are not
@@ -93,6 +90,9 @@ impl LogType for VpcFlow {
             header: None,
             clock: Utc::now,
         })
+    }
+    fn reads_parquet(&self) -> bool {
+        true
     }
 }
 
@@ -140,8 +140,8 @@ impl Normalizer for VpcFlowNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
         let line = std::str::from_utf8(frame).map_err(|e| NormalizeError::InvalidUtf8(e.valid_up_to()))?;
         let values: Vec<&str> = line.split_ascii_whitespace().collect();
-        if is_header(&values) {
-            self.header = Some(values.iter().map(|v| (*v).to_owned()).collect());
+        if let Some(header) = header(&values) {
+            self.header = Some(header);
             return Ok(());
         }
         let names: Vec<&str> = match &self.header {
@@ -160,12 +160,22 @@ impl Normalizer for VpcFlowNormalizer {
     }
 }
 
-/// A header names fields: every token is a lowercase name, the first a known one.
-fn is_header(values: &[&str]) -> bool {
-    values.first().is_some_and(|f| VPC_FIELDS.contains(f) || TGW_FIELDS.contains(f))
-        && values
-            .iter()
-            .all(|v| v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') && *v != "-")
+/// A header names fields: every token is a lowercase name, the first a
+/// known one. Names come back with hyphens (`account-id`), as the text
+/// format spells them; Parquet column names use underscores.
+fn header(values: &[&str]) -> Option<Vec<String>> {
+    let first = values.first()?;
+    // Data lines start with a number or `-`: most fail this first test.
+    let same = |known: &&str| {
+        known.len() == first.len() && known.bytes().zip(first.bytes()).all(|(k, f)| k == f || (k == b'-' && f == b'_'))
+    };
+    if !(VPC_FIELDS.iter().any(same) || TGW_FIELDS.iter().any(same)) {
+        return None;
+    }
+    let is_name = |v: &&str| {
+        *v != "-" && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    };
+    values.iter().all(is_name).then(|| values.iter().map(|v| v.replace('_', "-")).collect())
 }
 
 fn default_layout(values: &[&str]) -> Result<&'static [&'static str], NormalizeError> {
@@ -437,6 +447,18 @@ mod tests {
         assert_eq!(at(&d, "event.outcome"), "failure");
         assert_eq!(at(&d, "aws.vpcflow.tcp_flags"), 19);
         assert_eq!(at(&d, "aws.vpcflow.tcp_flags_array"), &json!(["fin", "syn-ack"]));
+    }
+
+    #[test]
+    fn parquet_column_names_with_underscores_are_a_header_too() {
+        let d = doc(&[
+            "version account_id srcaddr dstaddr action log_status pkt_srcaddr flow_direction",
+            "5 123456789012 203.0.113.5 10.0.0.5 ACCEPT OK 203.0.113.5 ingress",
+        ]);
+        assert_eq!(at(&d, "cloud.account.id"), "123456789012");
+        assert_eq!(at(&d, "network.direction"), "ingress");
+        assert_eq!(at(&d, "aws.vpcflow.pkt_srcaddr"), "203.0.113.5");
+        assert_eq!(at(&d, "aws.vpcflow.log_status"), "OK");
     }
 
     #[test]
