@@ -29,6 +29,10 @@ use siem_pipeline::enrich::threat_intel::{IndicatorList, ThreatIntel};
 use siem_pipeline::log_types;
 use siem_pipeline::pipeline::{Limits, ObjectMeta, read_object_enriched};
 
+/// The allocator the `siem-pipeline` binary runs with, so that figures match production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const RECORDS: usize = 2000;
 
 /// A deterministic stream of pseudo-random numbers (xorshift).

@@ -17,6 +17,10 @@ use siem_pipeline::log_types::{self, Normalized};
 use siem_pipeline::pipeline::{Limits, ObjectMeta, read_object};
 use siem_pipeline::source::notification;
 
+/// The allocator the `siem-pipeline` binary runs with, so that figures match production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }

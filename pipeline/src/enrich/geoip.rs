@@ -18,18 +18,13 @@ use maxminddb::{MaxMindDbError, Mmap, Reader};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::fields::{get, get_str, set};
 use super::net::is_public;
 use super::source::{Reloadable, private_temp_file};
 use super::Outcome;
 
-/// `(side, side.ip, side.geo, side.as)`: paths built once, not per record.
-const SIDES: [(&str, &str, &str, &str); 4] = [
-    ("source", "source.ip", "source.geo", "source.as"),
-    ("destination", "destination.ip", "destination.geo", "destination.as"),
-    ("client", "client.ip", "client.geo", "client.as"),
-    ("server", "server.ip", "server.geo", "server.as"),
-];
+/// The ECS objects that hold an address (`<side>.ip`) and may get its
+/// `<side>.geo` and `<side>.as`.
+const SIDES: [&str; 4] = ["source", "destination", "client", "server"];
 
 /// One MaxMind database, mapped or in memory.
 pub enum Database {
@@ -191,19 +186,20 @@ impl GeoIp {
             return Outcome::default();
         }
         let mut outcome = Outcome::default();
-        for (_, ip_path, geo_path, as_path) in SIDES {
-            let Some(ip) = get_str(doc, ip_path).and_then(|s| s.parse::<IpAddr>().ok()) else {
+        for side in SIDES {
+            let Some(Value::Object(side)) = doc.get_mut(side) else { continue };
+            let Some(ip) = side.get("ip").and_then(Value::as_str).and_then(|s| s.parse::<IpAddr>().ok()) else {
                 continue;
             };
             if !is_public(ip) {
                 continue;
             }
-            if let Some(db) = city.filter(|_| get(doc, geo_path).is_none()) {
+            if let Some(db) = city.filter(|_| !side.contains_key("geo")) {
                 match db.lookup::<CityRecord>(ip) {
                     Ok(Some(record)) => {
                         let geo = record.to_geo();
                         if !geo.is_empty() {
-                            set(doc, geo_path, Value::Object(geo));
+                            side.insert("geo".into(), Value::Object(geo));
                             outcome.enriched = true;
                         }
                     }
@@ -211,7 +207,7 @@ impl GeoIp {
                     Err(_) => outcome.errors += 1,
                 }
             }
-            if let Some(db) = asn.filter(|_| get(doc, as_path).is_none()) {
+            if let Some(db) = asn.filter(|_| !side.contains_key("as")) {
                 match db.lookup::<AsnRecord>(ip) {
                     Ok(Some(record)) => {
                         let mut as_ = Map::new();
@@ -222,7 +218,7 @@ impl GeoIp {
                             as_.insert("organization".into(), json!({"name": org}));
                         }
                         if !as_.is_empty() {
-                            set(doc, as_path, Value::Object(as_));
+                            side.insert("as".into(), Value::Object(as_));
                             outcome.enriched = true;
                         }
                     }

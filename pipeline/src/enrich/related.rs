@@ -5,10 +5,12 @@
 //! Never removes or reorders a value the log type set, and never adds a value
 //! that is not in one of the fields listed here (vendor fields stay out).
 
+use std::sync::LazyLock;
+
 use serde_json::{Map, Value};
 
 use super::Outcome;
-use super::fields::{get, set, strings};
+use super::fields::{Paths, get, set, strings_of};
 
 const IPS: &[&str] = &[
     "source.ip",
@@ -47,30 +49,34 @@ const HOSTS: &[&str] = &[
 const HASH_OWNERS: &[&str] = &["file.hash", "process.hash", "process.parent.hash", "dll.hash"];
 const HASH_KINDS: &[&str] = &["md5", "sha1", "sha256", "sha384", "sha512", "ssdeep", "tlsh"];
 
+/// Each `related.*` field and the paths its values come from, in order.
+static SOURCES: LazyLock<[(&str, Paths); 4]> = LazyLock::new(|| {
+    let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| format!("{owner}.{kind}")));
+    [
+        ("related.ip", Paths::new(IPS)),
+        ("related.user", Paths::new(USERS)),
+        ("related.hosts", Paths::new(HOSTS)),
+        ("related.hash", Paths::new(hashes)),
+    ]
+});
+
 /// Fills the `related.*` fields.
 pub fn enrich(doc: &mut Map<String, Value>) -> Outcome {
+    let new = SOURCES.each_ref().map(|(target, paths)| missing(doc, target, paths.strings(doc).map(|(_, v)| v)));
     let mut outcome = Outcome::default();
-    for (target, fields) in [("related.ip", IPS), ("related.user", USERS), ("related.hosts", HOSTS)] {
-        let new = missing(doc, target, fields.iter().flat_map(|f| strings(doc, f)));
+    for ((target, _), new) in SOURCES.iter().zip(new) {
         outcome.enriched |= append(doc, target, new);
     }
-    let hashes = HASH_OWNERS.iter().flat_map(|owner| {
-        let by_kind = get(doc, owner).and_then(Value::as_object);
-        HASH_KINDS
-            .iter()
-            .filter_map(move |k| by_kind.and_then(|m| m.get(*k)).and_then(Value::as_str))
-    });
-    let new = missing(doc, "related.hash", hashes);
-    outcome.enriched |= append(doc, "related.hash", new);
     outcome
 }
 
 /// The values of `found` that `target` does not hold yet, de-duplicated.
 /// Allocates only for those: most documents already hold everything.
 fn missing<'a>(doc: &Map<String, Value>, target: &str, found: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let held = get(doc, target);
     let mut new: Vec<String> = Vec::new();
     for v in found.map(str::trim).filter(|v| !v.is_empty()) {
-        if !strings(doc, target).any(|x| x == v) && !new.iter().any(|x| x == v) {
+        if !strings_of(held).any(|x| x == v) && !new.iter().any(|x| x == v) {
             new.push(v.to_owned());
         }
     }

@@ -16,11 +16,12 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::LazyLock;
 
 use serde_json::{Map, Value, json};
 
 use super::Outcome;
-use super::fields::{get, set, strings};
+use super::fields::{Paths, get, set};
 use super::indicators::{self, Atom, Indicator, ListFormat};
 use super::net::{mask_v4, mask_v6};
 use super::source::Reloadable;
@@ -161,11 +162,26 @@ const HASH_FIELDS: &[&str] = &[
     "related.hash",
 ];
 
+/// The fields read, by kind of indicator.
+static FIELDS: LazyLock<[(Kind, Paths); 3]> = LazyLock::new(|| {
+    [(Kind::Ip, Paths::new(IP_FIELDS)), (Kind::Domain, Paths::new(DOMAIN_FIELDS)), (Kind::Hash, Paths::new(HASH_FIELDS))]
+});
+
 #[derive(Clone, Copy)]
 enum Kind {
     Ip,
     Domain,
     Hash,
+}
+
+/// A value of a document that a list may hold: read once per document,
+/// looked up in every list.
+struct Candidate<'a> {
+    field: &'a str,
+    value: &'a str,
+    kind: Kind,
+    /// Parsed once, for [`Kind::Ip`].
+    ip: Option<IpAddr>,
 }
 
 /// The threat-intelligence enricher: every configured list.
@@ -176,26 +192,36 @@ pub struct ThreatIntel {
 
 impl ThreatIntel {
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
-        let snapshots: Vec<_> = self.lists.iter().map(Reloadable::get).collect();
+        let candidates: Vec<Candidate> = FIELDS
+            .iter()
+            .flat_map(|(kind, paths)| {
+                paths.strings(doc).map(|(field, value)| Candidate {
+                    field,
+                    value,
+                    kind: *kind,
+                    ip: matches!(kind, Kind::Ip).then(|| value.parse().ok()).flatten(),
+                })
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Outcome::default();
+        }
         let mut found: Vec<Value> = Vec::new();
-        for snapshot in &snapshots {
+        for list in &self.lists {
+            let snapshot = list.get();
             let Some(list) = snapshot.as_deref() else { continue };
             // One entry per value and list, whichever fields hold the value.
             let mut matched: Vec<&str> = Vec::new();
-            for (fields, kind) in [(IP_FIELDS, Kind::Ip), (DOMAIN_FIELDS, Kind::Domain), (HASH_FIELDS, Kind::Hash)] {
-                for field in fields {
-                    for value in strings(doc, field) {
-                        let indicator = match kind {
-                            Kind::Ip => value.parse::<IpAddr>().ok().and_then(|ip| list.lookup_ip(ip)),
-                            Kind::Domain => list.lookup_domain(value),
-                            Kind::Hash => list.lookup_hash(value),
-                        };
-                        let Some(indicator) = indicator else { continue };
-                        if !matched.iter().any(|a| a.eq_ignore_ascii_case(value)) {
-                            matched.push(value);
-                            found.push(enrichment(&list.provider, indicator, field, value));
-                        }
-                    }
+            for c in &candidates {
+                let indicator = match c.kind {
+                    Kind::Ip => c.ip.and_then(|ip| list.lookup_ip(ip)),
+                    Kind::Domain => list.lookup_domain(c.value),
+                    Kind::Hash => list.lookup_hash(c.value),
+                };
+                let Some(indicator) = indicator else { continue };
+                if !matched.iter().any(|a| a.eq_ignore_ascii_case(c.value)) {
+                    matched.push(c.value);
+                    found.push(enrichment(&list.provider, indicator, c.field, c.value));
                 }
             }
         }
