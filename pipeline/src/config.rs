@@ -182,6 +182,9 @@ pub struct PipelineSection {
     pub max_record_bytes: Option<u64>,
     /// Most bytes one object may decompress to. Default 64 GiB.
     pub max_object_bytes: Option<u64>,
+    /// Largest Parquet object read, in bytes: it is copied whole to $TMPDIR
+    /// to be read. Default 1 GiB.
+    pub max_parquet_bytes: Option<u64>,
     /// Largest decompressed/compressed ratio accepted past the first 16 MiB.
     /// Default 200 (a decompression bomb is far above, real logs far below).
     pub max_decompression_ratio: Option<u64>,
@@ -401,6 +404,7 @@ pub struct PipelineConfig {
     pub max_bytes_in_flight: usize,
     pub max_record_bytes: usize,
     pub max_object_bytes: u64,
+    pub max_parquet_bytes: u64,
     pub max_decompression_ratio: u64,
 }
 
@@ -730,6 +734,13 @@ impl ConfigFile {
                     64 << 30,
                     1024,
                     1 << 50,
+                )?,
+                max_parquet_bytes: range(
+                    "pipeline.max_parquet_bytes",
+                    self.pipeline.max_parquet_bytes,
+                    1 << 30,
+                    1024,
+                    1 << 40,
                 )?,
                 max_decompression_ratio: range(
                     "pipeline.max_decompression_ratio",

@@ -43,6 +43,8 @@ pub struct Limits {
     pub max_frame_bytes: usize,
     /// Most bytes one object may decompress to.
     pub max_decompressed_bytes: u64,
+    /// Largest Parquet object, copied to a temporary file to be read.
+    pub max_parquet_bytes: u64,
     /// Largest decompressed/compressed ratio, checked past the first 16 MiB.
     pub max_ratio: u64,
 }
@@ -52,6 +54,7 @@ impl Default for Limits {
         Limits {
             max_frame_bytes: 16 << 20,
             max_decompressed_bytes: 64 << 30,
+            max_parquet_bytes: 1 << 30,
             max_ratio: 200,
         }
     }
@@ -62,6 +65,7 @@ impl Limits {
         Limits {
             max_frame_bytes: config.max_record_bytes,
             max_decompressed_bytes: config.max_object_bytes,
+            max_parquet_bytes: config.max_parquet_bytes,
             max_ratio: config.max_decompression_ratio,
         }
     }
@@ -192,7 +196,7 @@ pub fn read_object_enriched(
                     format!("a Parquet object, which log type {} does not read", log_type.name()),
                 ));
             }
-            Box::new(ParquetLines::spool(raw, limits.max_decompressed_bytes)?)
+            Box::new(ParquetLines::spool(raw, limits.max_parquet_bytes)?)
         } else {
             compression.decoder(raw)?
         };

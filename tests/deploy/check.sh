@@ -284,7 +284,7 @@ try:
             "bulk": {"max_bytes", "max_documents", "flush_interval_ms", "concurrency", "max_retries", "max_backoff_ms"},
             "metrics": {"listen"},
             "pipeline": {"channel_capacity", "shutdown_grace_secs", "max_bytes_in_flight", "max_record_bytes",
-                         "max_object_bytes", "max_decompression_ratio"},
+                         "max_object_bytes", "max_parquet_bytes", "max_decompression_ratio"},
             "dead_letter": {"s3_url", "directory"},
         }
         names = [e["name"] for e in c.get("environment", []) + c.get("secrets", [])]

@@ -11,14 +11,23 @@
 //!
 //! A Parquet file is read from its end (the footer holds the schema and
 //! where each column's pages are), so the object is first copied to a
-//! private temporary file, at most `limit` bytes of it; the file is unlinked
-//! as soon as it is open and disappears with the reader. Rows are then read
-//! one at a time: memory holds the pages of one row group's columns, never
-//! the object.
+//! private temporary file in `$TMPDIR`, at most `limit` bytes of it
+//! (`pipeline.max_parquet_bytes`); the file is unlinked as soon as it is
+//! created and disappears with the reader. Rows are then read one at a time:
+//! memory holds a page of each column, never the object.
+//!
+//! What the text layout cannot carry is refused, never guessed at: a file
+//! whose columns are not flat numbers and strings (dates, decimals, nested
+//! groups, lists), a column chunk over 512 MiB uncompressed, and a value
+//! holding whitespace each stop the reading of the object with a message
+//! naming the column. Flow logs hold none of them. A string of only
+//! whitespace is read as no value.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 
+use parquet::basic::{ConvertedType, LogicalType, Type as PhysicalType};
+use parquet::file::metadata::ParquetMetaData;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::reader::RowIter;
 use parquet::record::{Field, Row};
@@ -28,6 +37,11 @@ use crate::enrich::source::private_temp_file;
 /// Every Parquet file starts (and ends) with these bytes.
 const MAGIC: &[u8] = b"PAR1";
 
+/// The largest column chunk accepted, uncompressed. Pages are allocated at
+/// the size their header declares; an honest page is never larger than its
+/// chunk, and a flow log's chunks are far smaller.
+const MAX_COLUMN_CHUNK: i64 = 512 << 20;
+
 /// Whether the head of a stream is a Parquet file's.
 pub fn is_parquet(head: &[u8]) -> bool {
     head.starts_with(MAGIC)
@@ -36,6 +50,8 @@ pub fn is_parquet(head: &[u8]) -> bool {
 /// The rows of a Parquet file as text lines (see the module docs).
 pub struct ParquetLines {
     rows: RowIter<'static>,
+    /// Rows rendered so far, for error messages.
+    row: u64,
     /// The rendered line being handed out, and how much of it was read.
     line: Vec<u8>,
     pos: usize,
@@ -43,45 +59,53 @@ pub struct ParquetLines {
 
 impl ParquetLines {
     /// Copies `reader` (the whole object) to a temporary file and opens it.
-    /// Fails when the object is over `limit` bytes or is not a readable
-    /// Parquet file.
+    /// Fails when the object is over `limit` bytes or is not a Parquet file
+    /// this reader accepts.
     pub fn spool(reader: impl Read, limit: u64) -> io::Result<ParquetLines> {
-        let (path, mut file) = private_temp_file("object.parquet")?;
-        let copied = (|| {
-            let copied = io::copy(&mut reader.take(limit.saturating_add(1)), &mut file)?;
-            if copied > limit {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("Parquet object exceeds the limit of {limit} bytes"),
-                ));
-            }
-            File::open(&path)
-        })();
-        // Unlinked at once: the open handle keeps the data until it is dropped.
+        let context = |e: io::Error| {
+            let dir = std::env::temp_dir();
+            io::Error::new(
+                e.kind(),
+                format!("temporary copy of the Parquet object in {}: {e}", dir.display()),
+            )
+        };
+        let (path, mut file) = private_temp_file("object.parquet").map_err(context)?;
+        // Unlinked at once: the open handle keeps the data until it is
+        // dropped, and nothing is left behind if the process dies.
         let _ = std::fs::remove_file(&path);
-        ParquetLines::open(copied?)
+        let copied = io::copy(&mut reader.take(limit.saturating_add(1)), &mut file)?;
+        if copied > limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the Parquet object is over {limit} bytes (pipeline.max_parquet_bytes)"),
+            ));
+        }
+        file.rewind().map_err(context)?;
+        ParquetLines::open(file)
     }
 
     /// Opens a complete Parquet file; the first line is the header.
     pub fn open(file: File) -> io::Result<ParquetLines> {
         let reader = SerializedFileReader::new(file).map_err(invalid)?;
+        check(reader.metadata())?;
         let mut line = Vec::new();
-        let fields = reader
+        for (i, column) in reader
             .metadata()
             .file_metadata()
             .schema_descr()
-            .root_schema()
-            .get_fields()
-            .to_vec();
-        for (i, field) in fields.iter().enumerate() {
+            .columns()
+            .iter()
+            .enumerate()
+        {
             if i > 0 {
                 line.push(b' ');
             }
-            line.extend_from_slice(field.name().as_bytes());
+            line.extend_from_slice(column.name().as_bytes());
         }
         line.push(b'\n');
         Ok(ParquetLines {
             rows: reader.into_iter(),
+            row: 0,
             line,
             pos: 0,
         })
@@ -95,7 +119,13 @@ impl ParquetLines {
         let row = row.map_err(invalid)?;
         self.line.clear();
         self.pos = 0;
-        render(&row, &mut self.line);
+        self.row += 1;
+        render(&row, &mut self.line).map_err(|(column, problem)| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("Parquet row {}, column {column}: {problem}", self.row),
+            )
+        })?;
         Ok(true)
     }
 }
@@ -117,10 +147,65 @@ fn invalid(e: parquet::errors::ParquetError) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
-/// One row as space-separated values and a newline.
-fn render(row: &Row, out: &mut Vec<u8>) {
+/// Refuses a file whose columns the text layout cannot carry, or whose
+/// column chunks are implausibly large.
+fn check(meta: &ParquetMetaData) -> io::Result<()> {
+    let refuse = |message: String| Err(io::Error::new(io::ErrorKind::InvalidData, message));
+    for column in meta.file_metadata().schema_descr().columns() {
+        let flat = column.path().parts().len() == 1 && column.max_rep_level() == 0;
+        let physical = matches!(
+            column.physical_type(),
+            PhysicalType::BOOLEAN | PhysicalType::INT32 | PhysicalType::INT64 | PhysicalType::BYTE_ARRAY
+        );
+        let logical = matches!(
+            column.logical_type_ref(),
+            None | Some(LogicalType::String | LogicalType::Enum | LogicalType::Integer { .. })
+        );
+        use ConvertedType as C;
+        let converted = matches!(
+            column.converted_type(),
+            C::NONE
+                | C::UTF8
+                | C::ENUM
+                | C::INT_8
+                | C::INT_16
+                | C::INT_32
+                | C::INT_64
+                | C::UINT_8
+                | C::UINT_16
+                | C::UINT_32
+                | C::UINT_64
+        );
+        if !(flat && physical && logical && converted) {
+            return refuse(format!(
+                "Parquet column {} ({} {}) is not a flat number or string column, as flow log columns are",
+                column.path().string(),
+                column.physical_type(),
+                column
+                    .logical_type_ref()
+                    .map_or(column.converted_type().to_string(), |l| format!("{l:?}")),
+            ));
+        }
+    }
+    for (g, group) in meta.row_groups().iter().enumerate() {
+        for chunk in group.columns() {
+            if chunk.uncompressed_size() > MAX_COLUMN_CHUNK {
+                return refuse(format!(
+                    "Parquet column {} of row group {g} is {} bytes uncompressed, over the {MAX_COLUMN_CHUNK} accepted",
+                    chunk.column_path().string(),
+                    chunk.uncompressed_size()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One row as space-separated values and a newline; on a value the layout
+/// cannot carry, the column's name and what is wrong.
+fn render(row: &Row, out: &mut Vec<u8>) -> Result<(), (String, String)> {
     use std::io::Write;
-    for (i, (_, field)) in row.get_column_iter().enumerate() {
+    for (i, (name, field)) in row.get_column_iter().enumerate() {
         if i > 0 {
             out.push(b' ');
         }
@@ -128,8 +213,8 @@ fn render(row: &Row, out: &mut Vec<u8>) {
         // Writing to a Vec cannot fail.
         let _ = match field {
             Field::Null => Ok(()),
-            Field::Str(s) => out.write_all(s.as_bytes()),
-            Field::Bytes(b) => out.write_all(b.data()),
+            Field::Str(s) => text(s.as_bytes(), out).map_err(|p| (name.clone(), p))?,
+            Field::Bytes(b) => text(b.data(), out).map_err(|p| (name.clone(), p))?,
             Field::Bool(v) => write!(out, "{v}"),
             Field::Byte(v) => write!(out, "{v}"),
             Field::Short(v) => write!(out, "{v}"),
@@ -139,13 +224,31 @@ fn render(row: &Row, out: &mut Vec<u8>) {
             Field::UShort(v) => write!(out, "{v}"),
             Field::UInt(v) => write!(out, "{v}"),
             Field::ULong(v) => write!(out, "{v}"),
-            other => write!(out, "{other}"),
+            // `check` admits no other column type.
+            _ => return Err((name.clone(), "a value of a type flow logs do not use".into())),
         };
         if out.len() == start {
             out.push(b'-');
         }
     }
     out.push(b'\n');
+    Ok(())
+}
+
+/// Appends a string value: nothing for one of only whitespace (no value),
+/// an error for one holding whitespace (it would read as two values).
+fn text(value: &[u8], out: &mut Vec<u8>) -> Result<io::Result<()>, String> {
+    if value.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Ok(()));
+    }
+    if value.iter().any(u8::is_ascii_whitespace) {
+        let shown: String = String::from_utf8_lossy(value).chars().take(80).collect();
+        return Err(format!(
+            "the value {shown:?} holds whitespace, which the flow log text layout cannot carry"
+        ));
+    }
+    out.extend_from_slice(value);
+    Ok(Ok(()))
 }
 
 #[cfg(test)]
@@ -221,11 +324,80 @@ mod tests {
     #[test]
     fn a_truncated_or_oversized_file_is_an_error_not_a_panic() {
         let bytes = sample(Codec::GZIP(Default::default()));
-        let Err(err) = lines(&bytes[..bytes.len() - 10]) else { panic!("a truncated file reads") };
+        let Err(err) = lines(&bytes[..bytes.len() - 10]) else {
+            panic!("a truncated file reads")
+        };
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().starts_with("Parquet error: "), "{err}");
         let err = ParquetLines::spool(&bytes[..], 100).err().expect("over the limit");
-        assert!(err.to_string().contains("exceeds the limit of 100 bytes"), "{err}");
+        assert!(
+            err.to_string().contains("over 100 bytes (pipeline.max_parquet_bytes)"),
+            "{err}"
+        );
         assert!(!is_parquet(b"version account-id"));
+    }
+
+    /// A file of one string column holding `values`, and optionally a date column.
+    fn strings(values: &[&str], with_date: bool) -> Vec<u8> {
+        let date = if with_date { " optional int32 day (DATE);" } else { "" };
+        let schema = Arc::new(
+            parse_message_type(&format!("message m {{ optional binary srcaddr (STRING);{date} }}")).expect("schema"),
+        );
+        let mut out = Vec::new();
+        let mut writer = SerializedFileWriter::new(&mut out, schema, Default::default()).expect("writer");
+        let mut group = writer.next_row_group().expect("row group");
+        let mut column = group.next_column().expect("column").expect("srcaddr");
+        let v: Vec<ByteArray> = values.iter().map(|v| ByteArray::from(*v)).collect();
+        let present = vec![1; values.len()];
+        column
+            .typed::<ByteArrayType>()
+            .write_batch(&v, Some(&present), None)
+            .expect("write");
+        column.close().expect("close");
+        if with_date {
+            let mut column = group.next_column().expect("column").expect("day");
+            let days = vec![i32::MAX; values.len()];
+            column
+                .typed::<Int32Type>()
+                .write_batch(&days, Some(&present), None)
+                .expect("write");
+            column.close().expect("close");
+        }
+        group.close().expect("close");
+        writer.close().expect("close");
+        out
+    }
+
+    #[test]
+    fn a_value_of_only_whitespace_is_no_value() {
+        assert_eq!(
+            lines(&strings(&["10.0.0.1", " ", ""], false)).expect("reads"),
+            "srcaddr\n10.0.0.1\n-\n-\n"
+        );
+    }
+
+    #[test]
+    fn a_value_holding_whitespace_stops_the_object_naming_row_and_column() {
+        let err = lines(&strings(&["10.0.0.1", "10.0.0.2 10.0.0.3"], false))
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(
+            err.starts_with("Parquet row 2, column srcaddr: the value \"10.0.0.2 10.0.0.3\" holds whitespace"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_column_flow_logs_never_have_is_refused_before_any_row_is_read() {
+        // A date far out of range: rendering it would panic in the parquet crate.
+        let err = lines(&strings(&["10.0.0.1"], true))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("Parquet column day (INT32 Date) is not a flat number or string column"),
+            "{err}"
+        );
     }
 }

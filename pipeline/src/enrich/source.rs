@@ -119,7 +119,7 @@ pub fn private_temp_file(tag: &str) -> std::io::Result<(PathBuf, std::fs::File)>
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     let path = std::env::temp_dir().join(format!(
-        "siem-enrich-{}-{}-{nanos}-{tag}",
+        "siem-{}-{}-{nanos}-{tag}",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     ));
