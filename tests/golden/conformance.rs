@@ -24,11 +24,20 @@ fn normalize_files(log_type: &str, files: &[PathBuf]) -> Outcome {
     let mut err = Vec::new();
     normalize::run(files, &Routing::LogType(log_type.to_owned()), "siem", &mut out, &mut err)
         .unwrap_or_else(|e| panic!("{log_type}: {e}"));
-    let documents = String::from_utf8(out)
+    let documents: Vec<Value> = String::from_utf8(out)
         .expect("utf8")
         .lines()
         .map(|l| serde_json::from_str(l).expect("normalize prints JSON lines"))
         .collect();
+    // Enrichers read only the roots a log type declares: real records must
+    // stay within them too, not only the project's fixtures.
+    if let Some(declared) = siem_pipeline::log_types::by_name(log_type).ok().and_then(|t| t.ecs_roots()) {
+        for doc in &documents {
+            for root in doc["_source"].as_object().into_iter().flat_map(|o| o.keys()) {
+                assert!(declared.contains(&root.as_str()), "{log_type}: a sample gives `{root}`, not in its ecs_roots");
+            }
+        }
+    }
     let errors = String::from_utf8(err)
         .expect("utf8")
         .lines()

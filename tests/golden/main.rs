@@ -162,3 +162,21 @@ fn every_registered_log_type_has_fixtures() {
         );
     }
 }
+
+#[test]
+fn every_document_holds_only_the_top_level_objects_its_log_type_declares() {
+    // Enrichers skip fields under any other root (`LogType::ecs_roots`): a
+    // root missing from the declaration would silently go unenriched.
+    let mut problems = Vec::new();
+    for (log_type, file, doc) in golden_documents() {
+        let declared = siem_pipeline::log_types::by_name(&log_type).expect("registered").ecs_roots();
+        let Some(declared) = declared else { continue };
+        for root in doc["_source"].as_object().into_iter().flat_map(|o| o.keys()) {
+            if !declared.contains(&root.as_str()) {
+                problems.push(format!("{}: {log_type} documents hold `{root}`, not in its ecs_roots", relative(&file)));
+            }
+        }
+    }
+    problems.dedup();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

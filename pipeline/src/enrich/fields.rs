@@ -85,6 +85,11 @@ impl Paths {
         Paths { roots, paths }
     }
 
+    /// [`Paths::new`] of the paths under one of `roots` (all of them for `None`).
+    pub fn under<S: AsRef<str>>(paths: impl IntoIterator<Item = S>, roots: Option<&[&str]>) -> Paths {
+        Paths::new(paths.into_iter().filter(|p| roots.is_none_or(|r| r.contains(&split_first(p.as_ref()).0))))
+    }
+
     /// Every non-empty string at each path ([`strings`]), in the order of the
     /// paths, with the path it was found at.
     pub fn strings<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {

@@ -176,8 +176,19 @@ pub struct GeoIp {
     pub asn: Option<Reloadable<Database>>,
 }
 
+/// The sides under `roots` (all four for `None`).
+pub fn sides(roots: Option<&[&str]>) -> Vec<&'static str> {
+    SIDES.into_iter().filter(|s| roots.is_none_or(|r| r.contains(s))).collect()
+}
+
 impl GeoIp {
+    /// Enriches every side.
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
+        self.enrich_sides(doc, &SIDES)
+    }
+
+    /// Enriches the given sides.
+    pub fn enrich_sides(&self, doc: &mut Map<String, Value>, sides: &[&str]) -> Outcome {
         let city = self.city.as_ref().map(Reloadable::get);
         let asn = self.asn.as_ref().map(Reloadable::get);
         let city = city.as_ref().and_then(|g| g.as_deref());
@@ -186,8 +197,8 @@ impl GeoIp {
             return Outcome::default();
         }
         let mut outcome = Outcome::default();
-        for side in SIDES {
-            let Some(Value::Object(side)) = doc.get_mut(side) else { continue };
+        for side in sides {
+            let Some(Value::Object(side)) = doc.get_mut(*side) else { continue };
             let Some(ip) = side.get("ip").and_then(Value::as_str).and_then(|s| s.parse::<IpAddr>().ok()) else {
                 continue;
             };

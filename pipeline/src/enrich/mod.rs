@@ -26,7 +26,10 @@
 //! # What each log type gets
 //!
 //! Enrichers look at the ECS fields a document has, not at its log type: a
-//! log type is offered what its fields allow. Today that is
+//! log type is offered what its fields allow. A log type that declares the
+//! top-level objects its documents can hold ([`LogType::ecs_roots`]: flow
+//! logs, CloudTrail, Linux auth) has only the fields under them read
+//! ([`Scope`]); findings declare none and have every field read. Today that is
 //!
 //! | log type | geoip | direction | threat intel | accounts | related |
 //! |---|---|---|---|---|---|
@@ -60,13 +63,14 @@ pub mod related;
 pub mod source;
 pub mod threat_intel;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 use tracing::info;
 
 use crate::config::EnrichConfig;
+use crate::log_types::LogType;
 
 pub use source::{Fetcher, Location};
 
@@ -183,22 +187,29 @@ impl Enrichers {
         self.names().is_empty()
     }
 
-    /// Enriches one document in place. Never fails.
+    /// Enriches one document in place, whatever its log type. Never fails.
     pub fn enrich(&self, doc: &mut Map<String, Value>) {
+        static EVERYTHING: LazyLock<Scope> = LazyLock::new(|| Scope::under(None));
+        self.enrich_in(&EVERYTHING, doc);
+    }
+
+    /// Enriches one document of the log type `scope` was made for
+    /// ([`Scope::of`]). Never fails.
+    pub fn enrich_in(&self, scope: &Scope, doc: &mut Map<String, Value>) {
         if let Some(e) = &self.accounts {
             metrics::count(metrics::Enricher::Accounts, e.enrich(doc));
         }
         if let Some(e) = &self.geoip {
-            metrics::count(metrics::Enricher::GeoIp, e.enrich(doc));
+            metrics::count(metrics::Enricher::GeoIp, e.enrich_sides(doc, &scope.sides));
         }
         if let Some(e) = &self.direction {
             metrics::count(metrics::Enricher::Direction, e.enrich(doc));
         }
         if let Some(e) = &self.threat_intel {
-            metrics::count(metrics::Enricher::ThreatIntel, e.enrich(doc));
+            metrics::count(metrics::Enricher::ThreatIntel, e.enrich_fields(doc, &scope.threat));
         }
         if self.related {
-            metrics::count(metrics::Enricher::Related, related::enrich(doc));
+            metrics::count(metrics::Enricher::Related, related::enrich_from(doc, &scope.related));
         }
     }
 
@@ -233,6 +244,33 @@ impl Enrichers {
         loop {
             tokio::time::sleep(interval).await;
             self.refresh().await;
+        }
+    }
+}
+
+/// What the enrichers read in the documents of one log type: only the fields
+/// under the top-level objects its documents can hold
+/// ([`LogType::ecs_roots`]), and under `threat`, which threat intelligence
+/// adds. Most enricher fields are absent from most log types; not looking
+/// for them is most of what enrichment costs. Made once per object.
+#[derive(Debug)]
+pub struct Scope {
+    sides: Vec<&'static str>,
+    threat: threat_intel::Fields,
+    related: related::Sources,
+}
+
+impl Scope {
+    pub fn of(log_type: &dyn LogType) -> Scope {
+        let roots: Option<Vec<&str>> = log_type.ecs_roots().map(|r| r.iter().copied().chain(["threat"]).collect());
+        Scope::under(roots.as_deref())
+    }
+
+    fn under(roots: Option<&[&str]>) -> Scope {
+        Scope {
+            sides: geoip::sides(roots),
+            threat: threat_intel::Fields::under(roots),
+            related: related::Sources::under(roots),
         }
     }
 }

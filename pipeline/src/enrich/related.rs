@@ -50,21 +50,33 @@ const HASH_OWNERS: &[&str] = &["file.hash", "process.hash", "process.parent.hash
 const HASH_KINDS: &[&str] = &["md5", "sha1", "sha256", "sha384", "sha512", "ssdeep", "tlsh"];
 
 /// Each `related.*` field and the paths its values come from, in order.
-static SOURCES: LazyLock<[(&str, Paths); 4]> = LazyLock::new(|| {
-    let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| format!("{owner}.{kind}")));
-    [
-        ("related.ip", Paths::new(IPS)),
-        ("related.user", Paths::new(USERS)),
-        ("related.hosts", Paths::new(HOSTS)),
-        ("related.hash", Paths::new(hashes)),
-    ]
-});
+#[derive(Debug)]
+pub struct Sources([(&'static str, Paths); 4]);
 
-/// Fills the `related.*` fields.
+impl Sources {
+    /// The paths under `roots` (every path for `None`).
+    pub fn under(roots: Option<&[&str]>) -> Sources {
+        let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| format!("{owner}.{kind}")));
+        Sources([
+            ("related.ip", Paths::under(IPS, roots)),
+            ("related.user", Paths::under(USERS, roots)),
+            ("related.hosts", Paths::under(HOSTS, roots)),
+            ("related.hash", Paths::under(hashes, roots)),
+        ])
+    }
+}
+
+/// Fills the `related.*` fields from every field listed here.
 pub fn enrich(doc: &mut Map<String, Value>) -> Outcome {
-    let new = SOURCES.each_ref().map(|(target, paths)| missing(doc, target, paths.strings(doc).map(|(_, v)| v)));
+    static ALL: LazyLock<Sources> = LazyLock::new(|| Sources::under(None));
+    enrich_from(doc, &ALL)
+}
+
+/// Fills the `related.*` fields from `sources`.
+pub fn enrich_from(doc: &mut Map<String, Value>, sources: &Sources) -> Outcome {
+    let new = sources.0.each_ref().map(|(target, paths)| missing(doc, target, paths.strings(doc).map(|(_, v)| v)));
     let mut outcome = Outcome::default();
-    for ((target, _), new) in SOURCES.iter().zip(new) {
+    for ((target, _), new) in sources.0.iter().zip(new) {
         outcome.enriched |= append(doc, target, new);
     }
     outcome
@@ -134,6 +146,14 @@ mod tests {
             "related": {"ip": ["10.0.0.1", "198.51.100.1"]},
         }));
         assert_eq!(d["related"]["ip"], json!(["10.0.0.1", "198.51.100.1", "10.0.0.9"]));
+    }
+
+    #[test]
+    fn sources_under_some_roots_read_only_the_fields_under_them() {
+        let doc = json!({"source": {"ip": "203.0.113.5"}, "host": {"ip": "10.0.0.1"}});
+        let mut d = doc.as_object().cloned().expect("object");
+        enrich_from(&mut d, &Sources::under(Some(&["source", "related"])));
+        assert_eq!(d["related"]["ip"], json!(["203.0.113.5"]));
     }
 
     #[test]

@@ -163,11 +163,21 @@ const HASH_FIELDS: &[&str] = &[
 ];
 
 /// The fields read, by kind of indicator.
-static FIELDS: LazyLock<[(Kind, Paths); 3]> = LazyLock::new(|| {
-    [(Kind::Ip, Paths::new(IP_FIELDS)), (Kind::Domain, Paths::new(DOMAIN_FIELDS)), (Kind::Hash, Paths::new(HASH_FIELDS))]
-});
+#[derive(Debug)]
+pub struct Fields([(Kind, Paths); 3]);
 
-#[derive(Clone, Copy)]
+impl Fields {
+    /// The fields under `roots` (every field for `None`).
+    pub fn under(roots: Option<&[&str]>) -> Fields {
+        Fields([
+            (Kind::Ip, Paths::under(IP_FIELDS, roots)),
+            (Kind::Domain, Paths::under(DOMAIN_FIELDS, roots)),
+            (Kind::Hash, Paths::under(HASH_FIELDS, roots)),
+        ])
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
 enum Kind {
     Ip,
     Domain,
@@ -191,8 +201,16 @@ pub struct ThreatIntel {
 }
 
 impl ThreatIntel {
+    /// Matches every field listed here.
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
-        let candidates: Vec<Candidate> = FIELDS
+        static ALL: LazyLock<Fields> = LazyLock::new(|| Fields::under(None));
+        self.enrich_fields(doc, &ALL)
+    }
+
+    /// Matches the values of `fields`.
+    pub fn enrich_fields(&self, doc: &mut Map<String, Value>, fields: &Fields) -> Outcome {
+        let candidates: Vec<Candidate> = fields
+            .0
             .iter()
             .flat_map(|(kind, paths)| {
                 paths.strings(doc).map(|(field, value)| Candidate {

@@ -73,6 +73,9 @@ impl LogType for LinuxAuth {
     fn normalizer(&self) -> Box<dyn Normalizer> {
         Box::new(CloudWatchNormalizer)
     }
+    fn ecs_roots(&self) -> Option<&'static [&'static str]> {
+        Some(ECS_ROOTS)
+    }
 }
 
 impl LogType for LinuxAuthFile {
@@ -92,7 +95,17 @@ impl LogType for LinuxAuthFile {
     fn normalizer(&self) -> Box<dyn Normalizer> {
         Box::new(FileNormalizer { clock: Utc::now })
     }
+    fn ecs_roots(&self) -> Option<&'static [&'static str]> {
+        Some(ECS_ROOTS)
+    }
 }
+
+/// The top-level objects of both Linux auth log types' documents (a file
+/// upload has no `aws` or `cloud`).
+const ECS_ROOTS: &[&str] = &[
+    "@timestamp", "aws", "cloud", "ecs", "event", "group", "host", "log", "message", "process", "related", "source",
+    "user",
+];
 
 struct FileNormalizer {
     /// The reference for BSD timestamps, which have no year.

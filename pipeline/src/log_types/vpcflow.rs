@@ -94,6 +94,9 @@ impl LogType for VpcFlow {
     fn reads_parquet(&self) -> bool {
         true
     }
+    fn ecs_roots(&self) -> Option<&'static [&'static str]> {
+        Some(&["@timestamp", "aws", "cloud", "destination", "ecs", "event", "network", "related", "source"])
+    }
 }
 
 /// Every VPC field in the documented order: v2 (14), v3 (21), v4 (25), v5
