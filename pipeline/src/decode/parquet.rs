@@ -86,8 +86,13 @@ impl ParquetLines {
 
     /// Opens a complete Parquet file; the first line is the header.
     pub fn open(file: File) -> io::Result<ParquetLines> {
+        guarded(|| ParquetLines::open_unguarded(file))
+    }
+
+    fn open_unguarded(file: File) -> io::Result<ParquetLines> {
+        let length = file.metadata()?.len();
         let reader = SerializedFileReader::new(file).map_err(invalid)?;
-        check(reader.metadata())?;
+        check(reader.metadata(), length)?;
         let mut line = Vec::new();
         for (i, column) in reader
             .metadata()
@@ -113,7 +118,7 @@ impl ParquetLines {
 
     /// Renders the next row into `self.line`; false at the end of the file.
     fn next_line(&mut self) -> io::Result<bool> {
-        let Some(row) = self.rows.next() else {
+        let Some(row) = guarded(|| Ok(self.rows.next()))? else {
             return Ok(false);
         };
         let row = row.map_err(invalid)?;
@@ -142,14 +147,31 @@ impl Read for ParquetLines {
     }
 }
 
+/// Runs a call into the parquet crate, which can panic on a corrupt file
+/// (assertions in its metadata and page decoders): the panic becomes an
+/// error of this object, like any other corrupt input.
+fn guarded<T>(call: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("Parquet error: corrupt file ({what})"),
+        ))
+    })
+}
+
 fn invalid(e: parquet::errors::ParquetError) -> io::Error {
     // Its message starts with "Parquet error: ".
     io::Error::new(io::ErrorKind::InvalidData, e.to_string())
 }
 
 /// Refuses a file whose columns the text layout cannot carry, or whose
-/// column chunks are implausibly large.
-fn check(meta: &ParquetMetaData) -> io::Result<()> {
+/// column chunks are implausibly large or lie outside the file's `length`.
+fn check(meta: &ParquetMetaData, length: u64) -> io::Result<()> {
     let refuse = |message: String| Err(io::Error::new(io::ErrorKind::InvalidData, message));
     for column in meta.file_metadata().schema_descr().columns() {
         let flat = column.path().parts().len() == 1 && column.max_rep_level() == 0;
@@ -189,6 +211,17 @@ fn check(meta: &ParquetMetaData) -> io::Result<()> {
     }
     for (g, group) in meta.row_groups().iter().enumerate() {
         for chunk in group.columns() {
+            let start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(chunk.compressed_size()).ok())
+                .is_some_and(|(start, len)| start.checked_add(len).is_some_and(|end| end <= length));
+            if !inside {
+                return refuse(format!(
+                    "Parquet error: corrupt file (column {} of row group {g} lies outside the file)",
+                    chunk.column_path().string()
+                ));
+            }
             if chunk.uncompressed_size() > MAX_COLUMN_CHUNK {
                 return refuse(format!(
                     "Parquet column {} of row group {g} is {} bytes uncompressed, over the {MAX_COLUMN_CHUNK} accepted",
@@ -399,5 +432,24 @@ mod tests {
             err.contains("Parquet column day (INT32 Date) is not a flat number or string column"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn corrupted_files_are_errors_never_panics() {
+        // The parquet crate asserts on some corruptions; every one of these
+        // must come back as an error (or, by chance, as a readable file).
+        let base = sample(Codec::GZIP(Default::default()));
+        let mut seed = 0x5eed_u64;
+        for i in 0..2000 {
+            let mut bytes = base.clone();
+            for _ in 0..1 + i % 8 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed % bytes.len() as u64) as usize;
+                bytes[at] = (seed >> 32) as u8;
+            }
+            let _ = lines(&bytes);
+        }
     }
 }
