@@ -251,8 +251,9 @@ impl Enrichers {
 /// What the enrichers read in the documents of one log type: only the fields
 /// under the top-level objects its documents can hold
 /// ([`LogType::ecs_roots`]), and under `threat`, which threat intelligence
-/// adds. Most enricher fields are absent from most log types; not looking
-/// for them is most of what enrichment costs. Made once per object.
+/// adds. Most enricher fields are absent from most log types, and looking
+/// for an absent field is not free (a flow record spent about a fifth of its
+/// enrichment time doing so; see BENCHMARKS.md). Made once per object.
 #[derive(Debug)]
 pub struct Scope {
     sides: Vec<&'static str>,
