@@ -7,6 +7,7 @@
 //! siem-pipeline-tests --test golden` and review the diff like code.
 
 mod conformance;
+mod corrupted;
 mod ecs_reference;
 mod mapping;
 mod parquet;

@@ -367,6 +367,10 @@ impl<R: BufRead> Framer<R> {
     /// limit). Returns its length.
     fn scan_value(&mut self, capture: bool) -> Result<usize, FrameError> {
         let first = self.peek()?.ok_or_else(|| self.structure("unexpected end of stream".into()))?;
+        if matches!(first, b',' | b'}' | b']') {
+            // A value that would be empty: reading on would not advance.
+            return Err(self.structure(format!("expected a value, found {:?}", first as char)));
+        }
         let mut depth = 0usize;
         let mut in_string = false;
         let mut escaped = false;
@@ -546,6 +550,18 @@ mod tests {
         let out = frames(b"[1,2]", Framing::JsonArrayField("Records"), 100);
         assert_eq!(out.len(), 1);
         assert!(out[0].as_ref().unwrap_err().contains("expected '{'"), "{out:?}");
+    }
+
+    #[test]
+    fn a_closing_brace_where_a_record_should_start_ends_the_object_instead_of_looping() {
+        // A corrupted record (a quote lost) leaves the scanner before a `}`:
+        // once yielded endless empty frames.
+        let out = frames(br#"{"Records":[{"a":1},}]}"#, Framing::JsonArrayField("Records"), 100);
+        assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
+        assert!(out[1].as_ref().is_err_and(|e| e.contains("expected a value, found '}'")), "{out:?}");
+        assert_eq!(out.len(), 2);
+        let out = frames(br#"{"a": }"#, Framing::JsonArrayField("Records"), 100);
+        assert_eq!(out.len(), 1, "{out:?}");
     }
 
     #[test]
