@@ -41,8 +41,9 @@ fn corrupted_fixtures_give_errors_never_a_panic_or_a_runaway() {
                     seed ^= seed >> 7;
                     seed ^= seed << 17;
                     let at = (seed % bytes.len().max(1) as u64) as usize;
+                    let punctuation = b"{}[]\":,0 \n"[(seed >> 40) as usize % 10];
                     if let Some(b) = bytes.get_mut(at) {
-                        *b = if round % 3 == 0 { b"{}[]\":,0 \n"[(seed >> 40) as usize % 10] } else { (seed >> 32) as u8 };
+                        *b = if round % 3 == 0 { punctuation } else { (seed >> 32) as u8 };
                     }
                 }
                 let path = dir.join(format!("{}-{round}", log_type.name()));
