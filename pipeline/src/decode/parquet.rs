@@ -237,29 +237,31 @@ fn check(meta: &ParquetMetaData, length: u64) -> io::Result<()> {
 /// One row as space-separated values and a newline; on a value the layout
 /// cannot carry, the column's name and what is wrong.
 fn render(row: &Row, out: &mut Vec<u8>) -> Result<(), (String, String)> {
-    use std::io::Write;
     for (i, (name, field)) in row.get_column_iter().enumerate() {
         if i > 0 {
             out.push(b' ');
         }
         let start = out.len();
-        // Writing to a Vec cannot fail.
-        let _ = match field {
-            Field::Null => Ok(()),
+        let number = |out: &mut Vec<u8>, n: &dyn std::fmt::Display| {
+            // Writing to a Vec cannot fail.
+            let _ = std::io::Write::write_fmt(out, format_args!("{n}"));
+        };
+        match field {
+            Field::Null => {}
             Field::Str(s) => text(s.as_bytes(), out).map_err(|p| (name.clone(), p))?,
             Field::Bytes(b) => text(b.data(), out).map_err(|p| (name.clone(), p))?,
-            Field::Bool(v) => write!(out, "{v}"),
-            Field::Byte(v) => write!(out, "{v}"),
-            Field::Short(v) => write!(out, "{v}"),
-            Field::Int(v) => write!(out, "{v}"),
-            Field::Long(v) => write!(out, "{v}"),
-            Field::UByte(v) => write!(out, "{v}"),
-            Field::UShort(v) => write!(out, "{v}"),
-            Field::UInt(v) => write!(out, "{v}"),
-            Field::ULong(v) => write!(out, "{v}"),
+            Field::Bool(v) => number(out, v),
+            Field::Byte(v) => number(out, v),
+            Field::Short(v) => number(out, v),
+            Field::Int(v) => number(out, v),
+            Field::Long(v) => number(out, v),
+            Field::UByte(v) => number(out, v),
+            Field::UShort(v) => number(out, v),
+            Field::UInt(v) => number(out, v),
+            Field::ULong(v) => number(out, v),
             // `check` admits no other column type.
             _ => return Err((name.clone(), "a value of a type flow logs do not use".into())),
-        };
+        }
         if out.len() == start {
             out.push(b'-');
         }
@@ -270,18 +272,16 @@ fn render(row: &Row, out: &mut Vec<u8>) -> Result<(), (String, String)> {
 
 /// Appends a string value: nothing for one of only whitespace (no value),
 /// an error for one holding whitespace (it would read as two values).
-fn text(value: &[u8], out: &mut Vec<u8>) -> Result<io::Result<()>, String> {
+fn text(value: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     if value.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Ok(()));
+        return Ok(());
     }
     if value.iter().any(u8::is_ascii_whitespace) {
         let shown: String = String::from_utf8_lossy(value).chars().take(80).collect();
-        return Err(format!(
-            "the value {shown:?} holds whitespace, which the flow log text layout cannot carry"
-        ));
+        return Err(format!("the value {shown:?} holds whitespace, which the flow log text layout cannot carry"));
     }
     out.extend_from_slice(value);
-    Ok(Ok(()))
+    Ok(())
 }
 
 #[cfg(test)]

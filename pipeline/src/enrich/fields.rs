@@ -38,11 +38,6 @@ pub fn get_str<'a>(doc: &'a Map<String, Value>, path: &str) -> Option<&'a str> {
     get(doc, path).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// Every non-empty string at `path`: one value, or each string of an array.
-pub fn strings<'a>(doc: &'a Map<String, Value>, path: &str) -> impl Iterator<Item = &'a str> {
-    strings_of(get(doc, path))
-}
-
 /// Every non-empty string of `value`: itself, or each string of an array.
 pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
     let (one, many) = match value {
@@ -63,8 +58,9 @@ pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
 pub struct Paths {
     /// The distinct first segments.
     roots: Vec<String>,
-    /// Per path, in the order given: its root's index and the path.
-    paths: Vec<(usize, String)>,
+    /// Per path, in the order given: its root's index, the path, and where
+    /// the part under the root starts in it (its length when none).
+    paths: Vec<(usize, String, usize)>,
 }
 
 impl Paths {
@@ -79,7 +75,7 @@ impl Paths {
                     roots.push(root.to_owned());
                     roots.len() - 1
                 });
-                (index, path.to_owned())
+                (index, path.to_owned(), (root.len() + 1).min(path.len()))
             })
             .collect();
         Paths { roots, paths }
@@ -90,14 +86,14 @@ impl Paths {
         Paths::new(paths.into_iter().filter(|p| roots.is_none_or(|r| r.contains(&split_first(p.as_ref()).0))))
     }
 
-    /// Every non-empty string at each path ([`strings`]), in the order of the
+    /// Every non-empty string at each path ([`strings_of`]), in the order of the
     /// paths, with the path it was found at.
     pub fn strings<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         let roots: Vec<Option<&Value>> = self.roots.iter().map(|r| doc.get(r)).collect();
-        self.paths.iter().flat_map(move |(root, path)| {
-            let value = roots[*root].and_then(|v| match split_first(path).1 {
-                Some(rest) => get_in(v, rest),
-                None => Some(v),
+        self.paths.iter().flat_map(move |(root, path, rest)| {
+            let value = roots[*root].and_then(|v| match &path[*rest..] {
+                "" => Some(v),
+                rest => get_in(v, rest),
             });
             strings_of(value).map(move |s| (path.as_str(), s))
         })
@@ -138,8 +134,8 @@ mod tests {
     fn dotted_paths_read_nested_objects_and_arrays_of_strings() {
         let d = doc(json!({"source": {"ip": "1.2.3.4"}, "host": {"ip": ["10.0.0.1", 7, ""]}}));
         assert_eq!(get_str(&d, "source.ip"), Some("1.2.3.4"));
-        assert_eq!(strings(&d, "host.ip").collect::<Vec<_>>(), ["10.0.0.1"]);
-        assert_eq!(strings(&d, "source.ip").collect::<Vec<_>>(), ["1.2.3.4"]);
+        assert_eq!(strings_of(get(&d, "host.ip")).collect::<Vec<_>>(), ["10.0.0.1"]);
+        assert_eq!(strings_of(get(&d, "source.ip")).collect::<Vec<_>>(), ["1.2.3.4"]);
         assert!(get(&d, "source.ip.x").is_none());
     }
 
