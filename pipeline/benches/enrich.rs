@@ -14,7 +14,8 @@
 //! `cargo bench -p siem-pipeline --bench enrich` (add `-- --quick` for a short run);
 //! `SIEM_ENRICH_RATIO=200 cargo bench -p siem-pipeline --bench enrich` prints
 //! the enrichment overhead measured in alternation instead (steadier on a
-//! machine whose speed drifts).
+//! machine whose speed drifts); `SIEM_ENRICH_ONLY=vpcflow/on` limits it to
+//! the variants whose `<log type>/<variant>` name starts so.
 
 use std::hint::black_box;
 use std::ops::ControlFlow;
@@ -242,11 +243,9 @@ fn normalize_with_and_without_enrichment(c: &mut Criterion) {
     group.finish();
 }
 
-/// Each enricher alone on the VPC flows, to see where the time goes.
-fn each_enricher_alone(c: &mut Criterion) {
-    let key = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log";
-    let object = vpc_object();
-    let alone = [
+/// Every enricher on its own, named.
+fn each_enricher() -> [(&'static str, Enrichers); 4] {
+    [
         ("geoip", Enrichers::from_parts(None, Some(geoip()), None, None, false)),
         ("threat_intel", Enrichers::from_parts(None, None, None, Some(threat_intel(100_000)), false)),
         ("related", Enrichers::from_parts(None, None, None, None, true)),
@@ -265,7 +264,14 @@ fn each_enricher_alone(c: &mut Criterion) {
                 false,
             ),
         ),
-    ];
+    ]
+}
+
+/// Each enricher alone on the VPC flows, to see where the time goes.
+fn each_enricher_alone(c: &mut Criterion) {
+    let key = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log";
+    let object = vpc_object();
+    let alone = each_enricher();
     let mut group = c.benchmark_group("enrich/vpcflow_alone");
     group.throughput(Throughput::Elements(RECORDS as u64));
     for (name, enrichers) in &alone {
@@ -292,6 +298,27 @@ fn threat_intel_lookup_cost_does_not_grow_with_the_list(c: &mut Criterion) {
     group.bench_function("all", |b| {
         b.iter_batched_ref(|| document.clone(), |doc| on.enrich(doc), criterion::BatchSize::SmallInput)
     });
+    group.finish();
+    // One public flow, as the VPC Flow Logs normalizer makes it.
+    let flow: Map<String, Value> = {
+        let log_type = log_types::by_name("vpcflow").expect("log type");
+        let line = vpc_object();
+        let mut lines = std::str::from_utf8(&line).expect("text").lines();
+        let mut normalizer = log_type.normalizer();
+        let mut out = Vec::new();
+        for l in lines.by_ref().take(2) {
+            out.clear();
+            normalizer.normalize(l.as_bytes(), &mut out).expect("flow");
+        }
+        out.pop().expect("document").document
+    };
+    let scope = siem_pipeline::enrich::Scope::of(log_types::by_name("vpcflow").expect("log type"));
+    let mut group = c.benchmark_group("enrich/one_document");
+    for (name, enrichers) in each_enricher().iter().chain([("all", all_enrichers())].iter()) {
+        group.bench_function(format!("public_flow/{name}"), |b| {
+            b.iter_batched_ref(|| flow.clone(), |doc| enrichers.enrich_in(&scope, doc), criterion::BatchSize::SmallInput)
+        });
+    }
     group.finish();
     let mut group = c.benchmark_group("enrich/threat_intel");
     group.throughput(Throughput::Elements(1));
@@ -331,8 +358,13 @@ fn interleaved_ratios(rounds: usize) {
         black_box(read(object, log_type, key, enrichers));
         start.elapsed().as_secs_f64()
     };
+    let only = std::env::var("SIEM_ENRICH_ONLY").unwrap_or_default();
     for (log_type, key, object) in &objects {
-        for (variant, enrichers) in [("on", &on), ("on_few_matches", &few_matches)] {
+        let alone = each_enricher();
+        let variants = [("on", &on), ("on_few_matches", &few_matches)]
+            .into_iter()
+            .chain(alone.iter().map(|(name, e)| (*name, e)));
+        for (variant, enrichers) in variants.filter(|(v, _)| format!("{log_type}/{v}").starts_with(&only)) {
             let (mut bases, mut ratios): (Vec<f64>, Vec<f64>) = (0..rounds)
                 .map(|_| {
                     let base = time(object, log_type, key, &off);

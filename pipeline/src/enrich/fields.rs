@@ -48,6 +48,10 @@ pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
     one.into_iter().chain(many.into_iter().flatten()).filter(|s| !s.is_empty())
 }
 
+/// The most top-level objects one [`Paths`] may read; the longest list
+/// (the sources of `related.hosts`) has 7.
+const MAX_ROOTS: usize = 16;
+
 /// A fixed list of dotted paths that an enricher reads from every document.
 ///
 /// Read one by one, each path looks its first segment up in the document's
@@ -56,7 +60,8 @@ pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
 /// each root up once per document instead.
 #[derive(Debug)]
 pub struct Paths {
-    /// The distinct first segments.
+    /// The distinct first segments, at most [`MAX_ROOTS`]: a document's
+    /// roots are looked up into an array on the stack.
     roots: Vec<String>,
     /// Per path, in the order given: its root's index, the path, and where
     /// the part under the root starts in it (its length when none).
@@ -75,6 +80,7 @@ impl Paths {
                     roots.push(root.to_owned());
                     roots.len() - 1
                 });
+                assert!(index < MAX_ROOTS, "a path list spans more than {MAX_ROOTS} top-level objects");
                 (index, path.to_owned(), (root.len() + 1).min(path.len()))
             })
             .collect();
@@ -89,7 +95,10 @@ impl Paths {
     /// Every non-empty string at each path ([`strings_of`]), in the order of the
     /// paths, with the path it was found at.
     pub fn strings<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        let roots: Vec<Option<&Value>> = self.roots.iter().map(|r| doc.get(r)).collect();
+        let mut roots = [None; MAX_ROOTS];
+        for (found, root) in roots.iter_mut().zip(&self.roots) {
+            *found = doc.get(root);
+        }
         self.paths.iter().flat_map(move |(root, path, rest)| {
             let value = roots[*root].and_then(|v| match &path[*rest..] {
                 "" => Some(v),

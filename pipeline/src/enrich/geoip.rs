@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use maxminddb::{MaxMindDbError, Mmap, Reader};
+use quick_cache::sync::Cache;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -26,23 +27,43 @@ use super::Outcome;
 /// `<side>.geo` and `<side>.as`.
 const SIDES: [&str; 4] = ["source", "destination", "client", "server"];
 
-/// One MaxMind database, mapped or in memory.
-pub enum Database {
+/// How many addresses each database keeps the rendered answer for. Flow
+/// logs name the same peers over and over: a hit costs a hash probe and a
+/// copy of the fields, a miss a walk of the database's tree and the decoding
+/// of a record that holds every language's names. At most a few MiB.
+const CACHED_ADDRESSES: usize = 8192;
+
+/// One MaxMind database, mapped or in memory, with the answers it gave
+/// lately. A reload builds a new `Database`, so an answer never outlives the
+/// data it came from.
+pub struct Database {
+    reader: Source,
+    rendered: Cache<IpAddr, Option<Value>>,
+}
+
+enum Source {
     Mapped(Reader<Mmap>),
     Owned(Reader<Vec<u8>>),
 }
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let meta = match self {
-            Database::Mapped(r) => r.metadata(),
-            Database::Owned(r) => r.metadata(),
+        let meta = match &self.reader {
+            Source::Mapped(r) => r.metadata(),
+            Source::Owned(r) => r.metadata(),
         };
         write!(f, "Database({}, built {})", meta.database_type, meta.build_epoch)
     }
 }
 
 impl Database {
+    fn new(reader: Source) -> Database {
+        Database {
+            reader,
+            rendered: Cache::new(CACHED_ADDRESSES),
+        }
+    }
+
     /// Copies `path` to a private temporary file, maps the copy and unlinks
     /// it (the mapping outlives the name).
     pub fn open(path: &Path) -> Result<Database, String> {
@@ -54,19 +75,33 @@ impl Database {
             map_private_copy(&copy).map_err(|e| e.to_string())
         })();
         let _ = std::fs::remove_file(&copy);
-        result.map(Database::Mapped)
+        result.map(|r| Database::new(Source::Mapped(r)))
     }
 
     /// A database held in memory (tests, benches).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Database, String> {
-        Reader::from_source(bytes).map(Database::Owned).map_err(|e| e.to_string())
+        Reader::from_source(bytes)
+            .map(|r| Database::new(Source::Owned(r)))
+            .map_err(|e| e.to_string())
     }
 
     fn lookup<'de, T: Deserialize<'de>>(&'de self, ip: IpAddr) -> Result<Option<T>, MaxMindDbError> {
-        match self {
-            Database::Mapped(r) => r.lookup(ip)?.decode(),
-            Database::Owned(r) => r.lookup(ip)?.decode(),
+        match &self.reader {
+            Source::Mapped(r) => r.lookup(ip)?.decode(),
+            Source::Owned(r) => r.lookup(ip)?.decode(),
         }
+    }
+
+    /// The ECS object `render` makes of `ip`'s record (`None` for no record
+    /// or an empty object), from the cache when this database answered it
+    /// before. Errors are not cached.
+    fn rendered(&self, ip: IpAddr, render: Render) -> Result<Option<Value>, MaxMindDbError> {
+        if let Some(hit) = self.rendered.get(&ip) {
+            return Ok(hit);
+        }
+        let value = render(self, ip)?.filter(|m| !m.is_empty()).map(Value::Object);
+        self.rendered.insert(ip, value.clone());
+        Ok(value)
     }
 }
 
@@ -138,6 +173,26 @@ fn english<'a>(names: &Option<Names<'a>>) -> Option<&'a str> {
     names.as_ref().and_then(|n| n.en)
 }
 
+/// `<side>.geo` of `ip` from a City database.
+fn geo(db: &Database, ip: IpAddr) -> Result<Option<Map<String, Value>>, MaxMindDbError> {
+    Ok(db.lookup::<CityRecord>(ip)?.map(|r| r.to_geo()))
+}
+
+/// `<side>.as` of `ip` from an ASN database.
+fn autonomous_system(db: &Database, ip: IpAddr) -> Result<Option<Map<String, Value>>, MaxMindDbError> {
+    let Some(record) = db.lookup::<AsnRecord>(ip)? else {
+        return Ok(None);
+    };
+    let mut as_ = Map::new();
+    if let Some(n) = record.autonomous_system_number {
+        as_.insert("number".into(), n.into());
+    }
+    if let Some(org) = record.autonomous_system_organization.filter(|o| !o.is_empty()) {
+        as_.insert("organization".into(), json!({"name": org}));
+    }
+    Ok(Some(as_))
+}
+
 impl CityRecord<'_> {
     fn to_geo(&self) -> Map<String, Value> {
         let mut geo = Map::new();
@@ -168,6 +223,8 @@ impl CityRecord<'_> {
         geo
     }
 }
+
+type Render = fn(&Database, IpAddr) -> Result<Option<Map<String, Value>>, MaxMindDbError>;
 
 /// The GeoIP enricher: either database may be absent.
 #[derive(Debug)]
@@ -205,33 +262,12 @@ impl GeoIp {
             if !is_public(ip) {
                 continue;
             }
-            if let Some(db) = city.filter(|_| !side.contains_key("geo")) {
-                match db.lookup::<CityRecord>(ip) {
-                    Ok(Some(record)) => {
-                        let geo = record.to_geo();
-                        if !geo.is_empty() {
-                            side.insert("geo".into(), Value::Object(geo));
-                            outcome.enriched = true;
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(_) => outcome.errors += 1,
-                }
-            }
-            if let Some(db) = asn.filter(|_| !side.contains_key("as")) {
-                match db.lookup::<AsnRecord>(ip) {
-                    Ok(Some(record)) => {
-                        let mut as_ = Map::new();
-                        if let Some(n) = record.autonomous_system_number {
-                            as_.insert("number".into(), n.into());
-                        }
-                        if let Some(org) = record.autonomous_system_organization.filter(|o| !o.is_empty()) {
-                            as_.insert("organization".into(), json!({"name": org}));
-                        }
-                        if !as_.is_empty() {
-                            side.insert("as".into(), Value::Object(as_));
-                            outcome.enriched = true;
-                        }
+            for (db, key, render) in [(city, "geo", geo as Render), (asn, "as", autonomous_system)] {
+                let Some(db) = db.filter(|_| !side.contains_key(key)) else { continue };
+                match db.rendered(ip, render) {
+                    Ok(Some(value)) => {
+                        side.insert(key.into(), value);
+                        outcome.enriched = true;
                     }
                     Ok(None) => {}
                     Err(_) => outcome.errors += 1,
@@ -311,6 +347,19 @@ mod tests {
     }
 
     #[test]
+    fn an_address_seen_before_gets_the_same_fields_from_the_cache() {
+        let g = geoip(Some(city_db("Montréal")), Some(asn_db()));
+        let v = json!({"source": {"ip": "203.0.113.5"}, "destination": {"ip": "192.0.2.1"}});
+        let first = enriched(&g, v.clone());
+        assert!(first["source"].get("geo").is_some() && first["destination"].get("geo").is_none());
+        let city = g.city.as_ref().map(Reloadable::get).expect("city");
+        let city = city.as_deref().expect("loaded");
+        assert!(city.rendered.get(&"203.0.113.5".parse::<IpAddr>().expect("ip")).is_some_and(|v| v.is_some()));
+        assert_eq!(city.rendered.get(&"192.0.2.1".parse::<IpAddr>().expect("ip")), Some(None), "misses are kept too");
+        assert_eq!(enriched(&g, v), first);
+    }
+
+    #[test]
     fn private_and_reserved_addresses_are_never_looked_up() {
         // The test database does hold 10.0.0.0/8: only the address check keeps it out.
         let g = geoip(Some(city_db("Montréal")), Some(asn_db()));
@@ -385,7 +434,7 @@ mod tests {
         let opened = Database::open(&path).expect("opens");
         // Replacing the operator's file in place does not touch the mapping.
         std::fs::write(&path, b"garbage").expect("overwrite");
-        assert!(matches!(opened, Database::Mapped(_)));
+        assert!(matches!(opened.reader, Source::Mapped(_)));
         let d = enriched(
             &GeoIp {
                 city: Some(Reloadable::fixed("c", opened)),
