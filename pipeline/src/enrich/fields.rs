@@ -52,59 +52,65 @@ pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
 /// (the sources of `related.hosts`) has 7.
 const MAX_ROOTS: usize = 16;
 
-/// A fixed list of dotted paths that an enricher reads from every document.
+/// A fixed list of dotted paths that enrichers read from every document,
+/// each with a tag (`T`) that says what its values are for.
 ///
 /// Read one by one, each path looks its first segment up in the document's
 /// top level; the lists share a handful of roots (`source`, `host`, `file`,
 /// …), most of them absent from a given document. [`Paths::strings`] looks
-/// each root up once per document instead.
+/// each root up once per document instead, so an enricher reading several
+/// lists reads them as one.
 #[derive(Debug)]
-pub struct Paths {
+pub struct Paths<T = ()> {
     /// The distinct first segments, at most [`MAX_ROOTS`]: a document's
     /// roots are looked up into an array on the stack.
     roots: Vec<String>,
-    /// Per path, in the order given: its root's index, the path, and where
-    /// the part under the root starts in it (its length when none).
-    paths: Vec<(usize, String, usize)>,
+    /// Per path, in the order given: its tag, its root's index, the path,
+    /// and where the part under the root starts in it (its length when none).
+    paths: Vec<(T, usize, String, usize)>,
 }
 
 impl Paths {
     pub fn new<S: AsRef<str>>(paths: impl IntoIterator<Item = S>) -> Paths {
-        let mut roots: Vec<String> = Vec::new();
+        Paths::tagged(paths.into_iter().map(|p| ((), p)), None)
+    }
+}
+
+impl<T: Copy> Paths<T> {
+    /// The tagged paths under one of `roots` (all of them for `None`), in
+    /// the order given.
+    pub fn tagged<S: AsRef<str>>(paths: impl IntoIterator<Item = (T, S)>, roots: Option<&[&str]>) -> Paths<T> {
+        let mut distinct: Vec<String> = Vec::new();
         let paths = paths
             .into_iter()
-            .map(|path| {
+            .filter(|(_, p)| roots.is_none_or(|r| r.contains(&split_first(p.as_ref()).0)))
+            .map(|(tag, path)| {
                 let path = path.as_ref();
                 let root = split_first(path).0;
-                let index = roots.iter().position(|r| r == root).unwrap_or_else(|| {
-                    roots.push(root.to_owned());
-                    roots.len() - 1
+                let index = distinct.iter().position(|r| r == root).unwrap_or_else(|| {
+                    distinct.push(root.to_owned());
+                    distinct.len() - 1
                 });
                 assert!(index < MAX_ROOTS, "a path list spans more than {MAX_ROOTS} top-level objects");
-                (index, path.to_owned(), (root.len() + 1).min(path.len()))
+                (tag, index, path.to_owned(), (root.len() + 1).min(path.len()))
             })
             .collect();
-        Paths { roots, paths }
-    }
-
-    /// [`Paths::new`] of the paths under one of `roots` (all of them for `None`).
-    pub fn under<S: AsRef<str>>(paths: impl IntoIterator<Item = S>, roots: Option<&[&str]>) -> Paths {
-        Paths::new(paths.into_iter().filter(|p| roots.is_none_or(|r| r.contains(&split_first(p.as_ref()).0))))
+        Paths { roots: distinct, paths }
     }
 
     /// Every non-empty string at each path ([`strings_of`]), in the order of the
-    /// paths, with the path it was found at.
-    pub fn strings<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    /// paths, with the path's tag and the path it was found at.
+    pub fn strings<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (T, &'a str, &'a str)> + 'a {
         let mut roots = [None; MAX_ROOTS];
         for (found, root) in roots.iter_mut().zip(&self.roots) {
             *found = doc.get(root);
         }
-        self.paths.iter().flat_map(move |(root, path, rest)| {
+        self.paths.iter().flat_map(move |(tag, root, path, rest)| {
             let value = roots[*root].and_then(|v| match &path[*rest..] {
                 "" => Some(v),
                 rest => get_in(v, rest),
             });
-            strings_of(value).map(move |s| (path.as_str(), s))
+            strings_of(value).map(move |s| (*tag, path.as_str(), s))
         })
     }
 }
@@ -153,7 +159,7 @@ mod tests {
         let d = doc(json!({"source": {"ip": "1.2.3.4", "nat": {"ip": "5.6.7.8"}}, "host": {"ip": ["10.0.0.1", ""]}, "x": "y"}));
         let paths = Paths::new(["source.ip", "client.ip", "host.ip", "source.nat.ip", "x", "x.y"]);
         assert_eq!(
-            paths.strings(&d).collect::<Vec<_>>(),
+            paths.strings(&d).map(|(_, path, value)| (path, value)).collect::<Vec<_>>(),
             [("source.ip", "1.2.3.4"), ("host.ip", "10.0.0.1"), ("source.nat.ip", "5.6.7.8"), ("x", "y")]
         );
     }

@@ -49,20 +49,20 @@ const HOSTS: &[&str] = &[
 const HASH_OWNERS: &[&str] = &["file.hash", "process.hash", "process.parent.hash", "dll.hash"];
 const HASH_KINDS: &[&str] = &["md5", "sha1", "sha256", "sha384", "sha512", "ssdeep", "tlsh"];
 
-/// Each `related.*` field and the paths its values come from, in order.
+/// The `related.*` fields, in the order [`Sources`] tags them.
+const TARGETS: [&str; 4] = ["related.ip", "related.user", "related.hosts", "related.hash"];
+
+/// The paths each `related.*` field's values come from, in order, tagged
+/// with the field's index in [`TARGETS`].
 #[derive(Debug)]
-pub struct Sources([(&'static str, Paths); 4]);
+pub struct Sources(Paths<usize>);
 
 impl Sources {
     /// The paths under `roots` (every path for `None`).
     pub fn under(roots: Option<&[&str]>) -> Sources {
-        let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| format!("{owner}.{kind}")));
-        Sources([
-            ("related.ip", Paths::under(IPS, roots)),
-            ("related.user", Paths::under(USERS, roots)),
-            ("related.hosts", Paths::under(HOSTS, roots)),
-            ("related.hash", Paths::under(hashes, roots)),
-        ])
+        let tag = |target: usize, paths: &'static [&'static str]| paths.iter().map(move |p| (target, p.to_string()));
+        let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| (3, format!("{owner}.{kind}"))));
+        Sources(Paths::tagged(tag(0, IPS).chain(tag(1, USERS)).chain(tag(2, HOSTS)).chain(hashes), roots))
     }
 }
 
@@ -74,9 +74,13 @@ pub fn enrich(doc: &mut Map<String, Value>) -> Outcome {
 
 /// Fills the `related.*` fields from `sources`.
 pub fn enrich_from(doc: &mut Map<String, Value>, sources: &Sources) -> Outcome {
-    let new = sources.0.each_ref().map(|(target, paths)| missing(doc, target, paths.strings(doc).map(|(_, v)| v)));
+    let mut found: [Vec<&str>; 4] = Default::default();
+    for (target, _, value) in sources.0.strings(doc) {
+        found[target].push(value);
+    }
+    let new: [Vec<String>; 4] = std::array::from_fn(|i| missing(doc, TARGETS[i], &found[i]));
     let mut outcome = Outcome::default();
-    for ((target, _), new) in sources.0.iter().zip(new) {
+    for (target, new) in TARGETS.into_iter().zip(new) {
         outcome.enriched |= append(doc, target, new);
     }
     outcome
@@ -84,10 +88,13 @@ pub fn enrich_from(doc: &mut Map<String, Value>, sources: &Sources) -> Outcome {
 
 /// The values of `found` that `target` does not hold yet, de-duplicated.
 /// Allocates only for those: most documents already hold everything.
-fn missing<'a>(doc: &Map<String, Value>, target: &str, found: impl Iterator<Item = &'a str>) -> Vec<String> {
-    let held = get(doc, target);
+fn missing(doc: &Map<String, Value>, target: &str, found: &[&str]) -> Vec<String> {
     let mut new: Vec<String> = Vec::new();
-    for v in found.map(str::trim).filter(|v| !v.is_empty()) {
+    if found.is_empty() {
+        return new;
+    }
+    let held = get(doc, target);
+    for v in found.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
         if !strings_of(held).any(|x| x == v) && !new.iter().any(|x| x == v) {
             new.push(v.to_owned());
         }

@@ -164,16 +164,13 @@ const HASH_FIELDS: &[&str] = &[
 
 /// The fields read, by kind of indicator.
 #[derive(Debug)]
-pub struct Fields([(Kind, Paths); 3]);
+pub struct Fields(Paths<Kind>);
 
 impl Fields {
     /// The fields under `roots` (every field for `None`).
     pub fn under(roots: Option<&[&str]>) -> Fields {
-        Fields([
-            (Kind::Ip, Paths::under(IP_FIELDS, roots)),
-            (Kind::Domain, Paths::under(DOMAIN_FIELDS, roots)),
-            (Kind::Hash, Paths::under(HASH_FIELDS, roots)),
-        ])
+        let fields = [(Kind::Ip, IP_FIELDS), (Kind::Domain, DOMAIN_FIELDS), (Kind::Hash, HASH_FIELDS)];
+        Fields(Paths::tagged(fields.into_iter().flat_map(|(kind, paths)| paths.iter().map(move |p| (kind, p))), roots))
     }
 }
 
@@ -211,14 +208,12 @@ impl ThreatIntel {
     pub fn enrich_fields(&self, doc: &mut Map<String, Value>, fields: &Fields) -> Outcome {
         let candidates: Vec<Candidate> = fields
             .0
-            .iter()
-            .flat_map(|(kind, paths)| {
-                paths.strings(doc).map(|(field, value)| Candidate {
-                    field,
-                    value,
-                    kind: *kind,
-                    ip: matches!(kind, Kind::Ip).then(|| value.parse().ok()).flatten(),
-                })
+            .strings(doc)
+            .map(|(kind, field, value)| Candidate {
+                field,
+                value,
+                kind,
+                ip: matches!(kind, Kind::Ip).then(|| value.parse().ok()).flatten(),
             })
             .collect();
         if candidates.is_empty() {
