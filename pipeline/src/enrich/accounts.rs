@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Outcome;
-use super::fields::{get, get_str, set};
 use super::source::Reloadable;
 
 /// An account id → name map.
@@ -57,10 +56,13 @@ pub fn load_organizations_export(path: &Path) -> Result<AccountNames, String> {
 
 impl Accounts {
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
-        if get(doc, "cloud.account.name").is_some() {
+        let Some(Value::Object(account)) = doc.get_mut("cloud").and_then(|c| c.get_mut("account")) else {
+            return Outcome::default();
+        };
+        if account.contains_key("name") {
             return Outcome::default();
         }
-        let Some(id) = get_str(doc, "cloud.account.id") else {
+        let Some(id) = account.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) else {
             return Outcome::default();
         };
         let name = match self.configured.get(id) {
@@ -70,8 +72,12 @@ impl Accounts {
                 .as_ref()
                 .and_then(|f| f.get().as_ref().and_then(|names| names.get(id).cloned())),
         };
+        let Some(name) = name else {
+            return Outcome::default();
+        };
+        account.insert("name".into(), Value::String(name));
         Outcome {
-            enriched: name.is_some_and(|n| set(doc, "cloud.account.name", Value::String(n))),
+            enriched: true,
             errors: 0,
         }
     }
@@ -80,6 +86,7 @@ impl Accounts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrich::fields::get;
     use serde_json::json;
 
     fn accounts() -> Accounts {

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
-use super::Outcome;
-use super::fields::{get, get_str, set};
+use super::fields::{get, set};
+use super::{Addresses, Outcome};
 use super::net::Cidr;
 
 #[derive(Debug, Clone)]
@@ -24,11 +24,15 @@ impl Direction {
     }
 
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
+        self.enrich_addresses(doc, &Addresses::of(doc, &["source", "destination"]))
+    }
+
+    /// [`Direction::enrich`] with `doc`'s addresses already read.
+    pub fn enrich_addresses(&self, doc: &mut Map<String, Value>, addresses: &Addresses) -> Outcome {
         if get(doc, "network.direction").is_some() {
             return Outcome::default();
         }
-        let ip = |path| get_str(doc, path).and_then(|s| s.parse::<IpAddr>().ok());
-        let (Some(source), Some(destination)) = (ip("source.ip"), ip("destination.ip")) else {
+        let (Some(source), Some(destination)) = (addresses.of_side("source"), addresses.of_side("destination")) else {
             return Outcome::default();
         };
         let direction = match (self.is_internal(source), self.is_internal(destination)) {

@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::net::is_public;
 use super::source::{Reloadable, private_temp_file};
-use super::Outcome;
+use super::{Addresses, Outcome};
 
 /// The ECS objects that hold an address (`<side>.ip`) and may get its
 /// `<side>.geo` and `<side>.as`.
@@ -241,11 +241,11 @@ pub fn sides(roots: Option<&[&str]>) -> Vec<&'static str> {
 impl GeoIp {
     /// Enriches every side.
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
-        self.enrich_sides(doc, &SIDES)
+        self.enrich_addresses(doc, &Addresses::of(doc, &SIDES))
     }
 
-    /// Enriches the given sides.
-    pub fn enrich_sides(&self, doc: &mut Map<String, Value>, sides: &[&str]) -> Outcome {
+    /// Enriches the sides of `addresses`, `doc`'s own.
+    pub fn enrich_addresses(&self, doc: &mut Map<String, Value>, addresses: &Addresses) -> Outcome {
         let city = self.city.as_ref().map(Reloadable::get);
         let asn = self.asn.as_ref().map(Reloadable::get);
         let city = city.as_ref().and_then(|g| g.as_deref());
@@ -254,14 +254,11 @@ impl GeoIp {
             return Outcome::default();
         }
         let mut outcome = Outcome::default();
-        for side in sides {
-            let Some(Value::Object(side)) = doc.get_mut(*side) else { continue };
-            let Some(ip) = side.get("ip").and_then(Value::as_str).and_then(|s| s.parse::<IpAddr>().ok()) else {
-                continue;
-            };
+        for (side, ip) in addresses.iter() {
             if !is_public(ip) {
                 continue;
             }
+            let Some(Value::Object(side)) = doc.get_mut(side) else { continue };
             for (db, key, render) in [(city, "geo", geo as Render), (asn, "as", autonomous_system)] {
                 let Some(db) = db.filter(|_| !side.contains_key(key)) else { continue };
                 match db.rendered(ip, render) {

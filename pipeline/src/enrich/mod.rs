@@ -63,6 +63,7 @@ pub mod related;
 pub mod source;
 pub mod threat_intel;
 
+use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -199,11 +200,15 @@ impl Enrichers {
         if let Some(e) = &self.accounts {
             metrics::count(metrics::Enricher::Accounts, e.enrich(doc));
         }
+        let addresses = match (&self.geoip, &self.direction) {
+            (None, None) => Addresses::default(),
+            _ => Addresses::of(doc, &scope.sides),
+        };
         if let Some(e) = &self.geoip {
-            metrics::count(metrics::Enricher::GeoIp, e.enrich_sides(doc, &scope.sides));
+            metrics::count(metrics::Enricher::GeoIp, e.enrich_addresses(doc, &addresses));
         }
         if let Some(e) = &self.direction {
-            metrics::count(metrics::Enricher::Direction, e.enrich(doc));
+            metrics::count(metrics::Enricher::Direction, e.enrich_addresses(doc, &addresses));
         }
         if let Some(e) = &self.threat_intel {
             metrics::count(metrics::Enricher::ThreatIntel, e.enrich_fields(doc, &scope.threat));
@@ -273,6 +278,33 @@ impl Scope {
             threat: threat_intel::Fields::under(roots),
             related: related::Sources::under(roots),
         }
+    }
+}
+
+/// The address of each side of a document (`source.ip`, `destination.ip`,
+/// `client.ip`, `server.ip`) that holds one, parsed once for GeoIP and
+/// direction.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Addresses([Option<(&'static str, IpAddr)>; 4]);
+
+impl Addresses {
+    /// The addresses of `sides` (at most four) in `doc`.
+    pub fn of(doc: &Map<String, Value>, sides: &[&'static str]) -> Addresses {
+        let mut found = [None; 4];
+        for (slot, side) in found.iter_mut().zip(sides) {
+            let text = doc.get(*side).and_then(|s| s.get("ip")).and_then(Value::as_str);
+            *slot = text.and_then(|t| t.parse().ok()).map(|ip| (*side, ip));
+        }
+        Addresses(found)
+    }
+
+    /// Each side that has an address, with it.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, IpAddr)> + '_ {
+        self.0.iter().flatten().copied()
+    }
+
+    pub fn of_side(&self, side: &str) -> Option<IpAddr> {
+        self.iter().find(|(s, _)| *s == side).map(|(_, ip)| ip)
     }
 }
 
