@@ -10,6 +10,10 @@
 //! A database is memory-mapped from a private copy this process made
 //! ([`Database::open`]): the file the operator replaces is never mapped, so
 //! replacing it in place cannot corrupt a running lookup.
+//!
+//! Each database keeps the `geo` or `as` object it rendered for its last
+//! 8,192 addresses (`CACHED_ADDRESSES`): flow logs name the same peers again and
+//! again, and a repeated address then costs a hash probe and a copy.
 
 use std::net::IpAddr;
 use std::path::Path;

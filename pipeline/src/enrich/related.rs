@@ -53,7 +53,7 @@ const HASH_KINDS: &[&str] = &["md5", "sha1", "sha256", "sha384", "sha512", "ssde
 const TARGETS: [&str; 4] = ["related.ip", "related.user", "related.hosts", "related.hash"];
 
 /// The paths each `related.*` field's values come from, in order, tagged
-/// with the field's index in [`TARGETS`].
+/// with the field's index in `TARGETS`.
 #[derive(Debug)]
 pub struct Sources(Paths<usize>);
 

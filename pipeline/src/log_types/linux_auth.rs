@@ -19,7 +19,7 @@
 //! Detecting the shape per frame cannot work: line framing would make a whole
 //! Firehose object one line (no newlines between values), JSON framing would
 //! skip a text file as garbage. So there are two log types, sharing the line
-//! parser ([`syslog`]) and the message rules ([`messages`]); their indices are
+//! parser ([`syslog`]) and the message rules (`messages`); their indices are
 //! `<prefix>-linux_auth-*` and `<prefix>-linux_auth_file-*` (`<prefix>-linux_auth*`
 //! covers both), with the same mapping.
 //!
@@ -31,7 +31,7 @@
 //! line without one is a record error. `message` is the text after the
 //! program tag, `event.original` the whole line; `host.hostname`/`host.name`,
 //! `process.name`/`process.pid` and `log.syslog.*` come from the syslog
-//! header. What the message means is [`messages::describe`]'s: a message it
+//! header. What the message means is `messages::describe`'s: a message it
 //! does not recognise is still indexed, with its text and no category.
 //! The CloudWatch envelope is `aws.cloudwatch_logs.*`, the event id `event.id`
 //! and, with the log group and stream, the document id; file lines get
