@@ -12,8 +12,11 @@
 //! replacing it in place cannot corrupt a running lookup.
 //!
 //! Each database keeps the `geo` or `as` object it rendered for its last
-//! 8,192 addresses (`CACHED_ADDRESSES`): flow logs name the same peers again and
-//! again, and a repeated address then costs a hash probe and a copy.
+//! `enrich.geoip_cache_entries` addresses (1,024 by default, about 3 MiB
+//! for both databases): flow logs name the same peers again and again, and
+//! a repeated address then costs a hash probe and a copy instead of a walk
+//! of the database's tree and the decoding of a record that holds every
+//! language's names.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -31,18 +34,13 @@ use super::{Addresses, Outcome};
 /// `<side>.geo` and `<side>.as`.
 const SIDES: [&str; 4] = ["source", "destination", "client", "server"];
 
-/// How many addresses each database keeps the rendered answer for. Flow
-/// logs name the same peers over and over: a hit costs a hash probe and a
-/// copy of the fields, a miss a walk of the database's tree and the decoding
-/// of a record that holds every language's names. At most a few MiB.
-const CACHED_ADDRESSES: usize = 8192;
-
 /// One MaxMind database, mapped or in memory, with the answers it gave
 /// lately. A reload builds a new `Database`, so an answer never outlives the
 /// data it came from.
 pub struct Database {
     reader: Source,
-    rendered: Cache<IpAddr, Option<Value>>,
+    /// `None` when the cache is off.
+    rendered: Option<Cache<IpAddr, Option<Value>>>,
 }
 
 enum Source {
@@ -61,16 +59,17 @@ impl std::fmt::Debug for Database {
 }
 
 impl Database {
-    fn new(reader: Source) -> Database {
+    fn new(reader: Source, cached: usize) -> Database {
         Database {
             reader,
-            rendered: Cache::new(CACHED_ADDRESSES),
+            rendered: (cached > 0).then(|| Cache::new(cached)),
         }
     }
 
     /// Copies `path` to a private temporary file, maps the copy and unlinks
-    /// it (the mapping outlives the name).
-    pub fn open(path: &Path) -> Result<Database, String> {
+    /// it (the mapping outlives the name). The answers for `cached`
+    /// addresses are kept.
+    pub fn open(path: &Path, cached: usize) -> Result<Database, String> {
         let (copy, mut file) = private_temp_file("geoip.mmdb").map_err(|e| format!("temporary copy: {e}"))?;
         let result = (|| {
             let mut source = std::fs::File::open(path).map_err(|e| e.to_string())?;
@@ -79,13 +78,13 @@ impl Database {
             map_private_copy(&copy).map_err(|e| e.to_string())
         })();
         let _ = std::fs::remove_file(&copy);
-        result.map(|r| Database::new(Source::Mapped(r)))
+        result.map(|r| Database::new(Source::Mapped(r), cached))
     }
 
-    /// A database held in memory (tests, benches).
+    /// A database held in memory, with the default cache (tests, benches).
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Database, String> {
         Reader::from_source(bytes)
-            .map(|r| Database::new(Source::Owned(r)))
+            .map(|r| Database::new(Source::Owned(r), 1024))
             .map_err(|e| e.to_string())
     }
 
@@ -100,11 +99,14 @@ impl Database {
     /// or an empty object), from the cache when this database answered it
     /// before. Errors are not cached.
     fn rendered(&self, ip: IpAddr, render: Render) -> Result<Option<Value>, MaxMindDbError> {
-        if let Some(hit) = self.rendered.get(&ip) {
+        let Some(cache) = &self.rendered else {
+            return Ok(render(self, ip)?.filter(|m| !m.is_empty()).map(Value::Object));
+        };
+        if let Some(hit) = cache.get(&ip) {
             return Ok(hit);
         }
         let value = render(self, ip)?.filter(|m| !m.is_empty()).map(Value::Object);
-        self.rendered.insert(ip, value.clone());
+        cache.insert(ip, value.clone());
         Ok(value)
     }
 }
@@ -355,9 +357,12 @@ mod tests {
         assert!(first["source"].get("geo").is_some() && first["destination"].get("geo").is_none());
         let city = g.city.as_ref().map(Reloadable::get).expect("city");
         let city = city.as_deref().expect("loaded");
-        assert!(city.rendered.get(&"203.0.113.5".parse::<IpAddr>().expect("ip")).is_some_and(|v| v.is_some()));
-        assert_eq!(city.rendered.get(&"192.0.2.1".parse::<IpAddr>().expect("ip")), Some(None), "misses are kept too");
-        assert_eq!(enriched(&g, v), first);
+        let cache = city.rendered.as_ref().expect("cache on by default");
+        assert!(cache.get(&"203.0.113.5".parse::<IpAddr>().expect("ip")).is_some_and(|v| v.is_some()));
+        assert_eq!(cache.get(&"192.0.2.1".parse::<IpAddr>().expect("ip")), Some(None), "misses are kept too");
+        assert_eq!(enriched(&g, v.clone()), first);
+        let uncached = Database::new(Source::Owned(Reader::from_source(city_bytes("Montréal")).expect("db")), 0);
+        assert_eq!(enriched(&geoip(Some(uncached), Some(asn_db())), v), first, "the same without a cache");
     }
 
     #[test]
@@ -432,7 +437,7 @@ mod tests {
         let (path, _) = private_temp_file("test-city.mmdb").expect("temp");
         let db = city_bytes("Mapped");
         std::fs::write(&path, &db).expect("write");
-        let opened = Database::open(&path).expect("opens");
+        let opened = Database::open(&path, 1024).expect("opens");
         // Replacing the operator's file in place does not touch the mapping.
         std::fs::write(&path, b"garbage").expect("overwrite");
         assert!(matches!(opened.reader, Source::Mapped(_)));
@@ -445,6 +450,6 @@ mod tests {
         );
         assert_eq!(d["source"]["geo"]["city_name"], "Mapped");
         let _ = std::fs::remove_file(&path);
-        assert!(Database::open(Path::new("/nonexistent/GeoLite2-City.mmdb")).is_err());
+        assert!(Database::open(Path::new("/nonexistent/GeoLite2-City.mmdb"), 1024).is_err());
     }
 }

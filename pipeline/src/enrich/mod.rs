@@ -106,15 +106,17 @@ impl Enrichers {
     /// Data that cannot be read is one warning each; its enricher does
     /// nothing until a reload finds the data ([`Enrichers::watch`]).
     pub async fn start(config: &EnrichConfig, fetcher: Fetcher) -> Enrichers {
+        let entries = config.geoip_cache_entries;
+        let open = move |path: &std::path::Path| geoip::Database::open(path, entries);
         let geoip = (config.geoip_city.is_some() || config.geoip_asn.is_some()).then(|| geoip::GeoIp {
             city: config
                 .geoip_city
                 .clone()
-                .map(|l| source::Reloadable::new("enrich.geoip_city", l, geoip::Database::open)),
+                .map(|l| source::Reloadable::new("enrich.geoip_city", l, open)),
             asn: config
                 .geoip_asn
                 .clone()
-                .map(|l| source::Reloadable::new("enrich.geoip_asn", l, geoip::Database::open)),
+                .map(|l| source::Reloadable::new("enrich.geoip_asn", l, open)),
         });
         let threat_intel = (!config.threat_intel.is_empty()).then(|| threat_intel::ThreatIntel {
             lists: config
