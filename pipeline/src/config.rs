@@ -596,10 +596,10 @@ impl ConfigFile {
                 ));
             }
         };
-        if let Some(ca) = &self.opensearch.ca_file {
-            if !ca.is_file() {
-                return Err(invalid("opensearch.ca_file", format!("{} is not a readable file", ca.display())));
-            }
+        if let Some(ca) = &self.opensearch.ca_file
+            && !ca.is_file()
+        {
+            return Err(invalid("opensearch.ca_file", format!("{} is not a readable file", ca.display())));
         }
 
         let dead_letter = match (self.dead_letter.s3_url, self.dead_letter.directory) {
@@ -1019,7 +1019,7 @@ url = "http://127.0.0.1:9200"
 
     #[test]
     fn unknown_key_is_an_error_naming_file_key_and_line() {
-        let err = load(&format!("{MINIMAL}\n[bulk]\nmax_byts = 3\n"), &[]).unwrap_err().to_string();
+        let err = load(&format!("{MINIMAL}\n[bulk]\nmax_byts = 3\n"), &[]).expect_err("an error").to_string();
         assert!(err.contains("siem.toml"), "{err}");
         assert!(err.contains("max_byts"), "{err}");
         assert!(err.contains("line 8"), "{err}");
@@ -1027,16 +1027,16 @@ url = "http://127.0.0.1:9200"
 
     #[test]
     fn missing_required_key_is_named() {
-        let err = load("[opensearch]\nurl = \"http://x\"\n", &[]).unwrap_err().to_string();
+        let err = load("[opensearch]\nurl = \"http://x\"\n", &[]).expect_err("an error").to_string();
         assert!(err.contains("sqs.queue_url") && err.contains("required"), "{err}");
     }
 
     #[test]
     fn out_of_range_value_is_named_with_its_range() {
-        let err = load(&format!("{MINIMAL}\n[sqs]\n"), &[]).unwrap_err().to_string();
+        let err = load(&format!("{MINIMAL}\n[sqs]\n"), &[]).expect_err("an error").to_string();
         // duplicate table is a TOML error with a line number
         assert!(err.contains("siem.toml"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_SQS_MAX_MESSAGES", "11")]).unwrap_err().to_string();
+        let err = load(MINIMAL, &[("SIEM_SQS_MAX_MESSAGES", "11")]).expect_err("an error").to_string();
         assert!(err.contains("sqs.max_messages") && err.contains("1..=10"), "{err}");
     }
 
@@ -1057,9 +1057,9 @@ url = "http://127.0.0.1:9200"
 
     #[test]
     fn environment_override_of_unknown_key_names_the_variable() {
-        let err = load(MINIMAL, &[("SIEM_BULK_MAX_BYTEZ", "1")]).unwrap_err().to_string();
+        let err = load(MINIMAL, &[("SIEM_BULK_MAX_BYTEZ", "1")]).expect_err("an error").to_string();
         assert!(err.contains("SIEM_BULK_MAX_BYTEZ") && err.contains("max_bytez"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_NOPE", "1")]).unwrap_err().to_string();
+        let err = load(MINIMAL, &[("SIEM_NOPE", "1")]).expect_err("an error").to_string();
         assert!(err.contains("SIEM_NOPE"), "{err}");
     }
 
@@ -1074,7 +1074,7 @@ url = "http://127.0.0.1:9200"
             }
         );
         assert_eq!(load(MINIMAL, &[]).expect("valid").dead_letter, DeadLetterConfig::None);
-        let err = load(MINIMAL, &[("SIEM_DEAD_LETTER_S3_URL", "https://x")]).unwrap_err().to_string();
+        let err = load(MINIMAL, &[("SIEM_DEAD_LETTER_S3_URL", "https://x")]).expect_err("an error").to_string();
         assert!(err.contains("dead_letter.s3_url"), "{err}");
     }
 
@@ -1099,10 +1099,10 @@ url = "http://127.0.0.1:9200"
         let c = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "sigv4"), ("SIEM_OPENSEARCH_SIGV4_SERVICE", "aoss")]).expect("valid");
         assert_eq!(c.opensearch.auth, OpenSearchAuth::SigV4 { service: "aoss".into() });
         let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "sigv4"), ("SIEM_OPENSEARCH_SIGV4_SERVICE", "s3")])
-            .unwrap_err()
+            .expect_err("an error")
             .to_string();
         assert!(err.contains("opensearch.sigv4_service"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "basic")]).unwrap_err().to_string();
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "basic")]).expect_err("an error").to_string();
         assert!(err.contains("opensearch.username"), "{err}");
     }
 
@@ -1209,9 +1209,9 @@ url = "http://127.0.0.1:9200"
 
     #[test]
     fn bad_rotation_and_prefix_are_rejected() {
-        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_ROTATION", "weekly")]).unwrap_err().to_string();
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_ROTATION", "weekly")]).expect_err("an error").to_string();
         assert!(err.contains("opensearch.index_rotation"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_PREFIX", "Bad")]).unwrap_err().to_string();
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_PREFIX", "Bad")]).expect_err("an error").to_string();
         assert!(err.contains("opensearch.index_prefix"), "{err}");
     }
 }

@@ -111,10 +111,10 @@ impl Related {
 }
 
 fn push_unique(list: &mut Vec<String>, v: Option<&str>) {
-    if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
-        if !list.iter().any(|x| x == v) {
-            list.push(v.to_owned());
-        }
+    if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty())
+        && !list.iter().any(|x| x == v)
+    {
+        list.push(v.to_owned());
     }
 }
 

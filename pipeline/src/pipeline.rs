@@ -536,11 +536,12 @@ async fn receive_loop(l: ReceiveLoop) {
         if l.stop.is_cancelled() {
             return;
         }
-        if let Some(limit) = l.exit_after_empty {
-            if l.empty_streak.load(Ordering::Relaxed) >= limit && l.tasks.is_empty() {
-                l.stop.cancel();
-                return;
-            }
+        if let Some(limit) = l.exit_after_empty
+            && l.empty_streak.load(Ordering::Relaxed) >= limit
+            && l.tasks.is_empty()
+        {
+            l.stop.cancel();
+            return;
         }
         // Receive only while there is room for another object: a full
         // pipeline leaves messages on the queue for other workers.

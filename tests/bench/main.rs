@@ -102,7 +102,7 @@ fn generate(kind: &str, mib: u64, out: &Path) {
                     40 + (n * 13) % 90000,
                     1795833600 + n / 100,
                     1795833660 + n / 100,
-                    if n % 7 == 0 { "REJECT" } else { "ACCEPT" },
+                    if n.is_multiple_of(7) { "REJECT" } else { "ACCEPT" },
                 );
                 gz.write_all(line.as_bytes()).expect("write");
                 written += line.len() as u64;

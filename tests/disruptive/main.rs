@@ -3,6 +3,10 @@
 //! the other end-to-end tests, and they take a lock so that they also run
 //! one at a time among themselves.
 
+// The lock is held for a whole test on purpose: each test has its own
+// runtime on its own thread, and the lock only keeps them from overlapping.
+#![expect(clippy::await_holding_lock, reason = "the lock serializes whole tests, each on its own runtime")]
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

@@ -91,10 +91,10 @@ fn every_emitted_ecs_field_exists_with_a_compatible_type_and_allowed_value() {
                     file.display()
                 ));
             }
-            if let Some(allowed) = def.get("allowed_values").and_then(Value::as_array) {
-                if !allowed.iter().any(|a| a == value) {
-                    problems.push(format!("{}: `{path}` = {value} is not an allowed value", file.display()));
-                }
+            if let Some(allowed) = def.get("allowed_values").and_then(Value::as_array)
+                && !allowed.iter().any(|a| a == value)
+            {
+                problems.push(format!("{}: `{path}` = {value} is not an allowed value", file.display()));
             }
         }
     }

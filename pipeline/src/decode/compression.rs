@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn truncated_gzip_is_an_io_error_not_a_panic() {
         let gz = gzip(&b"x".repeat(10_000));
-        let err = read_all(Compression::Gzip, &gz[..gz.len() / 2]).unwrap_err();
+        let err = read_all(Compression::Gzip, &gz[..gz.len() / 2]).expect_err("an error");
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
 
@@ -192,7 +192,7 @@ mod tests {
         let mut out = Vec::new();
         let err = LimitedRead::new(Compression::Gzip.decoder(&bomb[..]).expect("decoder"), 1000)
             .read_to_end(&mut out)
-            .unwrap_err();
+            .expect_err("an error");
         assert!(err.to_string().contains("exceeds the limit"), "{err}");
         let mut exact = Vec::new();
         LimitedRead::new(&b"12345"[..], 5).read_to_end(&mut exact).expect("at the limit is fine");

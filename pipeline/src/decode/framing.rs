@@ -493,7 +493,7 @@ mod tests {
     fn over_long_line_is_reported_and_reading_continues() {
         let out = frames(b"short\nthis line is too long\nnext\n", Framing::Lines, 10);
         assert_eq!(out[0], Ok("short".into()));
-        assert!(out[1].as_ref().unwrap_err().contains("over the limit"), "{out:?}");
+        assert!(out[1].as_ref().expect_err("an error").contains("over the limit"), "{out:?}");
         assert_eq!(out[2], Ok("next".into()));
     }
 
@@ -511,7 +511,7 @@ mod tests {
     fn garbage_between_values_is_reported_and_skipped() {
         let out = frames(br#"{"a":1}oops{"b":2}"#, Framing::ConcatenatedJson, 100);
         assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
-        assert!(out[1].as_ref().unwrap_err().contains("oops"), "{out:?}");
+        assert!(out[1].as_ref().expect_err("an error").contains("oops"), "{out:?}");
         assert_eq!(out[2], Ok(r#"{"b":2}"#.into()));
     }
 
@@ -519,7 +519,7 @@ mod tests {
     fn truncated_value_is_a_fatal_stream_error() {
         let out = frames(br#"{"a":1}{"b":"#, Framing::ConcatenatedJson, 100);
         assert_eq!(out.len(), 2);
-        assert!(out[1].as_ref().unwrap_err().contains("ended inside"), "{out:?}");
+        assert!(out[1].as_ref().expect_err("an error").contains("ended inside"), "{out:?}");
     }
 
     #[test]
@@ -549,7 +549,7 @@ mod tests {
     fn array_field_on_a_non_object_is_a_structure_error() {
         let out = frames(b"[1,2]", Framing::JsonArrayField("Records"), 100);
         assert_eq!(out.len(), 1);
-        assert!(out[0].as_ref().unwrap_err().contains("expected '{'"), "{out:?}");
+        assert!(out[0].as_ref().expect_err("an error").contains("expected '{'"), "{out:?}");
     }
 
     #[test]

@@ -417,7 +417,7 @@ mod tests {
         ] {
             let result = parse(body);
             assert!(result.is_err(), "{body:?} gave {result:?}");
-            assert!(!result.unwrap_err().label().is_empty());
+            assert!(!result.expect_err("an error").label().is_empty());
         }
     }
 }
