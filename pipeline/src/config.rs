@@ -254,9 +254,10 @@ pub struct EnrichSection {
     pub geoip_city: Option<String>,
     /// MaxMind ASN database (`.mmdb`): local path or s3:// URL.
     pub geoip_asn: Option<String>,
-    /// How many addresses each GeoIP database keeps its answer for (about
-    /// 1.7 KiB each for City, 1.3 KiB for ASN); 0 turns the cache off.
-    /// Default 1024.
+    /// How many addresses each GeoIP database keeps its answer for: about
+    /// 1.7 KiB each for City and 1.3 KiB for ASN, so the default (1024)
+    /// takes about 3 MiB and the most allowed (100,000) about 300 MiB.
+    /// 0 turns the cache off.
     pub geoip_cache_entries: Option<u64>,
     /// `network.direction` from `internal_networks`. Default: on when
     /// `internal_networks` is set.
@@ -870,7 +871,7 @@ impl Default for EnrichConfig {
             related: true,
             geoip_city: None,
             geoip_asn: None,
-            geoip_cache_entries: 1024,
+            geoip_cache_entries: crate::enrich::geoip::DEFAULT_CACHE_ENTRIES,
             internal_networks: Vec::new(),
             threat_intel: Vec::new(),
             account_names: Default::default(),
@@ -925,9 +926,9 @@ fn validate_enrich(section: EnrichSection, path: &Path) -> Result<EnrichConfig, 
         config.geoip_city = city;
         config.geoip_asn = asn;
     }
-    let entries = section.geoip_cache_entries.unwrap_or(1024);
-    if entries > 1_000_000 {
-        return Err(invalid("enrich.geoip_cache_entries", format!("{entries} is out of range 0..=1000000")));
+    let entries = section.geoip_cache_entries.unwrap_or(crate::enrich::geoip::DEFAULT_CACHE_ENTRIES as u64);
+    if entries > 100_000 {
+        return Err(invalid("enrich.geoip_cache_entries", format!("{entries} is out of range 0..=100000")));
     }
     config.geoip_cache_entries = entries as usize;
 
@@ -1196,8 +1197,8 @@ url = "http://127.0.0.1:9200"
         assert!(err.contains("enrich.account_names"), "{err}");
         let err = load(&format!("{MINIMAL}\n[enrich]\ngeoip_asn = \"s3://nokey\"\n"), &[]).expect_err("invalid").to_string();
         assert!(err.contains("enrich.geoip_asn"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_ENRICH_GEOIP_CACHE_ENTRIES", "2000000")]).expect_err("invalid").to_string();
-        assert!(err.contains("enrich.geoip_cache_entries") && err.contains("0..=1000000"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_ENRICH_GEOIP_CACHE_ENTRIES", "200000")]).expect_err("invalid").to_string();
+        assert!(err.contains("enrich.geoip_cache_entries") && err.contains("0..=100000"), "{err}");
     }
 
     #[test]

@@ -3,10 +3,6 @@
 //! the other end-to-end tests, and they take a lock so that they also run
 //! one at a time among themselves.
 
-// The lock is held for a whole test on purpose: each test has its own
-// runtime on its own thread, and the lock only keeps them from overlapping.
-#![expect(clippy::await_holding_lock, reason = "the lock serializes whole tests, each on its own runtime")]
-
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -57,6 +53,7 @@ fn spawn_binary(s: &Scenario, extra: &str) -> Child {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
 async fn opensearch_stopped_and_started_mid_run_loses_nothing_and_duplicates_nothing() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const RECORDS: u64 = 30_000;
@@ -84,6 +81,7 @@ async fn opensearch_stopped_and_started_mid_run_loses_nothing_and_duplicates_not
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
 async fn a_pipeline_killed_mid_object_and_started_again_indexes_everything_once() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const RECORDS: u64 = 40_000;
@@ -124,6 +122,7 @@ async fn a_pipeline_killed_mid_object_and_started_again_indexes_everything_once(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
 async fn sigterm_during_a_large_object_finishes_in_the_grace_period_or_releases_the_message() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const RECORDS: u64 = 100_000;

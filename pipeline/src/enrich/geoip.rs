@@ -11,12 +11,12 @@
 //! ([`Database::open`]): the file the operator replaces is never mapped, so
 //! replacing it in place cannot corrupt a running lookup.
 //!
-//! Each database keeps the `geo` or `as` object it rendered for its last
-//! `enrich.geoip_cache_entries` addresses (1,024 by default, about 3 MiB
-//! for both databases): flow logs name the same peers again and again, and
-//! a repeated address then costs a hash probe and a copy instead of a walk
-//! of the database's tree and the decoding of a record that holds every
-//! language's names.
+//! Each database keeps the `geo` or `as` object it rendered for up to
+//! `enrich.geoip_cache_entries` addresses, those seen most recently and
+//! most often (1,024 by default, about 3 MiB for both databases): flow logs
+//! name the same peers again and again, and a repeated address then costs a
+//! hash probe and a copy instead of a walk of the database's tree and the
+//! decoding of a record that holds every language's names.
 
 use std::net::IpAddr;
 use std::path::Path;
@@ -33,6 +33,10 @@ use super::{Addresses, Outcome};
 /// The ECS objects that hold an address (`<side>.ip`) and may get its
 /// `<side>.geo` and `<side>.as`.
 const SIDES: [&str; 4] = ["source", "destination", "client", "server"];
+
+/// Addresses whose answer each database keeps unless configured otherwise
+/// (`enrich.geoip_cache_entries`).
+pub const DEFAULT_CACHE_ENTRIES: usize = 1024;
 
 /// One MaxMind database, mapped or in memory, with the answers it gave
 /// lately. A reload builds a new `Database`, so an answer never outlives the
@@ -81,10 +85,11 @@ impl Database {
         result.map(|r| Database::new(Source::Mapped(r), cached))
     }
 
-    /// A database held in memory, with the default cache (tests, benches).
-    pub fn from_bytes(bytes: Vec<u8>) -> Result<Database, String> {
+    /// A database held in memory, keeping the answers for `cached`
+    /// addresses (tests, benches).
+    pub fn from_bytes(bytes: Vec<u8>, cached: usize) -> Result<Database, String> {
         Reader::from_source(bytes)
-            .map(|r| Database::new(Source::Owned(r), 1024))
+            .map(|r| Database::new(Source::Owned(r), cached))
             .map_err(|e| e.to_string())
     }
 
@@ -97,7 +102,8 @@ impl Database {
 
     /// The ECS object `render` makes of `ip`'s record (`None` for no record
     /// or an empty object), from the cache when this database answered it
-    /// before. Errors are not cached.
+    /// before. Errors are not cached. The cache is keyed by address alone:
+    /// a database serves one slot (City or ASN), always with the same `render`.
     fn rendered(&self, ip: IpAddr, render: Render) -> Result<Option<Value>, MaxMindDbError> {
         let Some(cache) = &self.rendered else {
             return Ok(render(self, ip)?.filter(|m| !m.is_empty()).map(Value::Object));
@@ -288,7 +294,7 @@ mod tests {
 
     /// A City database placing 203.0.113.0/24 in Montréal and 198.51.100.0/24 in Paris.
     fn city_db(city: &str) -> Database {
-        Database::from_bytes(city_bytes(city)).expect("database")
+        Database::from_bytes(city_bytes(city), DEFAULT_CACHE_ENTRIES).expect("database")
     }
 
     fn city_bytes(city: &str) -> Vec<u8> {
@@ -318,7 +324,7 @@ mod tests {
             &json!({"autonomous_system_number": 64500, "autonomous_system_organization": "Example Transit"}),
         )
         .expect("insert");
-        Database::from_bytes(w.to_bytes().expect("bytes")).expect("database")
+        Database::from_bytes(w.to_bytes().expect("bytes"), DEFAULT_CACHE_ENTRIES).expect("database")
     }
 
     fn geoip(city: Option<Database>, asn: Option<Database>) -> GeoIp {
@@ -361,7 +367,7 @@ mod tests {
         assert!(cache.get(&"203.0.113.5".parse::<IpAddr>().expect("ip")).is_some_and(|v| v.is_some()));
         assert_eq!(cache.get(&"192.0.2.1".parse::<IpAddr>().expect("ip")), Some(None), "misses are kept too");
         assert_eq!(enriched(&g, v.clone()), first);
-        let uncached = Database::new(Source::Owned(Reader::from_source(city_bytes("Montréal")).expect("db")), 0);
+        let uncached = Database::from_bytes(city_bytes("Montréal"), 0).expect("database");
         assert_eq!(enriched(&geoip(Some(uncached), Some(asn_db())), v), first, "the same without a cache");
     }
 
@@ -418,12 +424,12 @@ mod tests {
         while std::time::Instant::now() < until {
             let bytes = if n % 2 == 0 { after.clone() } else { before.clone() };
             if let Some(city) = &g.city {
-                city.replace(Database::from_bytes(bytes).expect("database"));
+                city.replace(Database::from_bytes(bytes, DEFAULT_CACHE_ENTRIES).expect("database"));
             }
             n += 1;
         }
         if let Some(city) = &g.city {
-            city.replace(Database::from_bytes(after).expect("database"));
+            city.replace(Database::from_bytes(after, DEFAULT_CACHE_ENTRIES).expect("database"));
         }
         stop.store(true, Ordering::Relaxed);
         let seen = reader.join().expect("no panic while swapping");
@@ -437,7 +443,7 @@ mod tests {
         let (path, _) = private_temp_file("test-city.mmdb").expect("temp");
         let db = city_bytes("Mapped");
         std::fs::write(&path, &db).expect("write");
-        let opened = Database::open(&path, 1024).expect("opens");
+        let opened = Database::open(&path, DEFAULT_CACHE_ENTRIES).expect("opens");
         // Replacing the operator's file in place does not touch the mapping.
         std::fs::write(&path, b"garbage").expect("overwrite");
         assert!(matches!(opened.reader, Source::Mapped(_)));
@@ -450,6 +456,6 @@ mod tests {
         );
         assert_eq!(d["source"]["geo"]["city_name"], "Mapped");
         let _ = std::fs::remove_file(&path);
-        assert!(Database::open(Path::new("/nonexistent/GeoLite2-City.mmdb"), 1024).is_err());
+        assert!(Database::open(Path::new("/nonexistent/GeoLite2-City.mmdb"), DEFAULT_CACHE_ENTRIES).is_err());
     }
 }
