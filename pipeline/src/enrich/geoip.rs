@@ -104,16 +104,14 @@ impl Database {
     /// or an empty object), from the cache when this database answered it
     /// before. Errors are not cached. The cache is keyed by address alone:
     /// a database serves one slot (City or ASN), always with the same `render`.
+    /// A thread asking for an address another thread is looking up waits
+    /// for that answer instead of looking it up again.
     fn rendered(&self, ip: IpAddr, render: Render) -> Result<Option<Value>, MaxMindDbError> {
-        let Some(cache) = &self.rendered else {
-            return Ok(render(self, ip)?.filter(|m| !m.is_empty()).map(Value::Object));
-        };
-        if let Some(hit) = cache.get(&ip) {
-            return Ok(hit);
+        let answer = || Ok(render(self, ip)?.filter(|m| !m.is_empty()).map(Value::Object));
+        match &self.rendered {
+            Some(cache) => cache.get_or_insert_with(&ip, answer),
+            None => answer(),
         }
-        let value = render(self, ip)?.filter(|m| !m.is_empty()).map(Value::Object);
-        cache.insert(ip, value.clone());
-        Ok(value)
     }
 }
 
