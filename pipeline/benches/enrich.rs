@@ -31,7 +31,7 @@ use criterion::{Criterion, Throughput, criterion_group};
 use serde_json::{Map, Value, json};
 use siem_pipeline::config::IndexRotation;
 use siem_pipeline::document::{IndexNaming, ObjectIdentity};
-use siem_pipeline::enrich::Enrichers;
+use siem_pipeline::enrich::{Additions, Enrichers};
 use siem_pipeline::enrich::accounts::Accounts;
 use siem_pipeline::enrich::direction::Direction;
 use siem_pipeline::enrich::geoip::{DEFAULT_CACHE_ENTRIES, Database, GeoIp};
@@ -329,7 +329,11 @@ fn threat_intel_lookup_cost_does_not_grow_with_the_list(c: &mut Criterion) {
     let mut group = c.benchmark_group("enrich/public_flow");
     for (name, enrichers) in each_enricher().iter().chain([("all", all_enrichers())].iter()) {
         group.bench_function(*name, |b| {
-            b.iter_batched_ref(|| flow.clone(), |doc| enrichers.enrich_in(&scope, doc), criterion::BatchSize::SmallInput)
+            b.iter_batched_ref(
+                || (flow.clone(), Additions::default()),
+                |(doc, added)| enrichers.enrich_in(&scope, doc, added),
+                criterion::BatchSize::SmallInput,
+            )
         });
     }
     group.finish();

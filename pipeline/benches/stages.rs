@@ -13,6 +13,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use siem_pipeline::config::IndexRotation;
 use siem_pipeline::decode::{Compression, Framer, Framing};
 use siem_pipeline::document::{IndexNaming, ObjectIdentity, document_id, encode_bulk};
+use siem_pipeline::enrich::Additions;
 use siem_pipeline::log_types::{self, Normalized};
 use siem_pipeline::pipeline::{Limits, ObjectMeta, read_object};
 use siem_pipeline::source::notification;
@@ -195,7 +196,7 @@ fn encoding(c: &mut Criterion) {
                 for (i, d) in docs.iter().enumerate() {
                     let index = naming.index(t, d.timestamp);
                     let id = document_id(t, &d.id, &identity, i as u64, 0);
-                    bytes += encode_bulk(&index, &id, d).len();
+                    bytes += encode_bulk(&index, &id, d, &Additions::default()).len();
                 }
                 bytes
             })

@@ -6,6 +6,7 @@ use chrono::{DateTime, Datelike, Utc};
 
 use crate::ack::AckGroup;
 use crate::config::IndexRotation;
+use crate::enrich::Additions;
 use crate::log_types::{DocId, Normalized};
 
 /// Where a record came from: named in dead letters and logs.
@@ -106,10 +107,11 @@ pub fn source_line(bulk: &[u8]) -> &[u8] {
     line.strip_suffix(b"\n").unwrap_or(line)
 }
 
-/// Encodes the `create` action and source lines. `create` (not `index`) makes a
-/// redelivered record a no-op: OpenSearch answers 409 for an existing `_id`,
-/// which the sink counts as already indexed.
-pub fn encode_bulk(index: &str, id: &str, normalized: &Normalized) -> Vec<u8> {
+/// Encodes the `create` action and source lines, the source with what
+/// enrichment `added` to it. `create` (not `index`) makes a redelivered
+/// record a no-op: OpenSearch answers 409 for an existing `_id`, which the
+/// sink counts as already indexed.
+pub fn encode_bulk(index: &str, id: &str, normalized: &Normalized, added: &Additions) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"{\"create\":{\"_index\":");
     // Index names and ids are plain ASCII built above; serde escapes anyway.
@@ -117,8 +119,7 @@ pub fn encode_bulk(index: &str, id: &str, normalized: &Normalized) -> Vec<u8> {
     out.extend_from_slice(b",\"_id\":");
     let _ = serde_json::to_writer(&mut out, id);
     out.extend_from_slice(b"}}\n");
-    // Serializing a map of JSON values cannot fail.
-    let _ = serde_json::to_writer(&mut out, &normalized.document);
+    added.write_with(&mut out, &normalized.document);
     out.push(b'\n');
     out
 }
@@ -185,7 +186,7 @@ mod tests {
             id: DocId::Positional,
         };
         assert_eq!(
-            String::from_utf8(encode_bulk("i", "x", &n)).expect("utf8"),
+            String::from_utf8(encode_bulk("i", "x", &n, &Additions::default())).expect("utf8"),
             "{\"create\":{\"_index\":\"i\",\"_id\":\"x\"}}\n{\"a\":1}\n"
         );
     }

@@ -28,7 +28,7 @@ use crate::decode::compression::{LimitedRead, detect_from_reader};
 use crate::decode::parquet::{self, ParquetLines};
 use crate::decode::{FrameError, Framer};
 use crate::document::{Document, IndexNaming, ObjectIdentity, RecordOrigin, document_id, encode_bulk};
-use crate::enrich::{Enrichers, Scope};
+use crate::enrich::{Additions, Enrichers, Scope};
 use crate::log_types::{self, LogType, NormalizeError};
 use crate::sink::dead_letter::{self, DeadLetter, DeadLetterSender, DeadLetterStore, LocalDeadLetters, S3DeadLetters};
 use crate::sink::{OpenSearch, batcher};
@@ -208,6 +208,7 @@ pub fn read_object_enriched(
         );
         let mut normalizer = log_type.normalizer();
         let scope = Scope::of(log_type);
+        let mut added = Additions::default();
         let mut out = Vec::new();
         loop {
             let step = match framer.next_frame() {
@@ -219,10 +220,11 @@ pub fn read_object_enriched(
                         Ok(()) => {
                             let mut step = ControlFlow::Continue(());
                             for (sub, mut normalized) in out.drain(..).enumerate() {
-                                enrichers.enrich_in(&scope, &mut normalized.document);
+                                added.clear();
+                                enrichers.enrich_in(&scope, &mut normalized.document, &mut added);
                                 let index = naming.index(log_type.name(), normalized.timestamp);
                                 let id = document_id(log_type.name(), &normalized.id, identity, ordinal, sub as u32);
-                                let bulk = encode_bulk(&index, &id, &normalized);
+                                let bulk = encode_bulk(&index, &id, &normalized, &added);
                                 summary.documents += 1;
                                 step = on_record(Ok(EncodedRecord {
                                     index,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Outcome;
+use super::additions::{Additions, Json};
 use super::source::Reloadable;
 
 /// An account id → name map.
@@ -55,8 +56,17 @@ pub fn load_organizations_export(path: &Path) -> Result<AccountNames, String> {
 }
 
 impl Accounts {
+    /// Fills `cloud.account.name` in `doc`.
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
-        let Some(Value::Object(account)) = doc.get_mut("cloud").and_then(|c| c.get_mut("account")) else {
+        let mut added = Additions::default();
+        let outcome = self.add_to(doc, &mut added);
+        added.apply(doc);
+        outcome
+    }
+
+    /// Adds `cloud.account.name` of `doc` to `added`.
+    pub fn add_to(&self, doc: &Map<String, Value>, added: &mut Additions) -> Outcome {
+        let Some(Value::Object(account)) = doc.get("cloud").and_then(|c| c.get("account")) else {
             return Outcome::default();
         };
         if account.contains_key("name") {
@@ -65,17 +75,17 @@ impl Accounts {
         let Some(id) = account.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) else {
             return Outcome::default();
         };
-        let name = match self.configured.get(id) {
-            Some(n) => Some(n.clone()),
-            None => self
-                .file
-                .as_ref()
-                .and_then(|f| f.get().as_ref().and_then(|names| names.get(id).cloned())),
+        let json = match self.configured.get(id) {
+            Some(name) => Json::string(name),
+            None => {
+                let names = self.file.as_ref().map(Reloadable::get);
+                match names.as_ref().and_then(|g| g.as_deref()).and_then(|n| n.get(id)) {
+                    Some(name) => Json::string(name),
+                    None => return Outcome::default(),
+                }
+            }
         };
-        let Some(name) = name else {
-            return Outcome::default();
-        };
-        account.insert("name".into(), Value::String(name));
+        added.add("cloud.account.name", json);
         Outcome {
             enriched: true,
             errors: 0,

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
-use super::fields::{get, set};
+use super::additions::{Additions, Json, vacant};
 use super::{Addresses, Outcome};
 use super::net::Cidr;
 
@@ -24,25 +24,29 @@ impl Direction {
     }
 
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
-        self.enrich_addresses(doc, &Addresses::of(doc, &["source", "destination"]))
+        let mut added = Additions::default();
+        let outcome = self.enrich_addresses(doc, &Addresses::of(doc, &["source", "destination"]), &mut added);
+        added.apply(doc);
+        outcome
     }
 
-    /// [`Direction::enrich`] with `doc`'s addresses already read.
-    pub fn enrich_addresses(&self, doc: &mut Map<String, Value>, addresses: &Addresses) -> Outcome {
-        if get(doc, "network.direction").is_some() {
+    /// Adds `network.direction` of `doc`, whose addresses are read, to `added`.
+    pub fn enrich_addresses(&self, doc: &Map<String, Value>, addresses: &Addresses, added: &mut Additions) -> Outcome {
+        if !vacant(doc, "network.direction") {
             return Outcome::default();
         }
         let (Some(source), Some(destination)) = (addresses.of_side("source"), addresses.of_side("destination")) else {
             return Outcome::default();
         };
-        let direction = match (self.is_internal(source), self.is_internal(destination)) {
-            (true, true) => "internal",
-            (true, false) => "outbound",
-            (false, true) => "inbound",
-            (false, false) => "external",
+        let direction: &'static [u8] = match (self.is_internal(source), self.is_internal(destination)) {
+            (true, true) => b"\"internal\"",
+            (true, false) => b"\"outbound\"",
+            (false, true) => b"\"inbound\"",
+            (false, false) => b"\"external\"",
         };
+        added.add("network.direction", Json::Static(direction));
         Outcome {
-            enriched: set(doc, "network.direction", Value::String(direction.into())),
+            enriched: true,
             errors: 0,
         }
     }
@@ -51,6 +55,7 @@ impl Direction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::enrich::fields::get;
     use serde_json::json;
 
     fn direction_of(v: Value) -> Option<Value> {

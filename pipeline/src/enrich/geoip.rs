@@ -20,6 +20,7 @@
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use maxminddb::{MaxMindDbError, Mmap, Reader};
 use quick_cache::sync::Cache;
@@ -28,6 +29,7 @@ use serde_json::{Map, Value, json};
 
 use super::net::is_public;
 use super::source::{Reloadable, private_temp_file};
+use super::additions::{Additions, Json};
 use super::{Addresses, Outcome};
 
 /// The ECS objects that hold an address (`<side>.ip`) and may get its
@@ -44,7 +46,7 @@ pub const DEFAULT_CACHE_ENTRIES: usize = 1024;
 pub struct Database {
     reader: Source,
     /// `None` when the cache is off.
-    rendered: Option<Cache<IpAddr, Option<Value>>>,
+    rendered: Option<Cache<IpAddr, Option<Arc<[u8]>>>>,
 }
 
 enum Source {
@@ -100,14 +102,18 @@ impl Database {
         }
     }
 
-    /// The ECS object `render` makes of `ip`'s record (`None` for no record
-    /// or an empty object), from the cache when this database answered it
-    /// before. Errors are not cached. The cache is keyed by address alone:
+    /// The ECS object `render` makes of `ip`'s record, as JSON text (`None`
+    /// for no record or an empty object), from the cache when this database
+    /// answered it before. Errors are not cached. The cache is keyed by address alone:
     /// a database serves one slot (City or ASN), always with the same `render`.
     /// A thread asking for an address another thread is looking up waits
     /// for that answer instead of looking it up again.
-    fn rendered(&self, ip: IpAddr, render: Render) -> Result<Option<Value>, MaxMindDbError> {
-        let answer = || Ok(render(self, ip)?.filter(|m| !m.is_empty()).map(Value::Object));
+    fn rendered(&self, ip: IpAddr, render: Render) -> Result<Option<Arc<[u8]>>, MaxMindDbError> {
+        let answer = || {
+            let object = render(self, ip)?.filter(|m| !m.is_empty());
+            // Serializing a map of JSON values cannot fail.
+            Ok(object.and_then(|m| serde_json::to_vec(&m).ok()).map(Arc::from))
+        };
         match &self.rendered {
             Some(cache) => cache.get_or_insert_with(&ip, answer),
             None => answer(),
@@ -243,6 +249,17 @@ pub struct GeoIp {
     pub asn: Option<Reloadable<Database>>,
 }
 
+/// The paths of `side`'s `geo` and `as`.
+fn paths(side: &str) -> Option<(&'static str, &'static str)> {
+    Some(match side {
+        "source" => ("source.geo", "source.as"),
+        "destination" => ("destination.geo", "destination.as"),
+        "client" => ("client.geo", "client.as"),
+        "server" => ("server.geo", "server.as"),
+        _ => return None,
+    })
+}
+
 /// The sides under `roots` (all four for `None`).
 pub fn sides(roots: Option<&[&str]>) -> Vec<&'static str> {
     SIDES.into_iter().filter(|s| roots.is_none_or(|r| r.contains(s))).collect()
@@ -251,11 +268,14 @@ pub fn sides(roots: Option<&[&str]>) -> Vec<&'static str> {
 impl GeoIp {
     /// Enriches every side.
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
-        self.enrich_addresses(doc, &Addresses::of(doc, &SIDES))
+        let mut added = Additions::default();
+        let outcome = self.enrich_addresses(doc, &Addresses::of(doc, &SIDES), &mut added);
+        added.apply(doc);
+        outcome
     }
 
-    /// Enriches the sides of `addresses`, `doc`'s own.
-    pub fn enrich_addresses(&self, doc: &mut Map<String, Value>, addresses: &Addresses) -> Outcome {
+    /// Adds the `geo` and `as` of the sides of `addresses`, `doc`'s own, to `added`.
+    pub fn enrich_addresses(&self, doc: &Map<String, Value>, addresses: &Addresses, added: &mut Additions) -> Outcome {
         let city = self.city.as_ref().map(Reloadable::get);
         let asn = self.asn.as_ref().map(Reloadable::get);
         let city = city.as_ref().and_then(|g| g.as_deref());
@@ -268,12 +288,14 @@ impl GeoIp {
             if !is_public(ip) {
                 continue;
             }
-            let Some(Value::Object(side)) = doc.get_mut(side) else { continue };
-            for (db, key, render) in [(city, "geo", geo as Render), (asn, "as", autonomous_system)] {
-                let Some(db) = db.filter(|_| !side.contains_key(key)) else { continue };
+            let (Some(Value::Object(object)), Some((geo_path, as_path))) = (doc.get(side), paths(side)) else {
+                continue;
+            };
+            for (db, key, path, render) in [(city, "geo", geo_path, geo as Render), (asn, "as", as_path, autonomous_system)] {
+                let Some(db) = db.filter(|_| !object.contains_key(key)) else { continue };
                 match db.rendered(ip, render) {
-                    Ok(Some(value)) => {
-                        side.insert(key.into(), value);
+                    Ok(Some(json)) => {
+                        added.add(path, Json::Shared(json));
                         outcome.enriched = true;
                     }
                     Ok(None) => {}

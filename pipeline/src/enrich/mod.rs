@@ -54,6 +54,7 @@
 //! - cost more per record as lists grow: lookups are hash probes, not scans.
 
 pub mod accounts;
+pub mod additions;
 pub mod direction;
 pub mod fields;
 pub mod geoip;
@@ -73,6 +74,7 @@ use tracing::info;
 use crate::config::EnrichConfig;
 use crate::log_types::LogType;
 
+pub use additions::Additions;
 pub use source::{Fetcher, Location};
 
 /// What one enricher did to one document.
@@ -193,27 +195,30 @@ impl Enrichers {
     /// Enriches one document in place, whatever its log type. Never fails.
     pub fn enrich(&self, doc: &mut Map<String, Value>) {
         static EVERYTHING: LazyLock<Scope> = LazyLock::new(|| Scope::under(None));
-        self.enrich_in(&EVERYTHING, doc);
+        let mut added = Additions::default();
+        self.enrich_in(&EVERYTHING, doc, &mut added);
+        added.apply(doc);
     }
 
     /// Enriches one document of the log type `scope` was made for
-    /// ([`Scope::of`]). Never fails.
-    pub fn enrich_in(&self, scope: &Scope, doc: &mut Map<String, Value>) {
+    /// ([`Scope::of`]): the fields it lacks go to `added`, written into it
+    /// by [`crate::document::encode_bulk`]. Never fails.
+    pub fn enrich_in(&self, scope: &Scope, doc: &mut Map<String, Value>, added: &mut Additions) {
         if let Some(e) = &self.accounts {
-            metrics::count(metrics::Enricher::Accounts, e.enrich(doc));
+            metrics::count(metrics::Enricher::Accounts, e.add_to(doc, added));
         }
         let addresses = match (&self.geoip, &self.direction) {
             (None, None) => Addresses::default(),
             _ => Addresses::of(doc, &scope.sides),
         };
         if let Some(e) = &self.geoip {
-            metrics::count(metrics::Enricher::GeoIp, e.enrich_addresses(doc, &addresses));
+            metrics::count(metrics::Enricher::GeoIp, e.enrich_addresses(doc, &addresses, added));
         }
         if let Some(e) = &self.direction {
-            metrics::count(metrics::Enricher::Direction, e.enrich_addresses(doc, &addresses));
+            metrics::count(metrics::Enricher::Direction, e.enrich_addresses(doc, &addresses, added));
         }
         if let Some(e) = &self.threat_intel {
-            metrics::count(metrics::Enricher::ThreatIntel, e.enrich_fields(doc, &scope.threat));
+            metrics::count(metrics::Enricher::ThreatIntel, e.enrich_fields(doc, &scope.threat, added));
         }
         if self.related {
             metrics::count(metrics::Enricher::Related, related::enrich_from(doc, &scope.related));

@@ -18,9 +18,10 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::LazyLock;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::Outcome;
+use super::additions::{Additions, Json, push_str, vacant};
 use super::fields::{Paths, get, set};
 use super::indicators::{self, Atom, Indicator, ListFormat};
 use super::net::{mask_v4, mask_v6};
@@ -201,11 +202,16 @@ impl ThreatIntel {
     /// Matches every field listed here.
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
         static ALL: LazyLock<Fields> = LazyLock::new(|| Fields::under(None));
-        self.enrich_fields(doc, &ALL)
+        let mut added = Additions::default();
+        let outcome = self.enrich_fields(doc, &ALL, &mut added);
+        added.apply(doc);
+        outcome
     }
 
-    /// Matches the values of `fields`.
-    pub fn enrich_fields(&self, doc: &mut Map<String, Value>, fields: &Fields) -> Outcome {
+    /// Matches the values of `fields`. A document without
+    /// `threat.enrichments` gets it (and `threat.indicator`) in `added`; one
+    /// whose log set it has it appended to in place.
+    pub fn enrich_fields(&self, doc: &mut Map<String, Value>, fields: &Fields, added: &mut Additions) -> Outcome {
         let candidates: Vec<Candidate> = fields
             .0
             .strings(doc)
@@ -219,7 +225,7 @@ impl ThreatIntel {
         if candidates.is_empty() {
             return Outcome::default();
         }
-        let mut found: Vec<Value> = Vec::new();
+        let mut found: Vec<Enrichment> = Vec::new();
         for list in &self.lists {
             let snapshot = list.get();
             let Some(list) = snapshot.as_deref() else { continue };
@@ -234,15 +240,36 @@ impl ThreatIntel {
                 let Some(indicator) = indicator else { continue };
                 if !matched.iter().any(|a| a.eq_ignore_ascii_case(c.value)) {
                     matched.push(c.value);
-                    found.push(enrichment(&list.provider, indicator, c.field, c.value));
+                    found.push(Enrichment::render(&list.provider, indicator, c.field, c.value));
                 }
             }
         }
         if found.is_empty() {
             return Outcome::default();
         }
+        if vacant(doc, "threat.enrichments") {
+            if vacant(doc, "threat.indicator") {
+                added.add("threat.indicator", Json::Owned(found[0].indicator().to_vec()));
+            }
+            let mut list = Vec::with_capacity(found.iter().map(|e| e.json.len() + 1).sum::<usize>() + 1);
+            list.push(b'[');
+            for (i, e) in found.iter().enumerate() {
+                if i > 0 {
+                    list.push(b',');
+                }
+                list.extend_from_slice(&e.json);
+            }
+            list.push(b']');
+            added.add("threat.enrichments", Json::Owned(list));
+            return Outcome {
+                enriched: true,
+                errors: 0,
+            };
+        }
+        // The log's own enrichments come first.
+        let found: Vec<Value> = found.iter().filter_map(|e| serde_json::from_slice(&e.json).ok()).collect();
         if get(doc, "threat.indicator").is_none()
-            && let Some(first) = found[0].get("indicator").cloned()
+            && let Some(first) = found.first().and_then(|e| e.get("indicator")).cloned()
         {
             set(doc, "threat.indicator", first);
         }
@@ -258,44 +285,76 @@ impl ThreatIntel {
     }
 }
 
-/// One `threat.enrichments` entry.
-fn enrichment(provider: &str, indicator: &Indicator, field: &str, atomic: &str) -> Value {
-    let mut i = Map::new();
-    match &indicator.atom {
-        Atom::Ip(cidr) => {
-            let kind = if cidr.network().is_ipv4() { "ipv4-addr" } else { "ipv6-addr" };
-            i.insert("type".into(), kind.into());
-            // `indicator.ip` is an `ip` field: the address that matched, the
-            // block itself is in `indicator.name`.
-            i.insert("ip".into(), atomic.into());
+/// One `threat.enrichments` entry as JSON:
+/// `{"indicator":{…},"matched":{"atomic":…,"field":…,"type":"indicator_match_rule"}}`.
+struct Enrichment {
+    json: Vec<u8>,
+    /// Where the `indicator` object ends in `json`.
+    indicator_end: usize,
+}
+
+impl Enrichment {
+    const INDICATOR_START: usize = br#"{"indicator":"#.len();
+
+    fn render(provider: &str, indicator: &Indicator, field: &str, atomic: &str) -> Enrichment {
+        let mut out = Vec::with_capacity(192);
+        out.extend_from_slice(br#"{"indicator":{"type":"#);
+        match &indicator.atom {
+            Atom::Ip(cidr) => {
+                out.extend_from_slice(if cidr.network().is_ipv4() { br#""ipv4-addr""# } else { br#""ipv6-addr""# });
+                // `indicator.ip` is an `ip` field: the address that matched, the
+                // block itself is in `indicator.name`.
+                out.extend_from_slice(br#","ip":"#);
+                push_str(&mut out, atomic);
+            }
+            Atom::Domain(d) => {
+                out.extend_from_slice(br#""domain-name","url":{"domain":"#);
+                push_str(&mut out, d);
+                out.push(b'}');
+            }
+            Atom::Hash(kind, h) => {
+                out.extend_from_slice(br#""file","file":{"hash":{"#);
+                push_str(&mut out, kind.field());
+                out.push(b':');
+                push_str(&mut out, h);
+                out.extend_from_slice(b"}}");
+            }
         }
-        Atom::Domain(d) => {
-            i.insert("type".into(), "domain-name".into());
-            i.insert("url".into(), json!({"domain": d}));
+        out.extend_from_slice(br#","provider":"#);
+        push_str(&mut out, provider);
+        out.extend_from_slice(br#","name":"#);
+        push_str(&mut out, &indicator.name);
+        let optional: [(&[u8], &Option<String>); 2] = [
+            (br#","description":"#, &indicator.description),
+            (br#","confidence":"#, &indicator.confidence),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                out.extend_from_slice(key);
+                push_str(&mut out, value);
+            }
         }
-        Atom::Hash(kind, h) => {
-            i.insert("type".into(), "file".into());
-            i.insert("file".into(), json!({"hash": {kind.field(): h}}));
-        }
+        out.push(b'}');
+        let indicator_end = out.len();
+        out.extend_from_slice(br#","matched":{"atomic":"#);
+        push_str(&mut out, atomic);
+        out.extend_from_slice(br#","field":"#);
+        push_str(&mut out, field);
+        out.extend_from_slice(br#","type":"indicator_match_rule"}}"#);
+        Enrichment { json: out, indicator_end }
     }
-    i.insert("provider".into(), provider.into());
-    i.insert("name".into(), indicator.name.clone().into());
-    if let Some(d) = &indicator.description {
-        i.insert("description".into(), d.clone().into());
+
+    /// The `indicator` object.
+    fn indicator(&self) -> &[u8] {
+        &self.json[Self::INDICATOR_START..self.indicator_end]
     }
-    if let Some(c) = &indicator.confidence {
-        i.insert("confidence".into(), c.clone().into());
-    }
-    json!({
-        "indicator": i,
-        "matched": {"atomic": atomic, "field": field, "type": "indicator_match_rule"},
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::enrich::indicators::parse;
+    use serde_json::json;
 
     const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
