@@ -325,9 +325,10 @@ fn threat_intel_lookup_cost_does_not_grow_with_the_list(c: &mut Criterion) {
         }
         out.pop().expect("document").document
     };
-    let scope = siem_pipeline::enrich::Scope::of(log_types::by_name("vpcflow").expect("log type"));
+    let vpcflow = log_types::by_name("vpcflow").expect("log type");
     let mut group = c.benchmark_group("enrich/public_flow");
     for (name, enrichers) in each_enricher().iter().chain([("all", all_enrichers())].iter()) {
+        let scope = siem_pipeline::enrich::Scope::of(vpcflow, enrichers);
         group.bench_function(*name, |b| {
             b.iter_batched_ref(
                 || (flow.clone(), Additions::default()),

@@ -255,8 +255,8 @@ pub struct EnrichSection {
     /// MaxMind ASN database (`.mmdb`): local path or s3:// URL.
     pub geoip_asn: Option<String>,
     /// How many addresses each GeoIP database keeps its answer for: about
-    /// 1.7 KiB each for City and 1.3 KiB for ASN, so the default (1024)
-    /// takes about 3 MiB and the most allowed (100,000) about 300 MiB.
+    /// 0.6 KiB per address for City and ASN together, so the default (1024)
+    /// takes about 0.6 MiB and the most allowed (100,000) about 60 MiB.
     /// 0 turns the cache off.
     pub geoip_cache_entries: Option<u64>,
     /// `network.direction` from `internal_networks`. Default: on when

@@ -207,7 +207,7 @@ pub fn read_object_enriched(
             limits.max_frame_bytes,
         );
         let mut normalizer = log_type.normalizer();
-        let scope = Scope::of(log_type);
+        let scope = Scope::of(log_type, enrichers);
         let mut added = Additions::default();
         let mut out = Vec::new();
         loop {

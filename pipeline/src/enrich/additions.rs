@@ -60,20 +60,45 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
+/// The deepest path an enricher adds (`cloud.account.name` is 3).
+const MAX_DEPTH: usize = 4;
+
 /// The fields enrichers added to one document, by dotted path.
 #[derive(Debug, Default)]
-pub struct Additions(Vec<(&'static str, Json)>);
+pub struct Additions(Vec<Addition>);
+
+#[derive(Debug)]
+struct Addition {
+    path: &'static str,
+    /// The path's parts, split once: matched against a document's keys at
+    /// every level when it is written.
+    parts: [&'static str; MAX_DEPTH],
+    depth: usize,
+    json: Json,
+}
 
 impl Additions {
     /// Adds `path`. The caller has checked that `path` is [`vacant`] in the
     /// document.
     pub fn add(&mut self, path: &'static str, json: Json) {
         debug_assert!(!self.contains(path), "{path} added twice");
-        self.0.push((path, json));
+        let mut parts = [""; MAX_DEPTH];
+        let mut depth = 0;
+        for part in path.split('.') {
+            assert!(depth < MAX_DEPTH, "{path} is deeper than {MAX_DEPTH} objects");
+            parts[depth] = part;
+            depth += 1;
+        }
+        self.0.push(Addition {
+            path,
+            parts,
+            depth,
+            json,
+        });
     }
 
     pub fn contains(&self, path: &str) -> bool {
-        self.0.iter().any(|(p, _)| *p == path)
+        self.0.iter().any(|a| a.path == path)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -86,9 +111,9 @@ impl Additions {
 
     /// Moves every addition into `doc`.
     pub fn apply(&mut self, doc: &mut Map<String, Value>) {
-        for (path, json) in self.0.drain(..) {
-            if let Ok(value) = serde_json::from_slice(json.as_bytes()) {
-                set(doc, path, value);
+        for a in self.0.drain(..) {
+            if let Ok(value) = serde_json::from_slice(a.json.as_bytes()) {
+                set(doc, a.path, value);
             }
         }
     }
@@ -106,11 +131,11 @@ impl Additions {
         // a mask) they are merged into a copy instead.
         if self.0.len() > 64 {
             let mut merged = doc.clone();
-            for (path, json) in &self.0 {
-                if vacant(&merged, path)
-                    && let Ok(value) = serde_json::from_slice(json.as_bytes())
+            for a in &self.0 {
+                if vacant(&merged, a.path)
+                    && let Ok(value) = serde_json::from_slice(a.json.as_bytes())
                 {
-                    set(&mut merged, path, value);
+                    set(&mut merged, a.path, value);
                 }
             }
             let _ = serde_json::to_writer(&mut *out, &merged);
@@ -138,16 +163,25 @@ pub fn vacant(doc: &Map<String, Value>, path: &str) -> bool {
 }
 
 /// `{...}` of `map` (none: an object only additions make) with the
-/// additions of `mask`, whose paths continue at `offset` (past the path of
-/// this object).
-fn write_object(
-    out: &mut Vec<u8>,
-    map: Option<&Map<String, Value>>,
-    additions: &[(&str, Json)],
-    mask: u64,
-    offset: usize,
-) {
-    let rest = |i: usize| &additions[i].0[offset..];
+/// additions of `mask`, whose paths continue at part `depth` (past the
+/// path of this object).
+fn write_object(out: &mut Vec<u8>, map: Option<&Map<String, Value>>, additions: &[Addition], mask: u64, depth: usize) {
+    // Where each addition of `mask` goes at this level: the object `key`
+    // (`inside` it) or the field `key` itself (`here`).
+    let place = |key: &str, mask: u64| {
+        let (mut inside, mut here) = (0u64, 0u64);
+        for i in bits(mask) {
+            let a = &additions[i];
+            if a.parts[depth] == key {
+                if a.depth == depth + 1 {
+                    here |= 1 << i;
+                } else {
+                    inside |= 1 << i;
+                }
+            }
+        }
+        (inside, here)
+    };
     out.push(b'{');
     let mut first = true;
     let mut comma = |out: &mut Vec<u8>| {
@@ -155,48 +189,31 @@ fn write_object(
             out.push(b',');
         }
     };
-    let mut placed = 0u64;
+    let mut left = mask;
     for (key, value) in map.into_iter().flatten() {
         comma(out);
         let _ = serde_json::to_writer(&mut *out, key);
         out.push(b':');
-        let (mut inside, mut here) = (0u64, 0u64);
-        for i in bits(mask) {
-            match rest(i).strip_prefix(key.as_str()) {
-                Some("") => here |= 1 << i,
-                Some(tail) if tail.starts_with('.') => inside |= 1 << i,
-                _ => {}
-            }
-        }
-        placed |= inside | here;
+        let (inside, here) = if left == 0 { (0, 0) } else { place(key, left) };
+        // An addition whose place is taken is dropped here.
+        left &= !(inside | here);
         match value {
-            Value::Object(inner) if inside != 0 => {
-                write_object(out, Some(inner), additions, inside, offset + key.len() + 1)
-            }
+            Value::Object(inner) if inside != 0 => write_object(out, Some(inner), additions, inside, depth + 1),
             _ => {
                 let _ = serde_json::to_writer(&mut *out, value);
             }
         }
     }
-    let mut left = mask & !placed;
     while left != 0 {
-        let path = rest(left.trailing_zeros() as usize);
-        let head = path.split_once('.').map_or(path, |(head, _)| head);
-        let (mut inside, mut here) = (0u64, None);
-        for i in bits(left) {
-            match rest(i).strip_prefix(head) {
-                Some("") => here = here.or(Some(i)),
-                Some(tail) if tail.starts_with('.') => inside |= 1 << i,
-                _ => continue,
-            }
-            left &= !(1 << i);
-        }
+        let head = additions[left.trailing_zeros() as usize].parts[depth];
+        let (inside, here) = place(head, left);
+        left &= !(inside | here);
         comma(out);
         push_str(out, head);
         out.push(b':');
-        match here {
-            Some(i) => out.extend_from_slice(additions[i].1.as_bytes()),
-            None => write_object(out, None, additions, inside, offset + head.len() + 1),
+        match bits(here).next() {
+            Some(i) => out.extend_from_slice(additions[i].json.as_bytes()),
+            None => write_object(out, None, additions, inside, depth + 1),
         }
     }
     out.push(b'}');

@@ -52,6 +52,14 @@ const HASH_KINDS: &[&str] = &["md5", "sha1", "sha256", "sha384", "sha512", "ssde
 /// The `related.*` fields, in the order [`Sources`] tags them.
 const TARGETS: [&str; 4] = ["related.ip", "related.user", "related.hosts", "related.hash"];
 
+/// Every path read, in order, with the index in `TARGETS` of the field its
+/// values go to.
+pub(super) fn sources() -> impl Iterator<Item = (usize, String)> {
+    let tag = |target: usize, paths: &'static [&'static str]| paths.iter().map(move |p| (target, p.to_string()));
+    let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| (3, format!("{owner}.{kind}"))));
+    tag(0, IPS).chain(tag(1, USERS)).chain(tag(2, HOSTS)).chain(hashes)
+}
+
 /// The paths each `related.*` field's values come from, in order, tagged
 /// with the field's index in `TARGETS`.
 #[derive(Debug)]
@@ -60,9 +68,7 @@ pub struct Sources(Paths<usize>);
 impl Sources {
     /// The paths under `roots` (every path for `None`).
     pub fn under(roots: Option<&[&str]>) -> Sources {
-        let tag = |target: usize, paths: &'static [&'static str]| paths.iter().map(move |p| (target, p.to_string()));
-        let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| (3, format!("{owner}.{kind}"))));
-        Sources(Paths::tagged(tag(0, IPS).chain(tag(1, USERS)).chain(tag(2, HOSTS)).chain(hashes), roots))
+        Sources(Paths::tagged(sources(), roots))
     }
 }
 
@@ -74,11 +80,26 @@ pub fn enrich(doc: &mut Map<String, Value>) -> Outcome {
 
 /// Fills the `related.*` fields from `sources`.
 pub fn enrich_from(doc: &mut Map<String, Value>, sources: &Sources) -> Outcome {
-    let mut found: [Vec<&str>; 4] = Default::default();
+    let mut found: Found = Default::default();
     for (target, _, value) in sources.0.strings(doc) {
-        found[target].push(value);
+        // Read in order: one place for all.
+        found[target].push((0, value));
     }
-    let new: [Vec<String>; 4] = std::array::from_fn(|i| missing(doc, TARGETS[i], &found[i]));
+    let new = missing_all(doc, &found);
+    append_all(doc, new)
+}
+
+/// The values read for each `related.*` field, in order, each with the
+/// place of its path in [`sources`].
+pub(super) type Found<'a> = [Vec<(u16, &'a str)>; 4];
+
+/// The values of `found` each `related.*` field does not hold yet.
+pub(super) fn missing_all(doc: &Map<String, Value>, found: &Found) -> [Vec<String>; 4] {
+    std::array::from_fn(|i| missing(doc, TARGETS[i], &found[i]))
+}
+
+/// Appends the values of [`missing_all`].
+pub(super) fn append_all(doc: &mut Map<String, Value>, new: [Vec<String>; 4]) -> Outcome {
     let mut outcome = Outcome::default();
     for (target, new) in TARGETS.into_iter().zip(new) {
         outcome.enriched |= append(doc, target, new);
@@ -88,13 +109,13 @@ pub fn enrich_from(doc: &mut Map<String, Value>, sources: &Sources) -> Outcome {
 
 /// The values of `found` that `target` does not hold yet, de-duplicated.
 /// Allocates only for those: most documents already hold everything.
-fn missing(doc: &Map<String, Value>, target: &str, found: &[&str]) -> Vec<String> {
+fn missing(doc: &Map<String, Value>, target: &str, found: &[(u16, &str)]) -> Vec<String> {
     let mut new: Vec<String> = Vec::new();
     if found.is_empty() {
         return new;
     }
     let held = get(doc, target);
-    for v in found.iter().map(|v| v.trim()).filter(|v| !v.is_empty()) {
+    for v in found.iter().map(|(_, v)| v.trim()).filter(|v| !v.is_empty()) {
         if !strings_of(held).any(|x| x == v) && !new.iter().any(|x| x == v) {
             new.push(v.to_owned());
         }

@@ -13,7 +13,6 @@
 //! list matching the same value twice in one document.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::LazyLock;
@@ -26,6 +25,11 @@ use super::fields::{Paths, get, set};
 use super::indicators::{self, Atom, Indicator, ListFormat};
 use super::net::{mask_v4, mask_v6};
 use super::source::Reloadable;
+
+/// The maps of a list: probed for every value of every record, with keys
+/// of a few bytes, where std's SipHash costs more than the probe. `foldhash`
+/// is seeded per process, so a log cannot choose colliding values.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// One list, indexed for lookups.
 #[derive(Debug, Default)]
@@ -45,8 +49,8 @@ impl IndicatorList {
             provider: provider.into(),
             ..Default::default()
         };
-        let mut v4: HashMap<u8, HashMap<u32, u32>> = HashMap::new();
-        let mut v6: HashMap<u8, HashMap<u128, u32>> = HashMap::new();
+        let mut v4: HashMap<u8, HashMap<u32, u32>> = HashMap::default();
+        let mut v6: HashMap<u8, HashMap<u128, u32>> = HashMap::default();
         for (i, indicator) in indicators.iter().enumerate() {
             let i = i as u32;
             match &indicator.atom {
@@ -163,6 +167,12 @@ const HASH_FIELDS: &[&str] = &[
     "related.hash",
 ];
 
+/// Every field read, in order, with the kind of indicator it may hold.
+pub(super) fn fields() -> impl Iterator<Item = (Kind, &'static str)> {
+    let fields = [(Kind::Ip, IP_FIELDS), (Kind::Domain, DOMAIN_FIELDS), (Kind::Hash, HASH_FIELDS)];
+    fields.into_iter().flat_map(|(kind, paths)| paths.iter().map(move |p| (kind, *p)))
+}
+
 /// The fields read, by kind of indicator.
 #[derive(Debug)]
 pub struct Fields(Paths<Kind>);
@@ -170,13 +180,12 @@ pub struct Fields(Paths<Kind>);
 impl Fields {
     /// The fields under `roots` (every field for `None`).
     pub fn under(roots: Option<&[&str]>) -> Fields {
-        let fields = [(Kind::Ip, IP_FIELDS), (Kind::Domain, DOMAIN_FIELDS), (Kind::Hash, HASH_FIELDS)];
-        Fields(Paths::tagged(fields.into_iter().flat_map(|(kind, paths)| paths.iter().map(move |p| (kind, p))), roots))
+        Fields(Paths::tagged(fields(), roots))
     }
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Kind {
+pub(super) enum Kind {
     Ip,
     Domain,
     Hash,
@@ -184,12 +193,15 @@ enum Kind {
 
 /// A value of a document that a list may hold: read once per document,
 /// looked up in every list.
-struct Candidate<'a> {
-    field: &'a str,
-    value: &'a str,
-    kind: Kind,
+#[derive(Debug)]
+pub(super) struct Candidate<'a> {
+    pub field: &'a str,
+    pub value: &'a str,
+    pub kind: Kind,
     /// Parsed once, for [`Kind::Ip`].
-    ip: Option<IpAddr>,
+    pub ip: Option<IpAddr>,
+    /// The place of `field` in [`fields`].
+    pub order: u16,
 }
 
 /// The threat-intelligence enricher: every configured list.
@@ -208,9 +220,7 @@ impl ThreatIntel {
         outcome
     }
 
-    /// Matches the values of `fields`. A document without
-    /// `threat.enrichments` gets it (and `threat.indicator`) in `added`; one
-    /// whose log set it has it appended to in place.
+    /// Matches the values of `fields` ([`ThreatIntel::add`]).
     pub fn enrich_fields(&self, doc: &mut Map<String, Value>, fields: &Fields, added: &mut Additions) -> Outcome {
         let candidates: Vec<Candidate> = fields
             .0
@@ -220,18 +230,26 @@ impl ThreatIntel {
                 value,
                 kind,
                 ip: matches!(kind, Kind::Ip).then(|| value.parse().ok()).flatten(),
+                // Read in order: one place for all.
+                order: 0,
             })
             .collect();
-        if candidates.is_empty() {
-            return Outcome::default();
-        }
+        let found = self.matches(&candidates);
+        add(doc, found, added)
+    }
+
+    /// The entries `candidates`, in order, make in every list.
+    pub(super) fn matches(&self, candidates: &[Candidate]) -> Vec<Enrichment> {
         let mut found: Vec<Enrichment> = Vec::new();
+        if candidates.is_empty() {
+            return found;
+        }
         for list in &self.lists {
             let snapshot = list.get();
             let Some(list) = snapshot.as_deref() else { continue };
             // One entry per value and list, whichever fields hold the value.
             let mut matched: Vec<&str> = Vec::new();
-            for c in &candidates {
+            for c in candidates {
                 let indicator = match c.kind {
                     Kind::Ip => c.ip.and_then(|ip| list.lookup_ip(ip)),
                     Kind::Domain => list.lookup_domain(c.value),
@@ -244,50 +262,58 @@ impl ThreatIntel {
                 }
             }
         }
-        if found.is_empty() {
-            return Outcome::default();
+        found
+    }
+}
+
+/// Adds the entries `found` to `doc`: a document without
+/// `threat.enrichments` gets it (and `threat.indicator`) in `added`; one
+/// whose log set it has it appended to in place.
+pub(super) fn add(doc: &mut Map<String, Value>, found: Vec<Enrichment>, added: &mut Additions) -> Outcome {
+    if found.is_empty() {
+        return Outcome::default();
+    }
+    if vacant(doc, "threat.enrichments") {
+        if vacant(doc, "threat.indicator") {
+            added.add("threat.indicator", Json::Owned(found[0].indicator().to_vec()));
         }
-        if vacant(doc, "threat.enrichments") {
-            if vacant(doc, "threat.indicator") {
-                added.add("threat.indicator", Json::Owned(found[0].indicator().to_vec()));
+        let mut list = Vec::with_capacity(found.iter().map(|e| e.json.len() + 1).sum::<usize>() + 1);
+        list.push(b'[');
+        for (i, e) in found.iter().enumerate() {
+            if i > 0 {
+                list.push(b',');
             }
-            let mut list = Vec::with_capacity(found.iter().map(|e| e.json.len() + 1).sum::<usize>() + 1);
-            list.push(b'[');
-            for (i, e) in found.iter().enumerate() {
-                if i > 0 {
-                    list.push(b',');
-                }
-                list.extend_from_slice(&e.json);
-            }
-            list.push(b']');
-            added.add("threat.enrichments", Json::Owned(list));
-            return Outcome {
-                enriched: true,
-                errors: 0,
-            };
+            list.extend_from_slice(&e.json);
         }
-        // The log's own enrichments come first.
-        let found: Vec<Value> = found.iter().filter_map(|e| serde_json::from_slice(&e.json).ok()).collect();
-        if get(doc, "threat.indicator").is_none()
-            && let Some(first) = found.first().and_then(|e| e.get("indicator")).cloned()
-        {
-            set(doc, "threat.indicator", first);
-        }
-        let mut enrichments = match get(doc, "threat.enrichments") {
-            Some(Value::Array(a)) => a.clone(),
-            _ => Vec::new(),
-        };
-        enrichments.extend(found);
-        Outcome {
-            enriched: set(doc, "threat.enrichments", Value::Array(enrichments)),
+        list.push(b']');
+        added.add("threat.enrichments", Json::Owned(list));
+        return Outcome {
+            enriched: true,
             errors: 0,
-        }
+        };
+    }
+    // The log's own enrichments come first.
+    let found: Vec<Value> = found.iter().filter_map(|e| serde_json::from_slice(&e.json).ok()).collect();
+    if get(doc, "threat.indicator").is_none()
+        && let Some(first) = found.first().and_then(|e| e.get("indicator")).cloned()
+    {
+        set(doc, "threat.indicator", first);
+    }
+    let mut enrichments = match get(doc, "threat.enrichments") {
+        Some(Value::Array(a)) => a.clone(),
+        _ => Vec::new(),
+    };
+    enrichments.extend(found);
+    Outcome {
+        enriched: set(doc, "threat.enrichments", Value::Array(enrichments)),
+        errors: 0,
     }
 }
 
 /// One `threat.enrichments` entry as JSON:
 /// `{"indicator":{…},"matched":{"atomic":…,"field":…,"type":"indicator_match_rule"}}`.
-struct Enrichment {
+#[derive(Debug)]
+pub(super) struct Enrichment {
     json: Vec<u8>,
     /// Where the `indicator` object ends in `json`.
     indicator_end: usize,
