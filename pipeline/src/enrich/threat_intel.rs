@@ -220,7 +220,8 @@ impl ThreatIntel {
         outcome
     }
 
-    /// Matches the values of `fields` ([`ThreatIntel::add`]).
+    /// Matches the values of `fields` and adds what matched: to `added` when
+    /// the document has no `threat.enrichments`, else appended in place.
     pub fn enrich_fields(&self, doc: &mut Map<String, Value>, fields: &Fields, added: &mut Additions) -> Outcome {
         let candidates: Vec<Candidate> = fields
             .0
