@@ -5,9 +5,9 @@
 //! An enricher that fills an absent field (`source.geo`, `network.direction`,
 //! `cloud.account.name`, `threat.enrichments`, …) adds it here instead of
 //! inserting it into the document's map. A GeoIP answer is then a shared,
-//! already-serialized piece of JSON taken from the database's cache: not
-//! a dozen keys and strings copied into the map, serialized and freed again
-//! for every record.
+//! already-serialized piece of JSON taken from the database's cache (when
+//! the cache is on): not a dozen keys and strings copied into the map,
+//! serialized and freed again for every record.
 //!
 //! Rules that keep the written document what inserting into the map would
 //! have made it:
@@ -60,7 +60,8 @@ pub fn push_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-/// The deepest path an enricher adds (`cloud.account.name` is 3).
+/// The deepest path an addition may have: enrichers add paths of two and
+/// three parts (`source.geo`, `cloud.account.name`).
 const MAX_DEPTH: usize = 4;
 
 /// The fields enrichers added to one document, by dotted path.
@@ -112,7 +113,10 @@ impl Additions {
     /// Moves every addition into `doc`.
     pub fn apply(&mut self, doc: &mut Map<String, Value>) {
         for a in self.0.drain(..) {
-            if let Ok(value) = serde_json::from_slice(a.json.as_bytes()) {
+            // As `write_with` does: a place that is taken stays as it is.
+            if vacant(doc, a.path)
+                && let Ok(value) = serde_json::from_slice(a.json.as_bytes())
+            {
                 set(doc, a.path, value);
             }
         }

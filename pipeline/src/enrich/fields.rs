@@ -44,9 +44,9 @@ pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
     one.into_iter().chain(many.into_iter().flatten()).filter(|s| !s.is_empty())
 }
 
-/// The most top-level objects one [`Paths`] may read. The longest lists,
-/// every source of `related.*` and every field threat intelligence reads,
-/// span 12 and 11; their unit tests build them.
+/// The most top-level objects one [`Paths`] may read. The longest list,
+/// every field any enricher reads (`enrich::Scope`), spans 13; a unit test
+/// builds it.
 const MAX_ROOTS: usize = 16;
 
 /// A fixed list of dotted paths that enrichers read from every document,
@@ -92,16 +92,22 @@ impl<T: Copy> Paths<T> {
     /// Every non-empty string at each path ([`strings_of`]), in the order of the
     /// paths, with the path's tag and the path it was found at.
     pub fn strings<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (T, &'a str, &'a str)> + 'a {
+        self.values(doc).flat_map(|(tag, path, value)| strings_of(Some(value)).map(move |s| (tag, path, s)))
+    }
+
+    /// The value at each path that has one, in the order of the paths, with
+    /// the path's tag and the path.
+    pub fn values<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (T, &'a str, &'a Value)> + 'a {
         let mut roots = [None; MAX_ROOTS];
         for (found, root) in roots.iter_mut().zip(&self.roots) {
             *found = doc.get(root);
         }
-        self.paths.iter().flat_map(move |(tag, root, path, rest)| {
+        self.paths.iter().filter_map(move |(tag, root, path, rest)| {
             let value = roots[*root].and_then(|v| match &path[*rest..] {
                 "" => Some(v),
                 rest => get_in(v, rest),
             });
-            strings_of(value).map(move |s| (*tag, path.as_str(), s))
+            value.map(|v| (*tag, path.as_str(), v))
         })
     }
 }
