@@ -34,6 +34,12 @@ fn split_first(path: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Whether `path` is `field` or under it: `source.ip` is within `source.ip`
+/// and within `source`, not within `source.ip.x` or `sourcetype`.
+pub fn within(path: &str, field: &str) -> bool {
+    path.strip_prefix(field).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 /// Every non-empty string of `value`: itself, or each string of an array.
 pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
     let (one, many) = match value {
@@ -68,13 +74,13 @@ pub struct Paths<T = ()> {
 }
 
 impl<T: Copy> Paths<T> {
-    /// The tagged paths under one of `roots` (all of them for `None`), in
-    /// the order given.
-    pub fn tagged<S: AsRef<str>>(paths: impl IntoIterator<Item = (T, S)>, roots: Option<&[&str]>) -> Paths<T> {
+    /// The tagged paths [`within`] one of `fields` (all of them for
+    /// `None`), in the order given.
+    pub fn tagged<S: AsRef<str>>(paths: impl IntoIterator<Item = (T, S)>, fields: Option<&[&str]>) -> Paths<T> {
         let mut distinct: Vec<String> = Vec::new();
         let paths = paths
             .into_iter()
-            .filter(|(_, p)| roots.is_none_or(|r| r.contains(&split_first(p.as_ref()).0)))
+            .filter(|(_, p)| fields.is_none_or(|f| f.iter().any(|f| within(p.as_ref(), f))))
             .map(|(tag, path)| {
                 let path = path.as_ref();
                 let root = split_first(path).0;

@@ -29,6 +29,7 @@ use quick_cache::sync::Cache;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::fields::within;
 use super::net::is_public;
 use super::source::{Reloadable, private_temp_file};
 use super::additions::{Additions, Json};
@@ -262,9 +263,10 @@ fn paths(side: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
-/// The sides under `roots` (all four for `None`).
-pub fn sides(roots: Option<&[&str]>) -> Vec<&'static str> {
-    SIDES.into_iter().filter(|s| roots.is_none_or(|r| r.contains(s))).collect()
+/// The sides whose address (`<side>.ip`) is within `fields` (all four for `None`).
+pub fn sides(fields: Option<&[&str]>) -> Vec<&'static str> {
+    let has_address = |side: &str| fields.is_none_or(|f| f.iter().any(|f| within(&format!("{side}.ip"), f)));
+    SIDES.into_iter().filter(|s| has_address(s)).collect()
 }
 
 impl GeoIp {

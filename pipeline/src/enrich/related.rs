@@ -66,9 +66,9 @@ pub(super) fn sources() -> impl Iterator<Item = (usize, String)> {
 pub struct Sources(Paths<usize>);
 
 impl Sources {
-    /// The paths under `roots` (every path for `None`).
-    pub fn under(roots: Option<&[&str]>) -> Sources {
-        Sources(Paths::tagged(sources(), roots))
+    /// The paths within `fields` (every path for `None`).
+    pub fn under(fields: Option<&[&str]>) -> Sources {
+        Sources(Paths::tagged(sources(), fields))
     }
 }
 

@@ -178,9 +178,9 @@ pub(super) fn fields() -> impl Iterator<Item = (Kind, &'static str)> {
 pub struct Fields(Paths<Kind>);
 
 impl Fields {
-    /// The fields under `roots` (every field for `None`).
-    pub fn under(roots: Option<&[&str]>) -> Fields {
-        Fields(Paths::tagged(fields(), roots))
+    /// The fields within `fields` (every field for `None`).
+    pub fn under(within: Option<&[&str]>) -> Fields {
+        Fields(Paths::tagged(fields(), within))
     }
 }
 

@@ -89,7 +89,7 @@ impl LogType for CloudTrail {
     fn normalizer(&self) -> Box<dyn Normalizer> {
         Box::new(CloudTrailNormalizer)
     }
-    fn ecs_roots(&self) -> Option<&'static [&'static str]> {
+    fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
             "@timestamp", "aws", "cloud", "ecs", "error", "event", "message", "related", "rule", "source", "tags", "user",
             "user_agent",

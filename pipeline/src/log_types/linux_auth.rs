@@ -73,8 +73,8 @@ impl LogType for LinuxAuth {
     fn normalizer(&self) -> Box<dyn Normalizer> {
         Box::new(CloudWatchNormalizer)
     }
-    fn ecs_roots(&self) -> Option<&'static [&'static str]> {
-        Some(ECS_ROOTS)
+    fn ecs_fields(&self) -> Option<&'static [&'static str]> {
+        Some(ECS_FIELDS)
     }
 }
 
@@ -95,14 +95,14 @@ impl LogType for LinuxAuthFile {
     fn normalizer(&self) -> Box<dyn Normalizer> {
         Box::new(FileNormalizer { clock: Utc::now })
     }
-    fn ecs_roots(&self) -> Option<&'static [&'static str]> {
-        Some(ECS_ROOTS)
+    fn ecs_fields(&self) -> Option<&'static [&'static str]> {
+        Some(ECS_FIELDS)
     }
 }
 
-/// The top-level objects of both Linux auth log types' documents (a file
-/// upload has no `aws` or `cloud`).
-const ECS_ROOTS: &[&str] = &[
+/// The ECS fields of both Linux auth log types' documents, as whole
+/// objects (a file upload has no `aws` or `cloud`).
+const ECS_FIELDS: &[&str] = &[
     "@timestamp", "aws", "cloud", "ecs", "event", "group", "host", "log", "message", "process", "related", "source",
     "user",
 ];

@@ -47,12 +47,13 @@ pub trait LogType: Send + Sync + 'static {
     /// A normalizer for one object. It may keep state across the object's
     /// frames (a header line, for example).
     fn normalizer(&self) -> Box<dyn Normalizer>;
-    /// The top-level ECS objects (`source`, `cloud`, …) this log type's
-    /// documents can hold, or `None` when any can (findings describe whatever
-    /// resources they concern). Enrichers do not look for fields under any
-    /// other root ([`crate::enrich::Scope`]); a golden test holds every
-    /// fixture's documents to this list.
-    fn ecs_roots(&self) -> Option<&'static [&'static str]> {
+    /// The ECS fields this log type's documents can hold, as fields
+    /// (`source.ip`) or whole objects (`event`, `aws`), or `None` when any
+    /// can (findings describe whatever resources they concern). Enrichers
+    /// do not look for any other field ([`crate::enrich::Scope`]): looking
+    /// for an absent field costs as much as finding one. The golden and
+    /// conformance tests hold every document to this list.
+    fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         None
     }
     /// Whether an object of this log type may be Apache Parquet, read as

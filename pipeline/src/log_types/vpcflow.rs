@@ -94,8 +94,11 @@ impl LogType for VpcFlow {
     fn reads_parquet(&self) -> bool {
         true
     }
-    fn ecs_roots(&self) -> Option<&'static [&'static str]> {
-        Some(&["@timestamp", "aws", "cloud", "destination", "ecs", "event", "network", "related", "source"])
+    fn ecs_fields(&self) -> Option<&'static [&'static str]> {
+        Some(&[
+            "@timestamp", "aws", "cloud", "destination.address", "destination.ip", "destination.port", "ecs", "event",
+            "network", "related.ip", "source.address", "source.bytes", "source.ip", "source.packets", "source.port",
+        ])
     }
 }
 
