@@ -160,7 +160,7 @@ fn all_enrichers() -> Enrichers {
 fn all_enrichers_with(threat_intel: ThreatIntel) -> Enrichers {
     Enrichers::from_parts(
         Some(Accounts {
-            configured: [("123456789012".to_owned(), "production".to_owned())].into(),
+            configured: [("123456789012".to_owned(), "production".to_owned())].into_iter().collect(),
             file: None,
         }),
         Some(geoip()),
@@ -266,7 +266,7 @@ fn each_enricher() -> [(&'static str, Enrichers); 5] {
             "direction_accounts",
             Enrichers::from_parts(
                 Some(Accounts {
-                    configured: [("123456789012".to_owned(), "production".to_owned())].into(),
+                    configured: [("123456789012".to_owned(), "production".to_owned())].into_iter().collect(),
                     file: None,
                 }),
                 None,

@@ -7,16 +7,40 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Outcome;
-use super::additions::{Additions, Json};
+use super::additions::{Additions, Json, push_str};
 use super::source::Reloadable;
 
-/// An account id → name map.
-pub type AccountNames = HashMap<String, String>;
+/// An account id → name map. Each name is kept as the JSON string a
+/// document gets, rendered once.
+#[derive(Debug, Default)]
+pub struct AccountNames(HashMap<String, Arc<[u8]>, foldhash::fast::RandomState>);
+
+impl AccountNames {
+    fn get(&self, id: &str) -> Option<&Arc<[u8]>> {
+        self.0.get(id)
+    }
+}
+
+impl FromIterator<(String, String)> for AccountNames {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(names: I) -> AccountNames {
+        AccountNames(
+            names
+                .into_iter()
+                .map(|(id, name)| {
+                    let mut json = Vec::with_capacity(name.len() + 2);
+                    push_str(&mut json, &name);
+                    (id, Arc::from(json))
+                })
+                .collect(),
+        )
+    }
+}
 
 #[derive(Debug)]
 pub struct Accounts {
@@ -75,17 +99,17 @@ impl Accounts {
         let Some(id) = account.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) else {
             return Outcome::default();
         };
-        let json = match self.configured.get(id) {
-            Some(name) => Json::string(name),
+        let name = match self.configured.get(id) {
+            Some(name) => name.clone(),
             None => {
                 let names = self.file.as_ref().map(Reloadable::get);
                 match names.as_ref().and_then(|g| g.as_deref()).and_then(|n| n.get(id)) {
-                    Some(name) => Json::string(name),
+                    Some(name) => name.clone(),
                     None => return Outcome::default(),
                 }
             }
         };
-        added.add("cloud.account.name", json);
+        added.add("cloud.account.name", Json::Shared(name));
         Outcome {
             enriched: true,
             errors: 0,
@@ -103,7 +127,7 @@ mod tests {
         let export = r#"{"Accounts":[{"Id":"111111111111","Name":"org-name","Arn":"arn:…","Status":"ACTIVE"},
                                      {"Id":"123456789012","Name":"from-org"}]}"#;
         Accounts {
-            configured: [("123456789012".to_owned(), "production".to_owned())].into(),
+            configured: [("123456789012".to_owned(), "production".to_owned())].into_iter().collect(),
             file: Some(Reloadable::fixed("accounts_file", parse_organizations_export(export).expect("export"))),
         }
     }

@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::fields::set;
+use super::fields::{set, split_first};
 
 /// One piece of JSON text, valid by construction (made by `serde_json` or
 /// written from escaped strings).
@@ -38,13 +38,6 @@ pub enum Json {
 }
 
 impl Json {
-    /// A JSON string.
-    pub fn string(s: &str) -> Json {
-        let mut out = Vec::with_capacity(s.len() + 2);
-        push_str(&mut out, s);
-        Json::Owned(out)
-    }
-
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Json::Shared(b) => b,
@@ -85,9 +78,10 @@ impl Additions {
         debug_assert!(!self.contains(path), "{path} added twice");
         let mut parts = [""; MAX_DEPTH];
         let mut depth = 0;
-        for part in path.split('.') {
+        let mut rest = Some(path);
+        while let Some(path) = rest {
             assert!(depth < MAX_DEPTH, "{path} is deeper than {MAX_DEPTH} objects");
-            parts[depth] = part;
+            (parts[depth], rest) = split_first(path);
             depth += 1;
         }
         self.0.push(Addition {
@@ -155,7 +149,7 @@ impl Additions {
 pub fn vacant(doc: &Map<String, Value>, path: &str) -> bool {
     let mut map = doc;
     let mut rest = path;
-    while let Some((part, tail)) = rest.split_once('.') {
+    while let (part, Some(tail)) = split_first(rest) {
         match map.get(part) {
             None => return true,
             Some(Value::Object(m)) => map = m,
@@ -194,11 +188,15 @@ fn write_object(out: &mut Vec<u8>, map: Option<&Map<String, Value>>, additions: 
         }
     };
     let mut left = mask;
+    // The lengths of the keys the additions go under: most keys of a
+    // document are none of them, told by one bit test.
+    let lengths = bits(mask).fold(0u64, |l, i| l | 1 << additions[i].parts[depth].len().min(63));
     for (key, value) in map.into_iter().flatten() {
         comma(out);
         let _ = serde_json::to_writer(&mut *out, key);
         out.push(b':');
-        let (inside, here) = if left == 0 { (0, 0) } else { place(key, left) };
+        let candidate = left != 0 && lengths & (1 << key.len().min(63)) != 0;
+        let (inside, here) = if candidate { place(key, left) } else { (0, 0) };
         // An addition whose place is taken is dropped here.
         left &= !(inside | here);
         match value {

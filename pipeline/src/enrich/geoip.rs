@@ -280,6 +280,9 @@ impl GeoIp {
 
     /// Adds the `geo` and `as` of the sides of `addresses`, `doc`'s own, to `added`.
     pub fn enrich_addresses(&self, doc: &Map<String, Value>, addresses: &Addresses, added: &mut Additions) -> Outcome {
+        if !addresses.iter().any(|(_, ip)| is_public(ip)) {
+            return Outcome::default();
+        }
         let city = self.city.as_ref().map(Reloadable::get);
         let asn = self.asn.as_ref().map(Reloadable::get);
         let city = city.as_ref().and_then(|g| g.as_deref());
