@@ -167,6 +167,15 @@ fn every_registered_log_type_has_fixtures() {
 /// The fields of `source` (a document's `_source`) that `log_type` does not
 /// declare (`LogType::ecs_fields`), by dotted path.
 pub fn undeclared_fields(log_type: &str, source: &Value) -> Vec<String> {
+    let log_type = siem_pipeline::log_types::by_name(log_type).expect("registered");
+    let Some(declared) = log_type.ecs_fields() else { return Vec::new() };
+    let mut fields = all_fields(source);
+    fields.retain(|f| !declared.iter().any(|d| siem_pipeline::enrich::fields::within(f, d)));
+    fields
+}
+
+/// Every field of `source`, by dotted path.
+fn all_fields(source: &Value) -> Vec<String> {
     fn leaves(v: &Value, path: String, out: &mut Vec<String>) {
         match v {
             Value::Object(m) => {
@@ -177,12 +186,32 @@ pub fn undeclared_fields(log_type: &str, source: &Value) -> Vec<String> {
             _ => out.push(path),
         }
     }
-    let log_type = siem_pipeline::log_types::by_name(log_type).expect("registered");
-    let Some(declared) = log_type.ecs_fields() else { return Vec::new() };
     let mut fields = Vec::new();
     leaves(source, String::new(), &mut fields);
-    fields.retain(|f| !declared.iter().any(|d| siem_pipeline::enrich::fields::within(f, d)));
     fields
+}
+
+#[test]
+fn every_single_field_a_log_type_declares_is_in_one_of_its_fixtures() {
+    // A field declared one by one (`source.ip`, not a whole object) is a
+    // claim about what the normalizer writes: a fixture shows it, so that a
+    // misspelt or stale declaration does not go unseen.
+    let documents = golden_documents();
+    let mut unused = Vec::new();
+    for t in siem_pipeline::log_types::REGISTRY {
+        let Some(declared) = t.ecs_fields() else { continue };
+        let leaves: Vec<String> = documents
+            .iter()
+            .filter(|(log_type, _, _)| log_type == t.name())
+            .flat_map(|(_, _, doc)| all_fields(&doc["_source"]))
+            .collect();
+        for d in declared.iter().filter(|d| d.contains('.')) {
+            if !leaves.iter().any(|l| siem_pipeline::enrich::fields::within(l, d)) {
+                unused.push(format!("{}: `{d}` is declared but in no fixture", t.name()));
+            }
+        }
+    }
+    assert!(unused.is_empty(), "{}", unused.join("\n"));
 }
 
 #[test]

@@ -1,5 +1,5 @@
 //! `cloud.account.name` from `cloud.account.id`: names from the config's
-//! `[enrich.accounts]` table and from an AWS Organizations export
+//! `[enrich.account_names]` table and from an AWS Organizations export
 //! (`aws organizations list-accounts` JSON, `enrich.accounts_file`); the
 //! config's names win.
 //!
@@ -32,6 +32,8 @@ impl FromIterator<(String, String)> for AccountNames {
         AccountNames(
             names
                 .into_iter()
+                // An empty name says nothing (and would hide the export's).
+                .filter(|(_, name)| !name.is_empty())
                 .map(|(id, name)| {
                     let mut json = Vec::with_capacity(name.len() + 2);
                     push_str(&mut json, &name);

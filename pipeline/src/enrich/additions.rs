@@ -79,9 +79,9 @@ impl Additions {
         let mut parts = [""; MAX_DEPTH];
         let mut depth = 0;
         let mut rest = Some(path);
-        while let Some(path) = rest {
+        while let Some(tail) = rest {
             assert!(depth < MAX_DEPTH, "{path} is deeper than {MAX_DEPTH} objects");
-            (parts[depth], rest) = split_first(path);
+            (parts[depth], rest) = split_first(tail);
             depth += 1;
         }
         self.0.push(Addition {

@@ -149,6 +149,17 @@ mod tests {
     }
 
     #[test]
+    fn a_path_is_within_the_same_field_or_an_object_above_it() {
+        assert!(within("source.ip", "source.ip"));
+        assert!(within("source.ip", "source"));
+        assert!(within("source.nat.ip", "source"));
+        assert!(!within("source.ip", "source.ip.x"));
+        assert!(!within("sourcetype", "source"));
+        assert!(!within("source.ip", "source.i"));
+        assert!(!within("source", "source.ip"));
+    }
+
+    #[test]
     fn dotted_paths_read_nested_objects_and_arrays_of_strings() {
         let d = doc(json!({"source": {"ip": "1.2.3.4"}, "host": {"ip": ["10.0.0.1", 7, ""]}}));
         assert_eq!(get(&d, "source.ip"), Some(&json!("1.2.3.4")));

@@ -45,9 +45,10 @@
 //! |---|---|---|---|---|---|
 //! | guardduty | sides without GuardDuty's own geo/AS | when GuardDuty gave none | addresses, domains, hashes | yes | yes |
 //! | vpcflow | source, destination | versions without `flow-direction` | addresses | yes | yes |
-//! | cloudtrail | source | — | source address | yes | yes |
+//! | cloudtrail | source | — | source address and domain | yes | yes |
 //! | securityhub, inspector, macie | where the finding names addresses | when both sides are known | addresses, domains, hashes | yes | yes |
-//! | linux_auth, linux_auth_file | source | — | source address | — (no account id) | yes |
+//! | linux_auth | source | — | source address | yes (the log group's account) | yes |
+//! | linux_auth_file | source | — | source address | — (no account id) | yes |
 //!
 //! `siem-pipeline normalize --config siem.toml FILE` shows exactly what a
 //! given record gets.
@@ -540,6 +541,19 @@ mod tests {
         // Paths::tagged refuses lists spanning more roots than it reads at once.
         let all = Enrichers::from_parts(None, None, Some(direction()), Some(intel()), true);
         Scope::under(None, &all);
+    }
+
+    #[test]
+    fn only_the_fields_a_log_type_declares_are_read() {
+        let all = Enrichers::from_parts(None, None, Some(direction()), Some(intel()), true);
+        let vpcflow = crate::log_types::by_name("vpcflow").expect("log type");
+        let (scope, doc) = (Scope::of(vpcflow, &all), finding());
+        let read: Vec<&str> = scope.reads.values(&doc).map(|(_, path, _)| path).collect();
+        assert!(read.contains(&"source.ip") && read.contains(&"destination.ip"), "{read:?}");
+        for never in ["source.domain", "source.user.name", "host.ip", "dns.question.name", "file.hash.sha256"] {
+            assert!(!read.contains(&never), "a flow has no {never}: {read:?}");
+        }
+        assert_eq!(geoip::sides(vpcflow.ecs_fields()), ["source", "destination"]);
     }
 
     #[test]

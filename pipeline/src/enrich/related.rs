@@ -184,7 +184,7 @@ mod tests {
     }
 
     #[test]
-    fn sources_under_some_roots_read_only_the_fields_under_them() {
+    fn sources_within_some_fields_read_only_those() {
         let doc = json!({"source": {"ip": "203.0.113.5"}, "host": {"ip": "10.0.0.1"}});
         let mut d = doc.as_object().cloned().expect("object");
         enrich_from(&mut d, &Sources::under(Some(&["source", "related"])));
