@@ -92,12 +92,8 @@ impl Additions {
         });
     }
 
-    pub fn contains(&self, path: &str) -> bool {
+    fn contains(&self, path: &str) -> bool {
         self.0.iter().any(|a| a.path == path)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     pub fn clear(&mut self) {

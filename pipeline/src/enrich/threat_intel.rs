@@ -211,19 +211,11 @@ pub struct ThreatIntel {
 }
 
 impl ThreatIntel {
-    /// Matches every field listed here.
+    /// Matches every field listed here. (The pipeline reads the fields once
+    /// for every enricher, `Scope::read`, and calls `ThreatIntel::matches`.)
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
         static ALL: LazyLock<Fields> = LazyLock::new(|| Fields::under(None));
-        let mut added = Additions::default();
-        let outcome = self.enrich_fields(doc, &ALL, &mut added);
-        added.apply(doc);
-        outcome
-    }
-
-    /// Matches the values of `fields` and adds what matched: to `added` when
-    /// the document has no `threat.enrichments`, else appended in place.
-    pub fn enrich_fields(&self, doc: &mut Map<String, Value>, fields: &Fields, added: &mut Additions) -> Outcome {
-        let candidates: Vec<Candidate> = fields
+        let candidates: Vec<Candidate> = ALL
             .0
             .strings(doc)
             .map(|(kind, field, value)| Candidate {
@@ -236,7 +228,10 @@ impl ThreatIntel {
             })
             .collect();
         let found = self.matches(&candidates);
-        add(doc, found, added)
+        let mut added = Additions::default();
+        let outcome = add(doc, found, &mut added);
+        added.apply(doc);
+        outcome
     }
 
     /// The entries `candidates`, in order, make in every list.
