@@ -1,29 +1,43 @@
-//! Completion tracking: one [`AckGroup`] per SQS message.
+//! Acknowledgement: a queue message is deleted only when every record of every
+//! object it names is indexed or dead-lettered whole.
 //!
-//! Every document read on behalf of a message carries a clone of the message's
-//! group; the reader of each object holds one while it reads. When the last
-//! clone is dropped, every record has either been indexed or given up on, and
-//! the group reports a [`Completion`]: `Complete` (delete the message) unless
-//! any holder called [`AckGroup::fail`], in which case the message is left for
-//! the queue to deliver again (and, after `maxReceiveCount`, to move to its
-//! dead-letter queue). Dropping is the signal, so no path can forget to
-//! report — a panic or a cancelled task fails safe by leaving the message.
+//! Everything done on behalf of a message holds a [`Pending`]: the handler of
+//! the message while it hands out its objects, the reader of each object while
+//! it reads, each record on its way to OpenSearch, each dead letter until the
+//! store has it. A `Pending` counts as finished only through
+//! [`Pending::done`], which the code calls exactly where the work is done: an
+//! item indexed (or already there), a dead letter written, an object read to
+//! its end. Dropped any other way, by a panic, a cancelled or aborted task, a
+//! path someone forgot, it fails its message. When the last `Pending` of a
+//! message is gone, the message's [`Completion`] goes to [`run_acker`]:
+//! `Complete` is deleted (in batches of ten), `Failed` is left for the queue
+//! to deliver again, and after `maxReceiveCount` to move to its dead-letter
+//! queue.
+//!
+//! This module never decides what counts as done; it only makes sure that
+//! nothing else can delete a message.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::batch::{BatchLimits, Batches};
+use crate::source::{Message, Queue};
+use crate::telemetry::events::{self, Emit};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// Every record is indexed: delete the message.
+    /// Every record is indexed or dead-lettered: delete the message.
     Complete,
     /// Something could not be finished: leave the message to the queue.
     Failed,
 }
 
+/// A message whose work is over, one way or the other.
 #[derive(Debug, Clone)]
 pub struct Completion {
     pub receipt_handle: String,
@@ -33,30 +47,26 @@ pub struct Completion {
 }
 
 #[derive(Debug)]
-struct Inner {
+struct Group {
     receipt_handle: String,
     message_id: String,
     sent_at: Option<SystemTime>,
     failed: AtomicBool,
-    /// Set for every group of a run that is being abandoned (shutdown past
-    /// its grace period): nothing may be deleted any more.
+    /// Set for every message of a run that shutdown abandons: nothing may be
+    /// deleted any more.
     abandoned: Arc<AtomicBool>,
-    /// Cancelled when the group completes, for its visibility heartbeat.
-    done: CancellationToken,
+    /// Cancelled when the message's work is over, for its visibility heartbeat.
+    over: CancellationToken,
     completions: mpsc::UnboundedSender<Completion>,
 }
 
-impl Drop for Inner {
+impl Drop for Group {
     fn drop(&mut self) {
-        self.done.cancel();
-        let outcome = if self.failed.load(Ordering::Acquire)
+        self.over.cancel();
+        let failed = self.failed.load(Ordering::Acquire)
             || self.abandoned.load(Ordering::Acquire)
-            || std::thread::panicking()
-        {
-            Outcome::Failed
-        } else {
-            Outcome::Complete
-        };
+            || std::thread::panicking();
+        let outcome = if failed { Outcome::Failed } else { Outcome::Complete };
         // The receiver is gone only at shutdown; the message then simply
         // becomes visible again, which is safe.
         let _ = self.completions.send(Completion {
@@ -68,49 +78,121 @@ impl Drop for Inner {
     }
 }
 
-/// A cheap, clonable handle on one message's completion.
-#[derive(Debug, Clone)]
-pub struct AckGroup(Arc<Inner>);
+/// One piece of a message's work that is not finished yet.
+#[must_use = "dropping a Pending without calling done() fails its message"]
+#[derive(Debug)]
+pub struct Pending {
+    group: Option<Arc<Group>>,
+}
 
-impl AckGroup {
-    pub fn new(
-        receipt_handle: String,
-        message_id: String,
-        sent_at: Option<SystemTime>,
+impl Pending {
+    /// The first piece of `message`'s work; its [`Completion`] goes to
+    /// `completions` once every piece split from it is gone.
+    pub fn for_message(
+        message: &Message,
         abandoned: Arc<AtomicBool>,
         completions: mpsc::UnboundedSender<Completion>,
-    ) -> Self {
-        AckGroup(Arc::new(Inner {
-            receipt_handle,
-            message_id,
-            sent_at,
-            failed: AtomicBool::new(false),
-            abandoned,
-            done: CancellationToken::new(),
-            completions,
-        }))
+    ) -> Pending {
+        Pending {
+            group: Some(Arc::new(Group {
+                receipt_handle: message.receipt_handle.clone(),
+                message_id: message.message_id.clone(),
+                sent_at: message.sent_at,
+                failed: AtomicBool::new(false),
+                abandoned,
+                over: CancellationToken::new(),
+                completions,
+            })),
+        }
     }
 
-    /// Cancelled once the group has completed (every holder dropped).
-    pub fn done(&self) -> CancellationToken {
-        self.0.done.clone()
+    /// Another piece of the same message's work.
+    pub fn split(&self) -> Pending {
+        Pending {
+            group: self.group.clone(),
+        }
     }
 
-    pub fn receipt_handle(&self) -> &str {
-        &self.0.receipt_handle
+    /// This piece is finished: indexed, dead-lettered, or nothing left to do.
+    pub fn done(mut self) {
+        self.group.take();
     }
 
-    /// Marks the message as not deletable: a record of it was not indexed.
+    /// The message cannot be deleted: something of it was not indexed.
     pub fn fail(&self) {
-        self.0.failed.store(true, Ordering::Release);
+        if let Some(group) = &self.group {
+            group.failed.store(true, Ordering::Release);
+        }
     }
 
     pub fn has_failed(&self) -> bool {
-        self.0.failed.load(Ordering::Acquire)
+        self.group.as_ref().is_some_and(|g| g.failed.load(Ordering::Acquire))
+    }
+
+    /// Cancelled once every piece of the message is gone.
+    pub fn over(&self) -> CancellationToken {
+        self.group.as_ref().map(|g| g.over.clone()).unwrap_or_default()
     }
 
     pub fn message_id(&self) -> &str {
-        &self.0.message_id
+        self.group.as_ref().map_or("", |g| g.message_id.as_str())
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(group) = self.group.take() {
+            group.failed.store(true, Ordering::Release);
+        }
+    }
+}
+
+/// How long completions wait to be deleted together.
+const DELETE_LINGER: Duration = Duration::from_millis(50);
+
+/// Deletes completed messages, ten per `DeleteMessageBatch`, until every
+/// sender of `completions` is gone.
+pub async fn run_acker(completions: mpsc::UnboundedReceiver<Completion>, queue: Arc<dyn Queue>) {
+    let mut batches = Batches::new(completions, BatchLimits::count(10, DELETE_LINGER), |_: &Completion| 1);
+    while let Some(batch) = batches.next().await {
+        let (complete, failed): (Vec<_>, Vec<_>) = batch.into_iter().partition(|c| c.outcome == Outcome::Complete);
+        for c in failed {
+            events::MessageReturned { message_id: &c.message_id }.emit();
+        }
+        delete(&queue, complete).await;
+    }
+}
+
+async fn delete(queue: &Arc<dyn Queue>, batch: Vec<Completion>) {
+    if batch.is_empty() {
+        return;
+    }
+    let handles: Vec<String> = batch.iter().map(|c| c.receipt_handle.clone()).collect();
+    let mut delays = ExponentialBuilder::default().with_max_times(3).with_jitter().build();
+    let failed = loop {
+        match queue.delete_batch(handles.clone()).await {
+            Ok(failed) => break failed,
+            Err(error) => {
+                events::QueueCallFailed {
+                    operation: events::QueueOperation::Delete,
+                    error: &error,
+                }
+                .emit();
+                match delays.next() {
+                    Some(d) => tokio::time::sleep(d).await,
+                    None => break handles.clone(),
+                }
+            }
+        }
+    };
+    let now = SystemTime::now();
+    for c in &batch {
+        events::MessageDeleted {
+            message_id: &c.message_id,
+            deleted: !failed.contains(&c.receipt_handle),
+            lag: c.sent_at.and_then(|s| now.duration_since(s).ok()),
+        }
+        .emit();
     }
 }
 
@@ -118,29 +200,63 @@ impl AckGroup {
 mod tests {
     use super::*;
 
-    fn group() -> (AckGroup, mpsc::UnboundedReceiver<Completion>) {
+    fn message() -> Message {
+        Message {
+            message_id: "m".into(),
+            receipt_handle: "r".into(),
+            body: String::new(),
+            sent_at: None,
+            receive_count: 1,
+        }
+    }
+
+    fn pending() -> (Pending, mpsc::UnboundedReceiver<Completion>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (AckGroup::new("r".into(), "m".into(), None, Arc::default(), tx), rx)
+        (Pending::for_message(&message(), Arc::default(), tx), rx)
     }
 
     #[test]
-    fn completes_only_when_the_last_holder_is_dropped() {
-        let (g, mut rx) = group();
-        let docs: Vec<AckGroup> = (0..3).map(|_| g.clone()).collect();
-        drop(g);
+    fn a_message_completes_only_when_its_last_piece_is_done() {
+        let (p, mut rx) = pending();
+        let records: Vec<Pending> = (0..3).map(|_| p.split()).collect();
+        p.done();
         assert!(rx.try_recv().is_err());
-        drop(docs);
+        for r in records {
+            r.done();
+        }
         let c = rx.try_recv().expect("completed");
         assert_eq!((c.receipt_handle.as_str(), c.outcome), ("r", Outcome::Complete));
     }
 
     #[test]
     fn one_failed_record_fails_the_message() {
-        let (g, mut rx) = group();
-        let doc = g.clone();
-        doc.fail();
-        drop(doc);
-        drop(g);
+        let (p, mut rx) = pending();
+        let record = p.split();
+        record.fail();
+        record.done();
+        p.done();
+        assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
+    }
+
+    #[test]
+    fn a_piece_dropped_without_being_done_fails_the_message() {
+        let (p, mut rx) = pending();
+        let forgotten = p.split();
+        p.done();
+        drop(forgotten);
+        assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
+    }
+
+    #[test]
+    fn a_piece_dropped_by_a_panic_fails_the_message_even_if_others_are_done() {
+        let (p, mut rx) = pending();
+        let record = p.split();
+        let result = std::panic::catch_unwind(move || {
+            let _held = record;
+            panic!("normalizer bug");
+        });
+        assert!(result.is_err());
+        p.done();
         assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
     }
 
@@ -148,22 +264,11 @@ mod tests {
     fn an_abandoned_run_deletes_nothing() {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let abandoned = Arc::new(AtomicBool::new(false));
-        let g = AckGroup::new("r".into(), "m".into(), None, abandoned.clone(), tx);
-        let done = g.done();
+        let p = Pending::for_message(&message(), abandoned.clone(), tx);
+        let over = p.over();
         abandoned.store(true, Ordering::Release);
-        drop(g);
-        assert!(done.is_cancelled());
-        assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
-    }
-
-    #[test]
-    fn a_holder_dropped_by_a_panic_fails_the_message() {
-        let (g, mut rx) = group();
-        let result = std::panic::catch_unwind(move || {
-            let _held = g;
-            panic!("normalizer bug");
-        });
-        assert!(result.is_err());
+        p.done();
+        assert!(over.is_cancelled());
         assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
     }
 }

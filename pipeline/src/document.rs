@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
-use crate::ack::AckGroup;
+use crate::ack::Pending;
+use crate::budget::Share;
 use crate::config::IndexRotation;
 use crate::enrich::Additions;
 use crate::log_types::{DocId, Normalized};
@@ -75,14 +76,7 @@ pub fn document_id(log_type: &str, id: &DocId, object: &ObjectIdentity, ordinal:
             h.update(&sub.to_le_bytes());
         }
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let hash = h.finalize();
-    let mut out = String::with_capacity(32);
-    for b in &hash.as_bytes()[..16] {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
-    }
-    out
+    h.finalize().to_hex()[..32].to_owned()
 }
 
 /// A document on its way to OpenSearch.
@@ -94,10 +88,10 @@ pub struct Document {
     /// The action line and the source line, each ending in `\n`.
     pub bulk: Vec<u8>,
     pub origin: RecordOrigin,
-    /// Dropped once the document is indexed or given up on.
-    pub ack: AckGroup,
+    /// Done once the document is indexed or dead-lettered.
+    pub ack: Pending,
     /// This document's share of `pipeline.max_bytes_in_flight`, returned on drop.
-    pub budget: Option<tokio::sync::OwnedSemaphorePermit>,
+    pub budget: Option<Share>,
 }
 
 /// The source line of an encoded bulk pair, without its newline.

@@ -49,11 +49,16 @@ async fn throttled_requests_and_items_are_retried_until_every_record_is_indexed(
     pipeline.config.bulk.max_documents = 50;
     pipeline.config.bulk.max_backoff = std::time::Duration::from_millis(200);
     pipeline.config.bulk.max_retries = 30;
-    pipeline.opensearch = siem_pipeline::sink::OpenSearch::new(&siem_pipeline::config::OpenSearchConfig {
-        url: proxy.url.clone(),
-        ..pipeline.config.opensearch.clone()
-    }, None)
-    .expect("client for the proxy");
+    pipeline.opensearch = Arc::new(
+        siem_pipeline::sink::OpenSearch::new(
+            &siem_pipeline::config::OpenSearchConfig {
+                url: proxy.url.clone(),
+                ..pipeline.config.opensearch.clone()
+            },
+            None,
+        )
+        .expect("client for the proxy"),
+    );
     let summary = pipeline.run(CancellationToken::new()).await.expect("runs");
 
     let injected_requests = proxy.counters.rejected_requests.load(std::sync::atomic::Ordering::Relaxed);

@@ -13,24 +13,21 @@
 //!   message returns to the queue and is read again later.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use opensearch::http::Method;
 use serde::Deserialize;
-use tracing::{debug, warn};
+use tokio::time::Instant;
+use tracing::warn;
 
-use super::OpenSearch;
+use super::BulkApi;
 use super::dead_letter::{DeadLetter, DeadLetterSender};
 use crate::config::BulkConfig;
 use crate::document::Document;
-use crate::telemetry::METRICS;
-use crate::telemetry::metrics::status_class;
+use crate::telemetry::events::{BulkAnswered, BulkItemAnswered, BulkRetried, DocumentSettled, Emit, Settled};
 
 #[derive(Debug, Deserialize)]
 struct BulkResponse {
-    #[serde(default)]
-    errors: bool,
     #[serde(default)]
     items: Vec<HashMap<String, BulkItem>>,
 }
@@ -86,6 +83,16 @@ pub struct BatchSummary {
     pub retries: u64,
 }
 
+impl BatchSummary {
+    pub fn add(&mut self, other: BatchSummary) {
+        self.indexed += other.indexed;
+        self.already_indexed += other.already_indexed;
+        self.rejected += other.rejected;
+        self.gave_up += other.gave_up;
+        self.retries += other.retries;
+    }
+}
+
 fn backoff(config: &BulkConfig) -> impl Iterator<Item = Duration> {
     ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))
@@ -97,7 +104,7 @@ fn backoff(config: &BulkConfig) -> impl Iterator<Item = Duration> {
 
 /// Sends `docs` until each is settled or the retries run out.
 pub async fn send_batch(
-    client: &OpenSearch,
+    client: &dyn BulkApi,
     mut docs: Vec<Document>,
     config: &BulkConfig,
     dead_letters: &DeadLetterSender,
@@ -105,25 +112,21 @@ pub async fn send_batch(
     let mut summary = BatchSummary::default();
     let mut delays = backoff(config);
     while !docs.is_empty() {
-        let attempt = attempt(client, &docs).await;
-        let retry_reason = match attempt {
-            Attempt::RetryAll(reason) => {
-                METRICS.bulk_retries.with_label_values(&["request"]).inc();
-                reason
-            }
+        let (whole_request, retry_reason) = match attempt(client, &docs).await {
+            Attempt::RetryAll(reason) => (true, reason),
             Attempt::Items(items) => {
                 let mut retry = Vec::new();
                 let mut first_retry_reason = None;
                 for (doc, item) in docs.drain(..).zip(items) {
-                    METRICS.bulk_items.with_label_values(&[status_class(item.status)]).inc();
+                    BulkItemAnswered { status: item.status }.emit();
                     match verdict(item.status) {
                         ItemVerdict::Indexed => {
                             summary.indexed += 1;
-                            settled(&doc, "indexed");
+                            settle(doc, Settled::Indexed, "");
                         }
                         ItemVerdict::AlreadyIndexed => {
                             summary.already_indexed += 1;
-                            settled(&doc, "duplicate");
+                            settle(doc, Settled::Duplicate, "");
                         }
                         ItemVerdict::Retry => {
                             first_retry_reason.get_or_insert_with(|| describe(&item));
@@ -138,22 +141,27 @@ pub async fn send_batch(
                 if retry.is_empty() {
                     break;
                 }
-                METRICS.bulk_retries.with_label_values(&["item"]).inc_by(retry.len() as u64);
                 docs = retry;
-                first_retry_reason.unwrap_or_default()
+                (false, first_retry_reason.unwrap_or_default())
             }
         };
         match delays.next() {
             Some(delay) => {
                 summary.retries += 1;
-                debug!(documents = docs.len(), ?delay, reason = %retry_reason, "retrying bulk");
+                BulkRetried {
+                    whole_request,
+                    documents: docs.len(),
+                    delay,
+                    reason: &retry_reason,
+                }
+                .emit();
                 tokio::time::sleep(delay).await;
             }
             None => {
                 warn!(documents = docs.len(), reason = %retry_reason, "bulk retries exhausted; messages will be redelivered");
                 for doc in docs.drain(..) {
                     summary.gave_up += 1;
-                    give_up(&doc, "retries_exhausted", &retry_reason);
+                    settle(doc, Settled::RetriesExhausted, &retry_reason);
                 }
             }
         }
@@ -161,20 +169,23 @@ pub async fn send_batch(
     summary
 }
 
-async fn attempt(client: &OpenSearch, docs: &[Document]) -> Attempt {
+async fn attempt(client: &dyn BulkApi, docs: &[Document]) -> Attempt {
     let body_len: usize = docs.iter().map(|d| d.bulk.len()).sum();
     let mut body = Vec::with_capacity(body_len);
     for d in docs {
         body.extend_from_slice(&d.bulk);
     }
     let started = Instant::now();
-    let result = client.request(Method::Post, "/_bulk", "application/x-ndjson", Some(body)).await;
-    let elapsed = started.elapsed().as_secs_f64();
+    let result = client.bulk(body).await;
+    let elapsed = started.elapsed();
     let response = match result {
         Ok(r) => r,
         Err(e) => {
-            METRICS.bulk_requests.with_label_values(&["transport_error"]).inc();
-            METRICS.bulk_duration.with_label_values(&["transport_error"]).observe(elapsed);
+            BulkAnswered {
+                outcome: "transport_error",
+                elapsed,
+            }
+            .emit();
             return Attempt::RetryAll(e.to_string());
         }
     };
@@ -184,8 +195,7 @@ async fn attempt(client: &OpenSearch, docs: &[Document]) -> Attempt {
         400..=499 => "client_error",
         _ => "server_error",
     };
-    METRICS.bulk_requests.with_label_values(&[outcome]).inc();
-    METRICS.bulk_duration.with_label_values(&[outcome]).observe(elapsed);
+    BulkAnswered { outcome, elapsed }.emit();
     if !(200..300).contains(&response.status) {
         let reason = format!(
             "HTTP {}: {}",
@@ -198,16 +208,13 @@ async fn attempt(client: &OpenSearch, docs: &[Document]) -> Attempt {
         return Attempt::RetryAll(reason);
     }
     match serde_json::from_slice::<BulkResponse>(&response.body) {
-        Ok(parsed) if parsed.items.len() == docs.len() => {
-            let _ = parsed.errors;
-            Attempt::Items(
-                parsed
-                    .items
-                    .into_iter()
-                    .map(|mut m| m.drain().next().map(|(_, item)| item).unwrap_or(BulkItem { status: 500, error: None }))
-                    .collect(),
-            )
-        }
+        Ok(parsed) if parsed.items.len() == docs.len() => Attempt::Items(
+            parsed
+                .items
+                .into_iter()
+                .map(|mut m| m.drain().next().map(|(_, item)| item).unwrap_or(BulkItem { status: 500, error: None }))
+                .collect(),
+        ),
         Ok(parsed) => Attempt::RetryAll(format!(
             "response has {} items for {} documents",
             parsed.items.len(),
@@ -224,48 +231,43 @@ fn describe(item: &BulkItem) -> String {
     }
 }
 
-fn settled(doc: &Document, outcome: &str) {
-    METRICS.records.with_label_values(&[doc.log_type, outcome]).inc();
-}
-
-/// Sends a document OpenSearch will never accept to the dead-letter store.
-async fn reject(doc: Document, item: &BulkItem, dead_letters: &DeadLetterSender) {
-    not_indexed(&doc, "rejected", &describe(item), "document rejected; dead-lettering it");
-    let record = crate::document::source_line(&doc.bulk).to_vec();
-    let letter = DeadLetter {
+/// The end of a document's way through the sink: indexed (its piece of the
+/// message is done) or not (its message returns to the queue).
+fn settle(doc: Document, outcome: Settled, reason: &str) {
+    DocumentSettled {
         log_type: doc.log_type,
-        origin: doc.origin.clone(),
-        index: Some(doc.index.clone()),
-        id: Some(doc.id.clone()),
-        status: Some(item.status),
-        error_type: item.error.as_ref().map(|e| e.kind.clone()).unwrap_or_else(|| "rejected".into()),
-        reason: item
-            .error
-            .as_ref()
-            .and_then(|e| e.reason.clone())
-            .unwrap_or_else(|| format!("status {}", item.status)),
-        record,
-    };
-    dead_letters.send(letter, doc.ack.clone()).await;
-}
-
-/// A transient failure that outlived its retries: the message returns to the queue.
-fn give_up(doc: &Document, outcome: &str, reason: &str) {
-    not_indexed(doc, outcome, reason, "document not indexed");
-    doc.ack.fail();
-}
-
-fn not_indexed(doc: &Document, outcome: &str, reason: &str, message: &str) {
-    METRICS.records.with_label_values(&[doc.log_type, outcome]).inc();
-    warn!(
-        index = %doc.index,
-        id = %doc.id,
-        bucket = %doc.origin.bucket,
-        key = %doc.origin.key,
-        ordinal = doc.origin.ordinal,
+        outcome,
+        index: &doc.index,
+        id: &doc.id,
+        bucket: &doc.origin.bucket,
+        key: &doc.origin.key,
+        ordinal: doc.origin.ordinal,
         reason,
-        "{message}"
-    );
+    }
+    .emit();
+    match outcome {
+        Settled::Indexed | Settled::Duplicate => doc.ack.done(),
+        Settled::Rejected | Settled::RetriesExhausted | Settled::NotSent => doc.ack.fail(),
+    }
+}
+
+/// Sends a document OpenSearch will never accept to the dead-letter store;
+/// its piece of the message is done once the letter is written.
+async fn reject(doc: Document, item: &BulkItem, dead_letters: &DeadLetterSender) {
+    let reason = describe(item);
+    DocumentSettled {
+        log_type: doc.log_type,
+        outcome: Settled::Rejected,
+        index: &doc.index,
+        id: &doc.id,
+        bucket: &doc.origin.bucket,
+        key: &doc.origin.key,
+        ordinal: doc.origin.ordinal,
+        reason: &reason,
+    }
+    .emit();
+    let letter = DeadLetter::rejected(&doc, item.status, item.error.as_ref());
+    dead_letters.send(letter, doc.ack).await;
 }
 
 #[cfg(test)]
@@ -288,7 +290,6 @@ mod tests {
             {"create":{"_index":"i","_id":"1","status":201,"result":"created"}},
             {"create":{"_index":"i","_id":"2","status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [x]"}}}]}"#;
         let r: BulkResponse = serde_json::from_slice(body).expect("parses");
-        assert!(r.errors);
         let items: Vec<_> = r.items.into_iter().map(|mut m| m.remove("create").expect("create")).collect();
         assert_eq!(items[0].status, 201);
         assert_eq!(describe(&items[1]), "400 mapper_parsing_exception: failed to parse field [x]");

@@ -6,26 +6,32 @@
 //! (bucket, key, ordinal), where it was going (index, `_id`), and why it did
 //! not get there (HTTP status, error type, reason). Lines are written in
 //! batches, to an S3 prefix (`s3://bucket/prefix/`) or a local folder, under
-//! `<prefix>YYYY/MM/DD/<log type>-<time>-<n>.ndjson`.
+//! `<prefix>YYYY/MM/DD/<log type>-<time>-<writer>-<n>.ndjson`, where `<writer>` is
+//! random per process, so that tasks writing at the same moment never collide.
 //!
 //! A record's message is acknowledged only after its dead letter is written:
-//! the writer holds the record's [`AckGroup`] until the store confirms, and
+//! the writer holds the record's [`Pending`] until the store confirms, and
 //! fails it if the store keeps refusing.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tracing::{error, info};
 
-use crate::ack::AckGroup;
-use crate::document::RecordOrigin;
-use crate::telemetry::METRICS;
+use super::bulk::ItemError;
+use crate::ack::Pending;
+use crate::batch::{BatchLimits, Batches};
+use crate::decode::FrameError;
+use crate::document::{Document, ObjectIdentity, RecordOrigin, source_line};
+use crate::read::RecordError;
+use crate::telemetry::events::{DeadLettersStored, Emit};
 
 /// Why and where a record was given up on.
 #[derive(Debug)]
@@ -43,6 +49,50 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// The letter of a record that did not become a document, or `None` when
+    /// there is no record to keep: the stream itself broke off, and the whole
+    /// object must be read again.
+    pub fn for_record(log_type: &'static str, identity: &ObjectIdentity, error: RecordError) -> Option<DeadLetter> {
+        let error_type = error.label().to_owned();
+        let reason = error.to_string();
+        let (ordinal, record) = match error {
+            RecordError::Normalize { ordinal, frame, .. } => (ordinal, frame),
+            RecordError::Frame(FrameError::TooLong { ordinal, .. }) => (ordinal, Vec::new()),
+            RecordError::Frame(FrameError::Garbage { ordinal, sample, .. }) => (ordinal, sample.into_bytes()),
+            RecordError::Frame(FrameError::Io { .. } | FrameError::Structure { .. }) => return None,
+        };
+        Some(DeadLetter {
+            log_type,
+            origin: RecordOrigin {
+                bucket: identity.bucket.clone(),
+                key: identity.key.clone(),
+                ordinal,
+            },
+            index: None,
+            id: None,
+            status: None,
+            error_type,
+            reason,
+            record,
+        })
+    }
+
+    /// The letter of a document OpenSearch refused, with the document as sent.
+    pub fn rejected(doc: &Document, status: u16, error: Option<&ItemError>) -> DeadLetter {
+        DeadLetter {
+            log_type: doc.log_type,
+            origin: doc.origin.clone(),
+            index: Some(doc.index.clone()),
+            id: Some(doc.id.clone()),
+            status: Some(status),
+            error_type: error.map_or_else(|| "rejected".to_owned(), |e| e.kind.clone()),
+            reason: error
+                .and_then(|e| e.reason.clone())
+                .unwrap_or_else(|| format!("status {status}")),
+            record: source_line(&doc.bulk).to_vec(),
+        }
+    }
+
     /// The NDJSON line, newline included.
     pub fn to_line(&self) -> Vec<u8> {
         let mut v = json!({
@@ -61,7 +111,7 @@ impl DeadLetter {
             Ok(json) => ("record", json),
             Err(_) => match std::str::from_utf8(&self.record) {
                 Ok(text) => ("record", Value::String(text.to_owned())),
-                Err(_) => ("record_base64", Value::String(base64(&self.record))),
+                Err(_) => ("record_base64", Value::String(BASE64_STANDARD.encode(&self.record))),
             },
         };
         v[record.0] = record.1;
@@ -69,23 +119,6 @@ impl DeadLetter {
         line.push(b'\n');
         line
     }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,8 +198,8 @@ impl DeadLetterStore for LocalDeadLetters {
     }
 }
 
-/// A dead letter and the message it belongs to.
-pub type Entry = (DeadLetter, AckGroup);
+/// A dead letter and its piece of the message it belongs to.
+pub type Entry = (DeadLetter, Pending);
 
 /// Sends dead letters to the writer task.
 #[derive(Clone, Debug)]
@@ -185,29 +218,30 @@ impl DeadLetterSender {
         self.tx.is_some()
     }
 
-    pub async fn send(&self, letter: DeadLetter, group: AckGroup) {
+    pub async fn send(&self, letter: DeadLetter, pending: Pending) {
         match &self.tx {
-            Some(tx) => {
-                if let Err(mpsc::error::SendError((_, group))) = tx.send((letter, group)).await {
-                    group.fail();
-                }
-            }
-            None => group.fail(),
+            // A closed channel hands the entry back, and dropping its
+            // `Pending` fails the message.
+            Some(tx) => drop(tx.send((letter, pending)).await),
+            None => pending.fail(),
         }
     }
 
     /// For blocking threads.
-    pub fn blocking_send(&self, letter: DeadLetter, group: AckGroup) {
+    pub fn blocking_send(&self, letter: DeadLetter, pending: Pending) {
         match &self.tx {
-            Some(tx) => {
-                if let Err(mpsc::error::SendError((_, group))) = tx.blocking_send((letter, group)) {
-                    group.fail();
-                }
-            }
-            None => group.fail(),
+            Some(tx) => drop(tx.blocking_send((letter, pending))),
+            None => pending.fail(),
         }
     }
 }
+
+/// How many letters one file holds, and how long the first waits for others.
+const LETTERS_PER_FILE: BatchLimits = BatchLimits {
+    max_items: 1000,
+    max_weight: usize::MAX,
+    linger: Duration::from_millis(500),
+};
 
 /// Starts the writer; it runs until every sender is dropped.
 pub fn spawn_writer(store: Arc<dyn DeadLetterStore>) -> (DeadLetterSender, tokio::task::JoinHandle<()>) {
@@ -216,78 +250,72 @@ pub fn spawn_writer(store: Arc<dyn DeadLetterStore>) -> (DeadLetterSender, tokio
     (DeadLetterSender { tx: Some(tx) }, handle)
 }
 
-async fn run_writer(mut rx: mpsc::Receiver<Entry>, store: Arc<dyn DeadLetterStore>) {
-    let mut batch: Vec<Entry> = Vec::new();
-    loop {
-        let next = if batch.is_empty() {
-            rx.recv().await
-        } else {
-            match tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
-                Ok(entry) => entry,
-                Err(_) => {
-                    flush(&store, &mut batch).await;
-                    continue;
-                }
-            }
-        };
-        match next {
-            Some(entry) => {
-                batch.push(entry);
-                if batch.len() >= 1000 {
-                    flush(&store, &mut batch).await;
-                }
-            }
-            None => break,
-        }
+async fn run_writer(rx: mpsc::Receiver<Entry>, store: Arc<dyn DeadLetterStore>) {
+    let mut batches = Batches::new(rx, LETTERS_PER_FILE, |_: &Entry| 1);
+    while let Some(batch) = batches.next().await {
+        write(&store, batch).await;
     }
-    flush(&store, &mut batch).await;
 }
 
+/// Tells apart the files of tasks that write at the same millisecond: every
+/// container is PID 1, so the process id cannot.
+static WRITER_ID: LazyLock<String> = LazyLock::new(|| {
+    use std::hash::BuildHasher;
+    let seed = std::collections::hash_map::RandomState::new().hash_one(std::process::id());
+    format!("{seed:016x}")
+});
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
-async fn flush(store: &Arc<dyn DeadLetterStore>, batch: &mut Vec<Entry>) {
-    if batch.is_empty() {
+/// The name of the next file: `YYYY/MM/DD/<log type>-<time>-<writer>-<n>.ndjson`.
+fn file_name(log_type: &str) -> String {
+    let now = chrono::Utc::now();
+    format!(
+        "{}/{}-{}-{}-{}.ndjson",
+        now.format("%Y/%m/%d"),
+        log_type,
+        now.format("%Y%m%dT%H%M%S%.3fZ"),
+        *WRITER_ID,
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Writes one batch as one file; each letter's piece of its message is done
+/// once the store has it, and fails if the store keeps refusing.
+async fn write(store: &Arc<dyn DeadLetterStore>, entries: Vec<Entry>) {
+    let Some((first, _)) = entries.first() else {
         return;
-    }
-    let entries = std::mem::take(batch);
+    };
+    let name = file_name(first.log_type);
     let mut body = Vec::new();
     for (letter, _) in &entries {
         body.extend_from_slice(&letter.to_line());
     }
-    let now = chrono::Utc::now();
-    let name = format!(
-        "{}/{}-{}-{}-{}.ndjson",
-        now.format("%Y/%m/%d"),
-        entries[0].0.log_type,
-        now.format("%Y%m%dT%H%M%S%.3fZ"),
-        std::process::id(),
-        SEQUENCE.fetch_add(1, Ordering::Relaxed)
-    );
+    let log_types: Vec<&'static str> = entries.iter().map(|(l, _)| l.log_type).collect();
     let mut delays = ExponentialBuilder::default()
         .with_max_times(5)
         .with_max_delay(Duration::from_secs(10))
         .with_jitter()
         .build();
-    loop {
+    let result = loop {
         match store.write(name.clone(), body.clone()).await {
-            Ok(()) => {
-                for (letter, _group) in &entries {
-                    METRICS.dead_letters.with_label_values(&[letter.log_type, "written"]).inc();
-                }
-                info!(count = entries.len(), store = %store.describe(), %name, "dead letters written");
-                return;
-            }
+            Ok(()) => break Ok(()),
             Err(e) => match delays.next() {
                 Some(d) => tokio::time::sleep(d).await,
-                None => {
-                    error!(error = %e, count = entries.len(), "dead letters could not be written; their messages stay on the queue");
-                    for (letter, group) in &entries {
-                        METRICS.dead_letters.with_label_values(&[letter.log_type, "failed"]).inc();
-                        group.fail();
-                    }
-                    return;
-                }
+                None => break Err(e),
             },
+        }
+    };
+    DeadLettersStored {
+        log_types: &log_types,
+        store: &store.describe(),
+        name: &name,
+        error: result.as_ref().err().map(|e| e as &dyn std::fmt::Display),
+    }
+    .emit();
+    for (_, pending) in entries {
+        match result {
+            Ok(()) => pending.done(),
+            Err(_) => pending.fail(),
         }
     }
 }
@@ -338,16 +366,24 @@ mod tests {
         let v = parse(&letter(b"\xff\xfe!").to_line());
         assert_eq!(v["record_base64"], "//4h");
         assert!(v.get("record").is_none());
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"a"), "YQ==");
+    }
+
+    fn pending() -> (Pending, mpsc::UnboundedReceiver<crate::ack::Completion>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let message = crate::source::Message {
+            message_id: "m".into(),
+            receipt_handle: "r".into(),
+            body: String::new(),
+            sent_at: None,
+            receive_count: 1,
+        };
+        (Pending::for_message(&message, Arc::default(), tx), rx)
     }
 
     #[tokio::test]
     async fn without_a_store_a_dead_letter_fails_its_message() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let group = AckGroup::new("r".into(), "m".into(), None, Arc::default(), tx);
-        DeadLetterSender::none().send(letter(b"x"), group.clone()).await;
-        drop(group);
+        let (pending, mut rx) = pending();
+        DeadLetterSender::none().send(letter(b"x"), pending).await;
         assert_eq!(rx.recv().await.expect("completion").outcome, crate::ack::Outcome::Failed);
     }
 
@@ -355,10 +391,8 @@ mod tests {
     async fn a_written_dead_letter_completes_its_message() {
         let dir = std::env::temp_dir().join(format!("siem-dl-{}", std::process::id()));
         let (sender, writer) = spawn_writer(Arc::new(LocalDeadLetters { directory: dir.clone() }));
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        sender
-            .send(letter(b"{}"), AckGroup::new("r".into(), "m".into(), None, Arc::default(), tx))
-            .await;
+        let (pending, mut rx) = pending();
+        sender.send(letter(b"{}"), pending).await;
         drop(sender);
         writer.await.expect("writer ends");
         assert_eq!(rx.recv().await.expect("completion").outcome, crate::ack::Outcome::Complete);

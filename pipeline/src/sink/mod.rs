@@ -1,12 +1,30 @@
 //! Where documents go: [`batcher`] groups them into `_bulk` requests bounded
 //! by bytes, count and time; [`bulk`] sends a batch and settles every document
-//! item by item; [`opensearch`] is the HTTP client; [`templates`] installs the
-//! index templates from `mappings/`.
+//! item by item; [`dead_letter`] keeps what can never be indexed; [`intake`]
+//! is where reading threads hand documents and failed records over;
+//! [`opensearch`] is the HTTP client; [`templates`] installs the index
+//! templates from `mappings/`; [`memory`] is an in-memory index for tests.
 
 pub mod batcher;
 pub mod bulk;
 pub mod dead_letter;
+pub mod intake;
+pub mod memory;
 pub mod opensearch;
 pub mod templates;
 
-pub use opensearch::{OpenSearch, SinkError};
+use futures::future::BoxFuture;
+
+pub use opensearch::{OpenSearch, RawResponse, SinkError};
+
+/// The one call the sink makes: `POST /_bulk` with an NDJSON body. Any HTTP
+/// status is an answer; only a failed exchange is an error.
+pub trait BulkApi: Send + Sync + 'static {
+    fn bulk(&self, body: Vec<u8>) -> BoxFuture<'_, Result<RawResponse, SinkError>>;
+}
+
+impl BulkApi for OpenSearch {
+    fn bulk(&self, body: Vec<u8>) -> BoxFuture<'_, Result<RawResponse, SinkError>> {
+        Box::pin(self.request(::opensearch::http::Method::Post, "/_bulk", "application/x-ndjson", Some(body)))
+    }
+}

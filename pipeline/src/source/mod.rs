@@ -3,11 +3,17 @@
 //!
 //! [`Queue`] and [`ObjectStore`] are the only two things the pipeline asks of
 //! AWS; [`sqs::SqsQueue`] and [`s3::S3Store`] implement them with the AWS SDK,
-//! and tests may implement them in memory.
+//! and [`memory`] in memory, for tests. [`visibility`] keeps received messages
+//! hidden while their work goes on; [`receiver`] holds the receive loop's
+//! rules; [`depth`] publishes the queue's depth.
 
+pub mod depth;
+pub mod memory;
 pub mod notification;
+pub mod receiver;
 pub mod s3;
 pub mod sqs;
+pub mod visibility;
 
 use std::time::SystemTime;
 

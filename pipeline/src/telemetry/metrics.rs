@@ -34,6 +34,8 @@ pub struct Metrics {
     pub visibility_extensions: IntCounterVec,
     pub queue_messages: prometheus::IntGaugeVec,
     pub bytes_in_flight: IntGauge,
+    /// `pipeline.max_bytes_in_flight`, for dashboards that show how full it is.
+    pub bytes_in_flight_limit: IntGauge,
 }
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -137,6 +139,11 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             g
         },
         bytes_in_flight: gauge(&r, "siem_bytes_in_flight", "Bulk bytes between normalization and OpenSearch."),
+        bytes_in_flight_limit: gauge(
+            &r,
+            "siem_bytes_in_flight_limit",
+            "The configured most bulk bytes between normalization and OpenSearch (pipeline.max_bytes_in_flight).",
+        ),
         registry: r,
     }
 });

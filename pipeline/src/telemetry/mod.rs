@@ -1,10 +1,13 @@
-//! What operators see: Prometheus metrics ([`metrics`]), the `/metrics`,
-//! `/healthz` and `/readyz` endpoints ([`http`]) and structured JSON logs
+//! What operators see: Prometheus metrics ([`metrics`]), the events that
+//! update them and log together ([`events`]), the `/metrics`, `/healthz` and
+//! `/readyz` endpoints ([`http`]) and structured JSON logs
 //! ([`init_logging`]). Metric labels come from closed vocabularies (log type
 //! names, outcome words), never from data.
 
+pub mod events;
 pub mod http;
 pub mod metrics;
+pub mod rate_limit;
 
 pub use metrics::METRICS;
 

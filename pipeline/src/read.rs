@@ -1,0 +1,341 @@
+//! Reading one object: the synchronous middle of the pipeline, shared by the
+//! service, the offline `normalize` command and the benchmarks.
+//!
+//! ```text
+//! bytes ─▶ detect compression (or Parquet) ─▶ decompress (bounded) ─▶ frame
+//!       ─▶ normalize ─▶ enrich ─▶ index name, _id, bulk pair ─▶ on_record
+//! ```
+//!
+//! [`read_object`] runs on a blocking thread: it is CPU work over a stream that
+//! never lives in memory as a whole. It hands every document and every record
+//! error, in order, to its caller's `on_record`, and returns an
+//! [`ObjectSummary`]. An error that ends the object (a broken stream, a
+//! decompression bomb, a structure that cannot be framed) is reported once,
+//! the same way whichever stage found it: as the last record error and as
+//! [`ObjectSummary::fatal`]. This module never sends, waits or acknowledges:
+//! what a record becomes is the caller's business.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::decode::compression::{LimitedRead, detect_from_reader};
+use crate::decode::parquet::{self, ParquetLines};
+use crate::decode::{FrameError, Framer};
+use crate::document::{IndexNaming, ObjectIdentity, document_id, encode_bulk};
+use crate::enrich::{Additions, Enrichers, Scope};
+use crate::log_types::{LogType, NormalizeError};
+
+/// Limits that protect a worker from one bad object.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest frame (line or JSON record) accepted, in bytes.
+    pub max_frame_bytes: usize,
+    /// Most bytes one object may decompress to.
+    pub max_decompressed_bytes: u64,
+    /// Largest Parquet object, copied to a temporary file to be read.
+    pub max_parquet_bytes: u64,
+    /// Largest decompressed/compressed ratio, checked past the first 16 MiB.
+    pub max_ratio: u64,
+}
+
+impl Default for Limits {
+    /// The limits of a default `[pipeline]` section.
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 30,
+            max_parquet_bytes: 1 << 30,
+            max_ratio: 200,
+        }
+    }
+}
+
+impl Limits {
+    pub fn from_config(config: &crate::config::PipelineConfig) -> Self {
+        Limits {
+            max_frame_bytes: config.max_record_bytes,
+            max_decompressed_bytes: config.max_object_bytes,
+            max_parquet_bytes: config.max_parquet_bytes,
+            max_ratio: config.max_decompression_ratio,
+        }
+    }
+}
+
+/// Past this many decompressed bytes the ratio limit applies: small objects
+/// of repetitive text compress far better than large ones.
+const RATIO_GRACE_BYTES: u64 = 16 << 20;
+
+/// What S3 told us about an object, for compression detection.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectMeta {
+    pub content_encoding: Option<String>,
+    pub content_type: Option<String>,
+}
+
+/// One record made ready for the sink.
+#[derive(Debug)]
+pub struct EncodedRecord {
+    pub index: String,
+    pub id: String,
+    /// The `create` action line and the source line, each ending in `\n`.
+    pub bulk: Vec<u8>,
+    pub ordinal: u64,
+}
+
+/// A record that could not become a document.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("record {ordinal}: {source}")]
+    Normalize {
+        ordinal: u64,
+        source: NormalizeError,
+        /// The frame as read, for the dead-letter store.
+        frame: Vec<u8>,
+    },
+    #[error(transparent)]
+    Frame(FrameError),
+}
+
+impl RecordError {
+    /// Bounded label for metrics and dead letters.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RecordError::Normalize { source, .. } => source.label(),
+            RecordError::Frame(FrameError::TooLong { .. }) => "too_long",
+            RecordError::Frame(FrameError::Garbage { .. }) => "garbage",
+            RecordError::Frame(FrameError::Io { .. }) => "stream",
+            RecordError::Frame(FrameError::Structure { .. }) => "structure",
+        }
+    }
+
+    /// Whether nothing after this error was read: the object as a whole must
+    /// be read again, there is no single record to set aside.
+    pub fn ends_object(&self) -> bool {
+        matches!(self, RecordError::Frame(e) if e.is_fatal())
+    }
+}
+
+/// What reading one object amounted to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ObjectSummary {
+    pub frames: u64,
+    pub documents: u64,
+    pub record_errors: u64,
+    pub compressed_bytes: u64,
+    pub decompressed_bytes: u64,
+    /// Set when the stream broke off: records after this point were not read.
+    pub fatal: Option<String>,
+    /// Set when the consumer asked to stop.
+    pub stopped: bool,
+}
+
+impl ObjectSummary {
+    /// The `outcome` label of `siem_s3_objects_total`.
+    pub fn outcome(&self) -> &'static str {
+        if self.fatal.is_some() {
+            "truncated"
+        } else if self.record_errors > 0 {
+            "partial"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// Where a read object came from and what it becomes.
+#[derive(Clone, Copy)]
+struct ReadContext<'a> {
+    meta: &'a ObjectMeta,
+    identity: &'a ObjectIdentity,
+    log_type: &'a dyn LogType,
+    naming: &'a IndexNaming,
+    limits: Limits,
+    enrichers: &'a Enrichers,
+}
+
+/// Counts bytes that pass through a reader.
+struct Counted<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Decompresses, frames, normalizes and encodes one object, without
+/// enrichment. `on_record` receives every document and every record error
+/// in order, and may stop the reading by returning `Break`.
+pub fn read_object(
+    reader: impl Read + Send,
+    meta: &ObjectMeta,
+    identity: &ObjectIdentity,
+    log_type: &dyn LogType,
+    naming: &IndexNaming,
+    limits: Limits,
+    on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
+) -> ObjectSummary {
+    read_object_enriched(reader, meta, identity, log_type, naming, limits, &Enrichers::none(), on_record)
+}
+
+/// [`read_object`], with every document enriched between normalization and
+/// encoding.
+#[allow(clippy::too_many_arguments)]
+pub fn read_object_enriched(
+    reader: impl Read + Send,
+    meta: &ObjectMeta,
+    identity: &ObjectIdentity,
+    log_type: &dyn LogType,
+    naming: &IndexNaming,
+    limits: Limits,
+    enrichers: &Enrichers,
+    on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
+) -> ObjectSummary {
+    let context = ReadContext {
+        meta,
+        identity,
+        log_type,
+        naming,
+        limits,
+        enrichers,
+    };
+    read(reader, context, on_record)
+}
+
+/// [`read_object_enriched`] with its arguments gathered.
+fn read(
+    reader: impl Read + Send,
+    context: ReadContext<'_>,
+    on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
+) -> ObjectSummary {
+    let compressed = Arc::new(AtomicU64::new(0));
+    let counted = Counted {
+        inner: reader,
+        count: compressed.clone(),
+    };
+    let mut summary = ObjectSummary::default();
+    if let Err(fatal) = read_frames(counted, &context, &compressed, &mut summary, on_record) {
+        // The one place an object ends early: counted, summarized, reported.
+        summary.fatal = Some(fatal.to_string());
+        summary.record_errors += 1;
+        let _ = on_record(Err(RecordError::Frame(fatal)));
+    }
+    summary.compressed_bytes = compressed.load(Ordering::Relaxed);
+    summary
+}
+
+/// Reads until the end, a stop from `on_record`, or an error that ends the
+/// object (returned).
+fn read_frames(
+    reader: impl Read + Send,
+    context: &ReadContext<'_>,
+    compressed: &AtomicU64,
+    summary: &mut ObjectSummary,
+    on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
+) -> Result<(), FrameError> {
+    let ReadContext {
+        meta,
+        identity,
+        log_type,
+        naming,
+        limits,
+        enrichers,
+    } = *context;
+    let stream_error = |source: io::Error| FrameError::Io { frames: 0, source };
+    let mut raw = BufReader::with_capacity(128 << 10, reader);
+    let compression = detect_from_reader(
+        &mut raw,
+        meta.content_encoding.as_deref(),
+        meta.content_type.as_deref(),
+        &identity.key,
+    )
+    .map_err(stream_error)?;
+    let decoded: Box<dyn Read + Send + '_> = if parquet::is_parquet(raw.fill_buf().map_err(stream_error)?) {
+        if !log_type.reads_parquet() {
+            return Err(stream_error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a Parquet object, which log type {} does not read", log_type.name()),
+            )));
+        }
+        Box::new(ParquetLines::spool(raw, limits.max_parquet_bytes).map_err(stream_error)?)
+    } else {
+        compression.decoder(raw).map_err(stream_error)?
+    };
+    let decoded = LimitedRead::new(decoded, limits.max_decompressed_bytes);
+    let mut framer = Framer::new(
+        BufReader::with_capacity(256 << 10, decoded),
+        log_type.framing(),
+        limits.max_frame_bytes,
+    );
+    let mut normalizer = log_type.normalizer();
+    let scope = Scope::of(log_type, enrichers);
+    let mut added = Additions::default();
+    let mut out = Vec::new();
+    let result = loop {
+        let step = match framer.next_frame() {
+            Ok(None) => break Ok(()),
+            Ok(Some((ordinal, frame))) => {
+                summary.frames += 1;
+                out.clear();
+                match normalizer.normalize(frame, &mut out) {
+                    Ok(()) => {
+                        let mut step = ControlFlow::Continue(());
+                        for (sub, mut normalized) in out.drain(..).enumerate() {
+                            added.clear();
+                            enrichers.enrich_in(&scope, &mut normalized.document, &mut added);
+                            let index = naming.index(log_type.name(), normalized.timestamp);
+                            let id = document_id(log_type.name(), &normalized.id, identity, ordinal, sub as u32);
+                            let bulk = encode_bulk(&index, &id, &normalized, &added);
+                            summary.documents += 1;
+                            step = on_record(Ok(EncodedRecord {
+                                index,
+                                id,
+                                bulk,
+                                ordinal,
+                            }));
+                            if step.is_break() {
+                                break;
+                            }
+                        }
+                        step
+                    }
+                    Err(source) => {
+                        summary.record_errors += 1;
+                        on_record(Err(RecordError::Normalize {
+                            ordinal,
+                            source,
+                            frame: frame.to_vec(),
+                        }))
+                    }
+                }
+            }
+            Err(e) if e.is_fatal() => break Err(e),
+            Err(e) => {
+                summary.record_errors += 1;
+                on_record(Err(RecordError::Frame(e)))
+            }
+        };
+        if step.is_break() {
+            summary.stopped = true;
+            break Ok(());
+        }
+        let out_bytes = framer.bytes_read();
+        if out_bytes > RATIO_GRACE_BYTES && out_bytes / compressed.load(Ordering::Relaxed).max(1) > limits.max_ratio {
+            break Err(FrameError::Io {
+                frames: summary.frames,
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("decompression ratio exceeds the limit of {}", limits.max_ratio),
+                ),
+            });
+        }
+    };
+    summary.decompressed_bytes = framer.bytes_read();
+    result
+}

@@ -1,0 +1,80 @@
+//! Where reading threads hand over what they read: a document goes to the
+//! batcher once the bytes budget has room for it; a record that did not become
+//! a document goes to the dead-letter writer; an error after which nothing
+//! more was read fails the message, to be read again. Called from blocking
+//! threads only: every hand-over may wait.
+
+use std::ops::ControlFlow;
+
+use tokio::sync::mpsc;
+
+use super::dead_letter::{DeadLetter, DeadLetterSender};
+use crate::ack::Pending;
+use crate::budget::Budget;
+use crate::document::{Document, ObjectIdentity, RecordOrigin};
+use crate::read::{EncodedRecord, RecordError};
+use crate::telemetry::METRICS;
+use crate::telemetry::events::{Emit, RecordFailed};
+
+/// The sink's entrance, shared by every reading thread.
+#[derive(Debug)]
+pub struct Intake {
+    pub documents: mpsc::Sender<Document>,
+    pub dead_letters: DeadLetterSender,
+    pub budget: Budget,
+}
+
+impl Intake {
+    /// Hands one document to the batcher; `Break` when the sink is gone
+    /// (shutdown), after failing the message.
+    pub fn document(
+        &self,
+        record: EncodedRecord,
+        log_type: &'static str,
+        identity: &ObjectIdentity,
+        object: &Pending,
+    ) -> ControlFlow<()> {
+        let Some(share) = self.budget.take_blocking(record.bulk.len()) else {
+            object.fail();
+            return ControlFlow::Break(());
+        };
+        let doc = Document {
+            index: record.index,
+            id: record.id,
+            log_type,
+            bulk: record.bulk,
+            origin: RecordOrigin {
+                bucket: identity.bucket.clone(),
+                key: identity.key.clone(),
+                ordinal: record.ordinal,
+            },
+            ack: object.split(),
+            budget: Some(share),
+        };
+        METRICS.documents_in_flight.inc();
+        if self.documents.blocking_send(doc).is_err() {
+            METRICS.documents_in_flight.dec();
+            object.fail();
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Sets a record that did not become a document aside, or, when the
+    /// stream broke and no single record can be, fails the message so that
+    /// the whole object is read again.
+    pub fn record_error(&self, error: RecordError, log_type: &'static str, identity: &ObjectIdentity, object: &Pending) {
+        RecordFailed {
+            log_type,
+            bucket: &identity.bucket,
+            key: &identity.key,
+            reason: error.label(),
+            error: &error,
+        }
+        .emit();
+        match DeadLetter::for_record(log_type, identity, error) {
+            Some(letter) => self.dead_letters.blocking_send(letter, object.split()),
+            None => object.fail(),
+        }
+    }
+}

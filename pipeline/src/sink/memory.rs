@@ -1,0 +1,125 @@
+//! An in-memory index behind [`BulkApi`], for tests that specify delivery
+//! without a cluster. It keeps `create` semantics (201, then 409 for an
+//! existing `_id`) and lets a test choose an item's status, fail whole
+//! requests, or panic. The end-to-end tests prove the same against OpenSearch.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::{BulkApi, RawResponse, SinkError};
+
+/// Chooses an item's answer from its index, id and source: `Some((status,
+/// error type))` overrides the normal create.
+pub type ItemRule = Box<dyn Fn(&str, &str, &Value) -> Option<(u16, &'static str)> + Send + Sync>;
+
+#[derive(Default)]
+struct State {
+    documents: BTreeMap<(String, String), Value>,
+    requests: u64,
+    fail_requests: u32,
+    panic_requests: u32,
+    rule: Option<ItemRule>,
+}
+
+/// Documents by index and `_id`.
+#[derive(Default)]
+pub struct MemoryIndex {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for MemoryIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryIndex").field("documents", &self.documents().len()).finish()
+    }
+}
+
+impl MemoryIndex {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Every document: `(index, id, source)`.
+    pub fn documents(&self) -> Vec<(String, String, Value)> {
+        self.state()
+            .documents
+            .iter()
+            .map(|((index, id), source)| (index.clone(), id.clone(), source.clone()))
+            .collect()
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.state().requests
+    }
+
+    /// The next `n` requests answer 503 as a whole.
+    pub fn fail_next_requests(&self, n: u32) {
+        self.state().fail_requests = n;
+    }
+
+    /// The next `n` requests panic (a bug in the sink's path).
+    pub fn panic_on_next_requests(&self, n: u32) {
+        self.state().panic_requests = n;
+    }
+
+    /// Answers items by `rule` from now on.
+    pub fn set_rule(&self, rule: ItemRule) {
+        self.state().rule = Some(rule);
+    }
+
+    fn answer(&self, body: &[u8]) -> RawResponse {
+        let mut state = self.state();
+        state.requests += 1;
+        if state.panic_requests > 0 {
+            state.panic_requests -= 1;
+            drop(state);
+            panic!("injected panic in the bulk path");
+        }
+        if state.fail_requests > 0 {
+            state.fail_requests -= 1;
+            return RawResponse {
+                status: 503,
+                body: Bytes::from_static(b"{\"error\":\"injected\"}"),
+            };
+        }
+        let mut lines = body.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+        let mut items = Vec::new();
+        while let (Some(action), Some(source)) = (lines.next(), lines.next()) {
+            let action: Value = serde_json::from_slice(action).unwrap_or_default();
+            let index = action["create"]["_index"].as_str().unwrap_or_default().to_owned();
+            let id = action["create"]["_id"].as_str().unwrap_or_default().to_owned();
+            let Ok(source) = serde_json::from_slice::<Value>(source) else {
+                items.push(json!({"create": {"_index": index, "_id": id, "status": 400,
+                    "error": {"type": "mapper_parsing_exception", "reason": "not JSON"}}}));
+                continue;
+            };
+            if let Some((status, kind)) = state.rule.as_ref().and_then(|rule| rule(&index, &id, &source)) {
+                items.push(json!({"create": {"_index": index, "_id": id, "status": status,
+                    "error": {"type": kind, "reason": format!("{kind} (injected)")}}}));
+                continue;
+            }
+            let status = match state.documents.entry((index.clone(), id.clone())) {
+                std::collections::btree_map::Entry::Occupied(_) => 409,
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(source);
+                    201
+                }
+            };
+            items.push(json!({"create": {"_index": index, "_id": id, "status": status}}));
+        }
+        let errors = items.iter().any(|i| i["create"]["status"].as_u64() != Some(201));
+        RawResponse {
+            status: 200,
+            body: Bytes::from(json!({"took": 1, "errors": errors, "items": items}).to_string()),
+        }
+    }
+}
+
+impl BulkApi for MemoryIndex {
+    fn bulk(&self, body: Vec<u8>) -> BoxFuture<'_, Result<RawResponse, SinkError>> {
+        Box::pin(async move { Ok(self.answer(&body)) })
+    }
+}
