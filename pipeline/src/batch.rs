@@ -74,6 +74,11 @@ where
         }
     }
 
+    /// The limits of the batches to come.
+    pub fn limits_mut(&mut self) -> &mut BatchLimits {
+        &mut self.limits
+    }
+
     /// The next batch: waits as long as it takes for a first item, then at
     /// most `linger` for more. `None` once the channel is closed and drained.
     pub async fn next(&mut self) -> Option<Vec<T>> {

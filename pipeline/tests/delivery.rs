@@ -262,6 +262,36 @@ async fn a_record_that_does_not_normalize_is_dead_lettered_with_its_bytes() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_cluster_that_refuses_writes_is_not_a_bad_document_nothing_is_dead_lettered_or_deleted() {
+    let h = Harness::new();
+    h.index.set_rule(Box::new(|_, _, _| Some((403, "cluster_block_exception"))));
+    h.object("lines/a", &["{\"n\":1}", "{\"n\":2}"]);
+    let summary = h.run().await;
+    assert_eq!((summary.rejected, summary.gave_up), (0, 2));
+    assert!(h.dead_letters.lines().is_empty());
+    assert!(h.queue.deleted().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_too_large_is_split_and_a_document_too_large_is_dead_lettered_with_its_reason() {
+    let h = Harness::new();
+    h.index.set_max_request_bytes(600);
+    let big = format!("{{\"n\":99,\"pad\":\"{}\"}}", "x".repeat(700));
+    let mut lines: Vec<String> = (0..8).map(|n| format!("{{\"n\":{n}}}")).collect();
+    lines.insert(3, big.clone());
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let id = h.object("lines/a", &refs);
+    let summary = h.run().await;
+    assert_eq!((summary.indexed, summary.rejected, summary.gave_up), (8, 1, 0), "{summary:?}");
+    let letters = h.dead_letters.lines();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0]["status"], 413);
+    assert_eq!(letters[0]["error_type"], "request_too_large");
+    assert_eq!(letters[0]["record"]["pad"], "x".repeat(700));
+    assert_eq!(h.queue.deleted(), [id]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_dead_letter_the_store_refuses_keeps_its_message() {
     let mut h = Harness::new();
     h.dead_letters = Arc::new(MemoryDeadLetters {

@@ -46,7 +46,9 @@ pub async fn run(
             summary
         });
         while let Some(done) = in_flight.try_join_next() {
-            total.add(done.unwrap_or_default());
+            let done = done.unwrap_or_default();
+            adapt(batches.limits_mut(), &done);
+            total.add(done);
         }
     }
     while let Some(done) = in_flight.join_next().await {
@@ -55,4 +57,19 @@ pub async fn run(
         total.add(done.unwrap_or_default());
     }
     total
+}
+
+/// Smallest batch size that adapting to 413 answers may come down to.
+const MIN_BATCH_BYTES: usize = 64 << 10;
+
+/// After a request too large for the cluster, later batches stay under half
+/// its size: one split, not one per batch.
+fn adapt(limits: &mut BatchLimits, done: &BatchSummary) {
+    if let Some(bytes) = done.too_large_bytes {
+        let lower = (bytes / 2).max(MIN_BATCH_BYTES);
+        if lower < limits.max_weight {
+            tracing::warn!(bytes, max_bytes = lower, "the cluster refused a request as too large; sending smaller batches");
+            limits.max_weight = lower;
+        }
+    }
 }

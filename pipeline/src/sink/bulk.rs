@@ -2,15 +2,20 @@
 //!
 //! - A request that fails as a whole (transport error, timeout, 429, 5xx) is
 //!   retried with exponential backoff and jitter.
-//! - In a response with `"errors": true`, each item is judged alone: 2xx is
-//!   indexed, 409 means the `_id` already exists (a redelivery) and counts as
-//!   indexed, 429 and 5xx are retried (only those items), anything else can
-//!   never index and is given up on.
+//! - A request too large for the cluster (413) is split in halves, without
+//!   waiting; a single document too large is dead-lettered with that reason.
+//! - In a response with `"errors": true`, each item is judged alone
+//!   ([`verdict`]): 2xx is indexed, 409 means the `_id` already exists (a
+//!   redelivery) and counts as indexed; an error of the document itself
+//!   (`mapper_parsing_exception`, …) can never index and is dead-lettered;
+//!   anything else — 429, 5xx, and the 4xx that the cluster's state causes
+//!   (shard limit, write block, missing index, permissions) — is retried,
+//!   only those items.
 //! - A rejected document goes to the dead-letter store with its status, error
 //!   type and reason (its message is deleted once the dead letter is written).
-//! - A document whose retries ran out fails its message's
-//!   [`AckGroup`](crate::ack::AckGroup): the failure was transient, so the
-//!   message returns to the queue and is read again later.
+//! - A document whose retries ran out fails its message: the failure was not
+//!   the document's, so the message returns to the queue and is read again
+//!   later.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,7 +26,7 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use super::BulkApi;
-use super::dead_letter::{DeadLetter, DeadLetterSender};
+use super::dead_letter::{DeadLetter, DeadLetterSender, Entry};
 use crate::config::BulkConfig;
 use crate::document::Document;
 use crate::telemetry::events::{BulkAnswered, BulkItemAnswered, BulkRetried, DocumentSettled, Emit, Settled};
@@ -56,12 +61,31 @@ pub enum ItemVerdict {
     Rejected,
 }
 
-pub fn verdict(status: u16) -> ItemVerdict {
+/// Errors of a document itself: as it is, no cluster will ever take it.
+/// Every other 4xx comes from the cluster's state and clears with it.
+pub const DOCUMENT_ERRORS: &[&str] = &[
+    "mapper_parsing_exception",
+    "document_parsing_exception",
+    "strict_dynamic_mapping_exception",
+    "illegal_argument_exception",
+    "mapper_exception",
+    "parse_exception",
+    "json_parse_exception",
+    "x_content_parse_exception",
+    "not_x_content_exception",
+];
+
+/// How an item with `status` and error type `kind` settles.
+pub fn verdict(status: u16, kind: Option<&str>) -> ItemVerdict {
     match status {
         200..=299 => ItemVerdict::Indexed,
         409 => ItemVerdict::AlreadyIndexed,
-        429 | 500..=599 => ItemVerdict::Retry,
-        _ => ItemVerdict::Rejected,
+        400..=499 if kind.is_some_and(|k| DOCUMENT_ERRORS.contains(&k)) => ItemVerdict::Rejected,
+        // 429, 5xx, and a cluster that cannot take anything right now: the
+        // shard limit (`validation_exception`), a write block or full disk
+        // (`cluster_block_exception`), a missing index with auto-create off,
+        // a missing permission (`security_exception`).
+        _ => ItemVerdict::Retry,
     }
 }
 
@@ -71,6 +95,8 @@ enum Attempt {
     Items(Vec<BulkItem>),
     /// Nothing was settled; retry everything.
     RetryAll(String),
+    /// 413: the request is over the cluster's `http.max_content_length`.
+    TooLarge(String),
 }
 
 /// Totals of one batch, for tests and logs.
@@ -81,6 +107,8 @@ pub struct BatchSummary {
     pub rejected: u64,
     pub gave_up: u64,
     pub retries: u64,
+    /// The size of the smallest request the cluster refused as too large.
+    pub too_large_bytes: Option<usize>,
 }
 
 impl BatchSummary {
@@ -90,6 +118,10 @@ impl BatchSummary {
         self.rejected += other.rejected;
         self.gave_up += other.gave_up;
         self.retries += other.retries;
+        self.too_large_bytes = match (self.too_large_bytes, other.too_large_bytes) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 }
 
@@ -105,21 +137,64 @@ fn backoff(config: &BulkConfig) -> impl Iterator<Item = Duration> {
 /// Sends `docs` until each is settled or the retries run out.
 pub async fn send_batch(
     client: &dyn BulkApi,
-    mut docs: Vec<Document>,
+    docs: Vec<Document>,
     config: &BulkConfig,
     dead_letters: &DeadLetterSender,
 ) -> BatchSummary {
     let mut summary = BatchSummary::default();
+    let mut work = vec![docs];
+    while let Some(docs) = work.pop() {
+        if let Some((first, second)) = send_part(client, docs, config, dead_letters, &mut summary).await {
+            work.push(second);
+            work.push(first);
+        }
+    }
+    summary
+}
+
+/// Sends `docs` until each is settled, or returns them in two halves when
+/// the cluster found the request too large.
+async fn send_part(
+    client: &dyn BulkApi,
+    mut docs: Vec<Document>,
+    config: &BulkConfig,
+    dead_letters: &DeadLetterSender,
+    summary: &mut BatchSummary,
+) -> Option<(Vec<Document>, Vec<Document>)> {
     let mut delays = backoff(config);
     while !docs.is_empty() {
         let (whole_request, retry_reason) = match attempt(client, &docs).await {
             Attempt::RetryAll(reason) => (true, reason),
+            Attempt::TooLarge(reason) => {
+                let bytes = docs.iter().map(|d| d.bulk.len()).sum::<usize>();
+                summary.too_large_bytes = Some(summary.too_large_bytes.map_or(bytes, |b| b.min(bytes)));
+                if docs.len() > 1 {
+                    let second = docs.split_off(docs.len() / 2);
+                    return Some((docs, second));
+                }
+                for doc in docs.drain(..) {
+                    summary.rejected += 1;
+                    let reason = format!(
+                        "the document is {} bytes, more than the cluster accepts in one request ({reason})",
+                        doc.bulk.len()
+                    );
+                    let item = BulkItem {
+                        status: 413,
+                        error: Some(ItemError {
+                            kind: "request_too_large".into(),
+                            reason: Some(reason),
+                        }),
+                    };
+                    reject(doc, &item, dead_letters).await;
+                }
+                return None;
+            }
             Attempt::Items(items) => {
                 let mut retry = Vec::new();
                 let mut first_retry_reason = None;
                 for (doc, item) in docs.drain(..).zip(items) {
                     BulkItemAnswered { status: item.status }.emit();
-                    match verdict(item.status) {
+                    match verdict(item.status, item.error.as_ref().map(|e| e.kind.as_str())) {
                         ItemVerdict::Indexed => {
                             summary.indexed += 1;
                             settle(doc, Settled::Indexed, "");
@@ -166,7 +241,7 @@ pub async fn send_batch(
             }
         }
     }
-    summary
+    None
 }
 
 async fn attempt(client: &dyn BulkApi, docs: &[Document]) -> Attempt {
@@ -196,15 +271,18 @@ async fn attempt(client: &dyn BulkApi, docs: &[Document]) -> Attempt {
         _ => "server_error",
     };
     BulkAnswered { outcome, elapsed }.emit();
+    if response.status == 413 {
+        return Attempt::TooLarge(format!("HTTP 413 for {body_len} bytes"));
+    }
     if !(200..300).contains(&response.status) {
         let reason = format!(
             "HTTP {}: {}",
             response.status,
             String::from_utf8_lossy(&response.body[..response.body.len().min(500)])
         );
-        // A 4xx on the whole request (413 too large, 400 malformed body) will
-        // not heal by itself either, but retrying bounds the damage to the
-        // retry budget and keeps the messages for redelivery.
+        // Another 4xx on the whole request (a malformed body, permissions)
+        // is nothing a single document caused: retrying bounds the damage to
+        // the retry budget and keeps the messages for redelivery.
         return Attempt::RetryAll(reason);
     }
     match serde_json::from_slice::<BulkResponse>(&response.body) {
@@ -267,7 +345,13 @@ async fn reject(doc: Document, item: &BulkItem, dead_letters: &DeadLetterSender)
     }
     .emit();
     let letter = DeadLetter::rejected(&doc, item.status, item.error.as_ref());
-    dead_letters.send(letter, doc.ack).await;
+    dead_letters
+        .send(Entry {
+            letter,
+            pending: doc.ack,
+            share: doc.budget,
+        })
+        .await;
 }
 
 #[cfg(test)]
@@ -276,12 +360,31 @@ mod tests {
 
     #[test]
     fn item_statuses_map_to_verdicts() {
-        assert_eq!(verdict(201), ItemVerdict::Indexed);
-        assert_eq!(verdict(409), ItemVerdict::AlreadyIndexed);
-        assert_eq!(verdict(429), ItemVerdict::Retry);
-        assert_eq!(verdict(503), ItemVerdict::Retry);
-        assert_eq!(verdict(400), ItemVerdict::Rejected);
-        assert_eq!(verdict(404), ItemVerdict::Rejected);
+        assert_eq!(verdict(201, None), ItemVerdict::Indexed);
+        assert_eq!(verdict(409, Some("version_conflict_engine_exception")), ItemVerdict::AlreadyIndexed);
+        assert_eq!(verdict(429, Some("es_rejected_execution_exception")), ItemVerdict::Retry);
+        assert_eq!(verdict(503, None), ItemVerdict::Retry);
+    }
+
+    #[test]
+    fn only_an_error_of_the_document_itself_is_dead_lettered() {
+        for kind in ["mapper_parsing_exception", "document_parsing_exception", "strict_dynamic_mapping_exception"] {
+            assert_eq!(verdict(400, Some(kind)), ItemVerdict::Rejected, "{kind}");
+        }
+    }
+
+    #[test]
+    fn a_cluster_that_cannot_take_documents_now_is_not_a_bad_document() {
+        for (status, kind) in [
+            (400, Some("validation_exception")), // maximum shards open
+            (403, Some("cluster_block_exception")),
+            (429, Some("cluster_block_exception")),
+            (404, Some("index_not_found_exception")),
+            (403, Some("security_exception")),
+            (400, None),
+        ] {
+            assert_eq!(verdict(status, kind), ItemVerdict::Retry, "{status} {kind:?}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 
 use super::bulk::ItemError;
 use crate::ack::Pending;
+use crate::budget::Share;
 use crate::batch::{BatchLimits, Batches};
 use crate::decode::FrameError;
 use crate::document::{Document, ObjectIdentity, RecordOrigin, source_line};
@@ -198,8 +199,15 @@ impl DeadLetterStore for LocalDeadLetters {
     }
 }
 
-/// A dead letter and its piece of the message it belongs to.
-pub type Entry = (DeadLetter, Pending);
+/// A dead letter on its way to the store.
+#[derive(Debug)]
+pub struct Entry {
+    pub letter: DeadLetter,
+    /// Its piece of the message it belongs to, done once the store has it.
+    pub pending: Pending,
+    /// Its share of `pipeline.max_bytes_in_flight`, held until written.
+    pub share: Option<Share>,
+}
 
 /// Sends dead letters to the writer task.
 #[derive(Clone, Debug)]
@@ -218,20 +226,20 @@ impl DeadLetterSender {
         self.tx.is_some()
     }
 
-    pub async fn send(&self, letter: DeadLetter, pending: Pending) {
+    pub async fn send(&self, entry: Entry) {
         match &self.tx {
             // A closed channel hands the entry back, and dropping its
             // `Pending` fails the message.
-            Some(tx) => drop(tx.send((letter, pending)).await),
-            None => pending.fail(),
+            Some(tx) => drop(tx.send(entry).await),
+            None => entry.pending.fail(),
         }
     }
 
     /// For blocking threads.
-    pub fn blocking_send(&self, letter: DeadLetter, pending: Pending) {
+    pub fn blocking_send(&self, entry: Entry) {
         match &self.tx {
-            Some(tx) => drop(tx.blocking_send((letter, pending))),
-            None => pending.fail(),
+            Some(tx) => drop(tx.blocking_send(entry)),
+            None => entry.pending.fail(),
         }
     }
 }
@@ -282,15 +290,15 @@ fn file_name(log_type: &str) -> String {
 /// Writes one batch as one file; each letter's piece of its message is done
 /// once the store has it, and fails if the store keeps refusing.
 async fn write(store: &Arc<dyn DeadLetterStore>, entries: Vec<Entry>) {
-    let Some((first, _)) = entries.first() else {
+    let Some(first) = entries.first() else {
         return;
     };
-    let name = file_name(first.log_type);
+    let name = file_name(first.letter.log_type);
     let mut body = Vec::new();
-    for (letter, _) in &entries {
-        body.extend_from_slice(&letter.to_line());
+    for entry in &entries {
+        body.extend_from_slice(&entry.letter.to_line());
     }
-    let log_types: Vec<&'static str> = entries.iter().map(|(l, _)| l.log_type).collect();
+    let log_types: Vec<&'static str> = entries.iter().map(|e| e.letter.log_type).collect();
     let mut delays = ExponentialBuilder::default()
         .with_max_times(5)
         .with_max_delay(Duration::from_secs(10))
@@ -312,10 +320,10 @@ async fn write(store: &Arc<dyn DeadLetterStore>, entries: Vec<Entry>) {
         error: result.as_ref().err().map(|e| e as &dyn std::fmt::Display),
     }
     .emit();
-    for (_, pending) in entries {
+    for entry in entries {
         match result {
-            Ok(()) => pending.done(),
-            Err(_) => pending.fail(),
+            Ok(()) => entry.pending.done(),
+            Err(_) => entry.pending.fail(),
         }
     }
 }
@@ -383,7 +391,13 @@ mod tests {
     #[tokio::test]
     async fn without_a_store_a_dead_letter_fails_its_message() {
         let (pending, mut rx) = pending();
-        DeadLetterSender::none().send(letter(b"x"), pending).await;
+        DeadLetterSender::none()
+            .send(Entry {
+                letter: letter(b"x"),
+                pending,
+                share: None,
+            })
+            .await;
         assert_eq!(rx.recv().await.expect("completion").outcome, crate::ack::Outcome::Failed);
     }
 
@@ -392,7 +406,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("siem-dl-{}", std::process::id()));
         let (sender, writer) = spawn_writer(Arc::new(LocalDeadLetters { directory: dir.clone() }));
         let (pending, mut rx) = pending();
-        sender.send(letter(b"{}"), pending).await;
+        sender
+            .send(Entry {
+                letter: letter(b"{}"),
+                pending,
+                share: None,
+            })
+            .await;
         drop(sender);
         writer.await.expect("writer ends");
         assert_eq!(rx.recv().await.expect("completion").outcome, crate::ack::Outcome::Complete);

@@ -1,6 +1,6 @@
 //! Where reading threads hand over what they read: a document goes to the
 //! batcher once the bytes budget has room for it; a record that did not become
-//! a document goes to the dead-letter writer; an error after which nothing
+//! a document goes to the dead-letter writer, under the same budget; an error after which nothing
 //! more was read fails the message, to be read again. Called from blocking
 //! threads only: every hand-over may wait.
 
@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 
 use tokio::sync::mpsc;
 
-use super::dead_letter::{DeadLetter, DeadLetterSender};
+use super::dead_letter::{DeadLetter, DeadLetterSender, Entry};
 use crate::ack::Pending;
 use crate::budget::Budget;
 use crate::document::{Document, ObjectIdentity, RecordOrigin};
@@ -72,9 +72,19 @@ impl Intake {
             error: &error,
         }
         .emit();
-        match DeadLetter::for_record(log_type, identity, error) {
-            Some(letter) => self.dead_letters.blocking_send(letter, object.split()),
-            None => object.fail(),
-        }
+        let Some(letter) = DeadLetter::for_record(log_type, identity, error) else {
+            object.fail();
+            return;
+        };
+        // A dead letter holds memory until written, like a document.
+        let Some(share) = self.budget.take_blocking(letter.record.len()) else {
+            object.fail();
+            return;
+        };
+        self.dead_letters.blocking_send(Entry {
+            letter,
+            pending: object.split(),
+            share: Some(share),
+        });
     }
 }

@@ -22,6 +22,7 @@ struct State {
     requests: u64,
     fail_requests: u32,
     panic_requests: u32,
+    max_request_bytes: Option<usize>,
     rule: Option<ItemRule>,
 }
 
@@ -65,6 +66,11 @@ impl MemoryIndex {
         self.state().panic_requests = n;
     }
 
+    /// Requests over `bytes` are answered 413, as `http.max_content_length` does.
+    pub fn set_max_request_bytes(&self, bytes: usize) {
+        self.state().max_request_bytes = Some(bytes);
+    }
+
     /// Answers items by `rule` from now on.
     pub fn set_rule(&self, rule: ItemRule) {
         self.state().rule = Some(rule);
@@ -77,6 +83,12 @@ impl MemoryIndex {
             state.panic_requests -= 1;
             drop(state);
             panic!("injected panic in the bulk path");
+        }
+        if state.max_request_bytes.is_some_and(|max| body.len() > max) {
+            return RawResponse {
+                status: 413,
+                body: Bytes::from_static(b"{\"error\":\"Request Entity Too Large\"}"),
+            };
         }
         if state.fail_requests > 0 {
             state.fail_requests -= 1;
