@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use crate::enrich::{EnrichConfig, ThreatIntelList};
+
 /// Prefix of environment variables that override keys of the file.
 pub const ENV_PREFIX: &str = "SIEM_";
 
@@ -850,44 +852,6 @@ fn validate_dashboards(
     }))
 }
 
-/// `[enrich]`, validated: an enricher is on exactly when its data is here
-/// (switched-off enrichers have none). The default enriches `related.*` only.
-#[derive(Debug, Clone)]
-pub struct EnrichConfig {
-    pub related: bool,
-    pub geoip_city: Option<crate::enrich::Location>,
-    pub geoip_asn: Option<crate::enrich::Location>,
-    pub geoip_cache_entries: usize,
-    pub internal_networks: Vec<crate::enrich::net::Cidr>,
-    pub threat_intel: Vec<ThreatIntelList>,
-    pub account_names: std::collections::BTreeMap<String, String>,
-    pub accounts_file: Option<crate::enrich::Location>,
-    pub reload_interval: Duration,
-}
-
-impl Default for EnrichConfig {
-    fn default() -> Self {
-        EnrichConfig {
-            related: true,
-            geoip_city: None,
-            geoip_asn: None,
-            geoip_cache_entries: crate::enrich::geoip::DEFAULT_CACHE_ENTRIES,
-            internal_networks: Vec::new(),
-            threat_intel: Vec::new(),
-            account_names: Default::default(),
-            accounts_file: None,
-            reload_interval: Duration::from_secs(60),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ThreatIntelList {
-    pub location: crate::enrich::Location,
-    pub format: crate::enrich::indicators::ListFormat,
-    pub provider: String,
-}
-
 /// `[enrich]`: an enricher switched on explicitly needs its data; one that
 /// is switched off keeps its settings but gets none of them.
 fn validate_enrich(section: EnrichSection, path: &Path) -> Result<EnrichConfig, ConfigError> {
@@ -910,11 +874,12 @@ fn validate_enrich(section: EnrichSection, path: &Path) -> Result<EnrichConfig, 
         _ => Ok(configured),
     };
 
+    let defaults = EnrichConfig::default();
     let mut config = EnrichConfig {
-        related: section.related.unwrap_or(true),
-        ..EnrichConfig::default()
+        related: section.related.unwrap_or(defaults.related),
+        ..defaults
     };
-    let secs = section.reload_interval_secs.unwrap_or(60);
+    let secs = section.reload_interval_secs.unwrap_or(crate::enrich::settings::DEFAULT_RELOAD_INTERVAL.as_secs());
     if !(1..=86_400).contains(&secs) {
         return Err(invalid("enrich.reload_interval_secs", format!("{secs} is out of range 1..=86400")));
     }
