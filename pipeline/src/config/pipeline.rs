@@ -1,5 +1,8 @@
 //! `[pipeline]`: what is buffered between stages, how long a shutdown may
-//! take, and the limits that protect a worker from one bad object.
+//! take, and the limits that protect a worker from one bad object. The
+//! defaults are the consts below, and [`PipelineConfig::default`] is made of
+//! them: code that runs without a file (`normalize`, tests, benches) gets the
+//! same limits as a service without a `[pipeline]` section.
 
 use std::time::Duration;
 
@@ -52,7 +55,7 @@ pub struct PipelineSection {
     pub max_decompression_ratio: Option<u64>,
 }
 
-/// `[pipeline]`, validated.
+/// `[pipeline]`, validated. [`Default`] is an empty `[pipeline]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PipelineConfig {
     pub channel_capacity: usize,
@@ -62,6 +65,20 @@ pub struct PipelineConfig {
     pub max_object_bytes: u64,
     pub max_parquet_bytes: u64,
     pub max_decompression_ratio: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            channel_capacity: CHANNEL_CAPACITY.default as usize,
+            shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECS.default),
+            max_bytes_in_flight: MAX_BYTES_IN_FLIGHT.default as usize,
+            max_record_bytes: MAX_RECORD_BYTES.default as usize,
+            max_object_bytes: MAX_OBJECT_BYTES.default,
+            max_parquet_bytes: MAX_PARQUET_BYTES.default,
+            max_decompression_ratio: MAX_DECOMPRESSION_RATIO.default,
+        }
+    }
 }
 
 impl PipelineSection {
@@ -82,6 +99,21 @@ impl PipelineSection {
 mod tests {
     use super::*;
     use crate::config::tests::{MINIMAL, load};
+
+    #[test]
+    fn the_default_pipeline_config_is_an_empty_pipeline_section() {
+        assert_eq!(PipelineSection::default().validate(), Ok(PipelineConfig::default()));
+        assert_eq!(load(MINIMAL, &[]).expect("valid").pipeline, PipelineConfig::default());
+    }
+
+    #[test]
+    fn the_default_limits_are_16_mib_records_64_gib_objects_1_gib_parquet_and_a_ratio_of_200() {
+        let c = PipelineConfig::default();
+        assert_eq!(c.max_record_bytes, 16 << 20);
+        assert_eq!(c.max_object_bytes, 64 << 30);
+        assert_eq!(c.max_parquet_bytes, 1 << 30);
+        assert_eq!(c.max_decompression_ratio, 200);
+    }
 
     #[test]
     fn a_record_limit_below_1_kib_is_refused() {
