@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use siem_pipeline::config::Config;
+use siem_pipeline::config::{Config, PipelineConfig};
 use siem_pipeline::dashboards::Dashboards;
 use siem_pipeline::normalize::{self, Routing};
-use siem_pipeline::pipeline::Pipeline;
+use siem_pipeline::enrich::Enrichers;
+use siem_pipeline::pipeline::{Limits, Pipeline};
 use siem_pipeline::sink::{OpenSearch, templates};
 use siem_pipeline::telemetry::{self, http::Health};
 use tokio_util::sync::CancellationToken;
@@ -65,7 +66,8 @@ enum Command {
         /// Index name prefix used in `_index`.
         #[arg(long, default_value = "siem")]
         index_prefix: String,
-        /// Enrich the documents as `run` would with this file's `[enrich]` section.
+        /// Enrich the documents and refuse records and objects as `run` would,
+        /// with this file's `[enrich]` section and `[pipeline]` limits.
         #[arg(short, long)]
         config: Option<PathBuf>,
         #[arg(required = true)]
@@ -131,14 +133,16 @@ fn run_normalize(
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
-    let enrichers = match config {
+    let (enrichers, limits) = match config {
         Some(path) => {
             telemetry::init_logging(false, "warn");
-            normalize::load_enrichers(&load_config(path)?).context("starting the enrichers")?
+            let config = load_config(path)?;
+            let enrichers = normalize::load_enrichers(&config).context("starting the enrichers")?;
+            (enrichers, Limits::from_config(&config.pipeline))
         }
-        None => siem_pipeline::enrich::Enrichers::none(),
+        None => (Enrichers::none(), Limits::from_config(&PipelineConfig::default())),
     };
-    let summary = normalize::run_enriched(files, &routing, index_prefix, &enrichers, &mut out, &mut err)?;
+    let summary = normalize::run_enriched(files, &routing, index_prefix, &enrichers, limits, &mut out, &mut err)?;
     std::io::Write::flush(&mut out)?;
     Ok(if summary.errors == 0 {
         ExitCode::SUCCESS

@@ -6,9 +6,11 @@
 //! seen before deploying.
 //!
 //! Without a configuration the documents are exactly what the log types make
-//! (the golden files are that). With `--config`, its `[enrich]` section
-//! applies as in `run` ([`run_enriched`]), so that what each record gets from
-//! enrichment can be seen too.
+//! (the golden files are that), within the default `[pipeline]` limits. With
+//! `--config`, its `[enrich]` section and its `[pipeline]` limits (longest
+//! record, largest object, Parquet size, decompression ratio) apply as in
+//! `run` ([`run_enriched`]), so that what each record gets from enrichment,
+//! and which records a deployment refuses, can be seen too.
 
 use std::io::{Read, Write};
 use std::ops::ControlFlow;
@@ -16,7 +18,7 @@ use std::path::Path;
 
 use serde_json::value::RawValue;
 
-use crate::config::IndexRotation;
+use crate::config::{IndexRotation, PipelineConfig};
 use crate::document::{IndexNaming, ObjectIdentity};
 use crate::enrich::Enrichers;
 use crate::log_types::{self, LogType};
@@ -53,7 +55,7 @@ pub struct NormalizeSummary {
     pub errors: u64,
 }
 
-/// Normalizes `files` without enrichment.
+/// Normalizes `files` without enrichment, within the default limits.
 pub fn run(
     files: &[impl AsRef<Path>],
     routing: &Routing,
@@ -61,15 +63,17 @@ pub fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<NormalizeSummary, NormalizeCommandError> {
-    run_enriched(files, routing, index_prefix, &Enrichers::none(), out, err)
+    let limits = Limits::from_config(&PipelineConfig::default());
+    run_enriched(files, routing, index_prefix, &Enrichers::none(), limits, out, err)
 }
 
-/// Normalizes `files` and enriches every document with `enrichers`.
+/// Normalizes `files` within `limits` and enriches every document with `enrichers`.
 pub fn run_enriched(
     files: &[impl AsRef<Path>],
     routing: &Routing,
     index_prefix: &str,
     enrichers: &Enrichers,
+    limits: Limits,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<NormalizeSummary, NormalizeCommandError> {
@@ -124,7 +128,7 @@ pub fn run_enriched(
             &identity,
             log_type,
             &naming,
-            Limits::default(),
+            limits,
             enrichers,
             &mut on_record,
         );

@@ -54,6 +54,33 @@ fn normalize_reports_bad_records_with_file_and_number_and_keeps_going() {
 }
 
 #[test]
+fn normalize_with_a_config_refuses_records_over_its_pipeline_limit() {
+    // A finding of about 2 KiB: within the default limit (16 MiB), over 1 KiB.
+    let long = FINDING.replace(r#""id":"abc""#, &format!(r#""id":"abc","title":"{}""#, "x".repeat(2048)));
+    let file = temp_file("long.jsonl", format!("{long}\n").as_bytes());
+    let config = temp_file(
+        "limits.toml",
+        b"[sqs]\nqueue_url = \"http://q\"\n[opensearch]\nurl = \"http://os\"\n[pipeline]\nmax_record_bytes = 1024\n",
+    );
+
+    let without = bin().args(["normalize", "--log-type", "guardduty"]).arg(&file).output().expect("runs");
+    assert!(without.status.success(), "{}", String::from_utf8_lossy(&without.stderr));
+    assert_eq!(String::from_utf8_lossy(&without.stdout).lines().count(), 1);
+
+    let with = bin()
+        .args(["normalize", "--log-type", "guardduty", "--config"])
+        .arg(&config)
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(with.status.code(), Some(2), "a refused record makes the exit code 2");
+    let stderr = String::from_utf8_lossy(&with.stderr);
+    assert!(stderr.contains("long.jsonl") && stderr.contains("over the limit of 1024"), "{stderr}");
+    assert!(stderr.contains("1 file(s), 0 document(s), 1 record error(s)"), "{stderr}");
+    assert!(with.stdout.is_empty());
+}
+
+#[test]
 fn normalize_without_a_route_names_the_known_log_types() {
     let file = temp_file("unknown.log", b"hello\n");
     let out = bin().arg("normalize").arg(&file).output().expect("runs");

@@ -50,6 +50,23 @@ pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
     one.into_iter().chain(many.into_iter().flatten()).filter(|s| !s.is_empty())
 }
 
+// ECS fields more than one enricher reads, each list written once. An
+// enricher reads a list in its order, and that order is the order of what it
+// writes (`related.*` values, `threat.enrichments`): append, never reorder.
+
+/// The address of each side of a connection, then the host's.
+pub const ADDRESS_FIELDS: &[&str] = &["source.ip", "destination.ip", "client.ip", "server.ip", "host.ip"];
+
+/// Domain names: of a DNS question, of a URL, of each side of a connection.
+pub const DOMAIN_FIELDS: &[&str] = &[
+    "dns.question.name",
+    "url.domain",
+    "source.domain",
+    "destination.domain",
+    "client.domain",
+    "server.domain",
+];
+
 /// The most top-level objects one [`Paths`] may read. The longest list,
 /// every field any enricher reads (`enrich::Scope`), spans 13; a unit test
 /// builds it.

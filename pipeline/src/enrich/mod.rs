@@ -30,7 +30,9 @@
 //! [`indicators`] reads indicator lists (text, CSV, STIX 2.1), [`source`]
 //! loads and reloads data from local files or S3, [`net`] classifies
 //! addresses, [`fields`] reads and writes documents by dotted path,
-//! [`additions`] holds and writes what enrichers add.
+//! [`additions`] holds and writes what enrichers add, [`settings`] is what
+//! the enrichers are given ([`EnrichConfig`], made by `config` from the
+//! `[enrich]` section: `enrich` never reads configuration).
 //!
 //! # What each log type gets
 //!
@@ -72,6 +74,7 @@ pub mod geoip;
 pub mod indicators;
 pub mod net;
 pub mod related;
+pub mod settings;
 pub mod source;
 pub mod threat_intel;
 
@@ -82,10 +85,10 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 use tracing::info;
 
-use crate::config::EnrichConfig;
 use crate::log_types::LogType;
 
 pub use additions::Additions;
+pub use settings::{EnrichConfig, ThreatIntelList};
 pub use source::{Fetcher, Location};
 
 /// What one enricher did to one document.

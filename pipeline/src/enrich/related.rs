@@ -10,19 +10,12 @@ use std::sync::LazyLock;
 use serde_json::{Map, Value};
 
 use super::Outcome;
-use super::fields::{Paths, get, set, strings_of};
+use super::fields::{ADDRESS_FIELDS, DOMAIN_FIELDS, Paths, get, set, strings_of};
 
-const IPS: &[&str] = &[
-    "source.ip",
-    "destination.ip",
-    "client.ip",
-    "server.ip",
-    "host.ip",
-    "source.nat.ip",
-    "destination.nat.ip",
-    "threat.indicator.ip",
-];
+/// Where `related.ip` values come from, in order.
+const IPS: [&[&str]; 3] = [ADDRESS_FIELDS, &["source.nat.ip", "destination.nat.ip"], &["threat.indicator.ip"]];
 
+/// Where `related.user` values come from, in order.
 const USERS: &[&str] = &[
     "user.name",
     "user.target.name",
@@ -35,17 +28,10 @@ const USERS: &[&str] = &[
     "process.user.name",
 ];
 
-const HOSTS: &[&str] = &[
-    "host.hostname",
-    "host.name",
-    "dns.question.name",
-    "url.domain",
-    "source.domain",
-    "destination.domain",
-    "client.domain",
-    "server.domain",
-];
+/// Where `related.hosts` values come from, in order.
+const HOSTS: [&[&str]; 2] = [&["host.hostname", "host.name"], DOMAIN_FIELDS];
 
+/// Where `related.hash` values come from: each kind of each owner, in order.
 const HASH_OWNERS: &[&str] = &["file.hash", "process.hash", "process.parent.hash", "dll.hash"];
 const HASH_KINDS: &[&str] = &["md5", "sha1", "sha256", "sha384", "sha512", "ssdeep", "tlsh"];
 
@@ -55,9 +41,11 @@ const TARGETS: [&str; 4] = ["related.ip", "related.user", "related.hosts", "rela
 /// Every path read, in order, with the index in `TARGETS` of the field its
 /// values go to.
 pub(super) fn sources() -> impl Iterator<Item = (usize, String)> {
-    let tag = |target: usize, paths: &'static [&'static str]| paths.iter().map(move |p| (target, p.to_string()));
+    let tag = |target: usize, lists: &'static [&'static [&'static str]]| {
+        lists.iter().flat_map(|paths| paths.iter()).map(move |p| (target, p.to_string()))
+    };
     let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| (3, format!("{owner}.{kind}"))));
-    tag(0, IPS).chain(tag(1, USERS)).chain(tag(2, HOSTS)).chain(hashes)
+    tag(0, &IPS).chain(tag(1, &[USERS])).chain(tag(2, &HOSTS)).chain(hashes)
 }
 
 /// The paths each `related.*` field's values come from, in order, tagged
@@ -164,6 +152,27 @@ mod tests {
         assert_eq!(d["related"]["user"], json!(["bob", "root", "alice"]));
         assert_eq!(d["related"]["hosts"], json!(["web-1", "evil.example", "a.example"]));
         assert_eq!(d["related"]["hash"], json!(["cd34", "ab12"]));
+    }
+
+    #[test]
+    fn addresses_and_host_names_are_gathered_in_the_order_of_their_fields() {
+        let paths = |target: usize| sources().filter(|(t, _)| *t == target).map(|(_, p)| p).collect::<Vec<_>>();
+        assert_eq!(
+            paths(0),
+            [
+                "source.ip", "destination.ip", "client.ip", "server.ip", "host.ip", "source.nat.ip",
+                "destination.nat.ip", "threat.indicator.ip",
+            ]
+        );
+        assert_eq!(
+            paths(2),
+            [
+                "host.hostname", "host.name", "dns.question.name", "url.domain", "source.domain",
+                "destination.domain", "client.domain", "server.domain",
+            ]
+        );
+        assert_eq!(paths(3)[..2], ["file.hash.md5", "file.hash.sha1"]);
+        assert_eq!(paths(3).len(), 4 * 7, "seven kinds of hash for each of four owners");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use super::Outcome;
 use super::additions::{Additions, Json, push_str, vacant};
-use super::fields::{Paths, get, set};
+use super::fields::{ADDRESS_FIELDS, DOMAIN_FIELDS, Paths, get, set};
 use super::indicators::{self, Atom, Indicator, ListFormat};
 use super::net::{mask_v4, mask_v6};
 use super::source::Reloadable;
@@ -144,15 +144,8 @@ fn lowercase(s: &str) -> Cow<'_, str> {
     }
 }
 
-const IP_FIELDS: &[&str] = &["source.ip", "destination.ip", "client.ip", "server.ip", "host.ip"];
-const DOMAIN_FIELDS: &[&str] = &[
-    "dns.question.name",
-    "url.domain",
-    "source.domain",
-    "destination.domain",
-    "client.domain",
-    "server.domain",
-];
+/// The hash fields looked up in the lists (`related.hash` gathers more kinds,
+/// for another purpose: [`super::related`]).
 const HASH_FIELDS: &[&str] = &[
     "file.hash.md5",
     "file.hash.sha1",
@@ -169,7 +162,7 @@ const HASH_FIELDS: &[&str] = &[
 
 /// Every field read, in order, with the kind of indicator it may hold.
 pub(super) fn fields() -> impl Iterator<Item = (Kind, &'static str)> {
-    let fields = [(Kind::Ip, IP_FIELDS), (Kind::Domain, DOMAIN_FIELDS), (Kind::Hash, HASH_FIELDS)];
+    let fields = [(Kind::Ip, ADDRESS_FIELDS), (Kind::Domain, DOMAIN_FIELDS), (Kind::Hash, HASH_FIELDS)];
     fields.into_iter().flat_map(|(kind, paths)| paths.iter().map(move |p| (kind, *p)))
 }
 
@@ -394,6 +387,20 @@ mod tests {
         let mut d = v.as_object().cloned().expect("object");
         ti.enrich(&mut d);
         Value::Object(d)
+    }
+
+    #[test]
+    fn addresses_then_domains_then_hashes_are_matched_in_the_order_of_their_fields() {
+        let read: Vec<&str> = fields().map(|(_, path)| path).collect();
+        assert_eq!(
+            read[..11],
+            [
+                "source.ip", "destination.ip", "client.ip", "server.ip", "host.ip", "dns.question.name", "url.domain",
+                "source.domain", "destination.domain", "client.domain", "server.domain",
+            ]
+        );
+        assert_eq!(read[11..].first(), Some(&"file.hash.md5"));
+        assert_eq!(read.last(), Some(&"related.hash"));
     }
 
     #[test]
