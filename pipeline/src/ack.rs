@@ -24,6 +24,7 @@ use std::time::{Duration, SystemTime};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 
 use crate::batch::{BatchLimits, Batches};
 use crate::source::{Message, Queue};
@@ -58,6 +59,8 @@ struct Group {
     /// Cancelled when the message's work is over, for its visibility heartbeat.
     over: CancellationToken,
     completions: mpsc::UnboundedSender<Completion>,
+    /// Counts the message among those in flight until the group is gone.
+    _in_flight: TaskTrackerToken,
 }
 
 impl Drop for Group {
@@ -85,27 +88,57 @@ pub struct Pending {
     group: Option<Arc<Group>>,
 }
 
-impl Pending {
-    /// The first piece of `message`'s work; its [`Completion`] goes to
-    /// `completions` once every piece split from it is gone.
-    pub fn for_message(
-        message: &Message,
-        abandoned: Arc<AtomicBool>,
-        completions: mpsc::UnboundedSender<Completion>,
-    ) -> Pending {
+/// The messages of a run whose work is not over.
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    abandoned: Arc<AtomicBool>,
+    completions: mpsc::UnboundedSender<Completion>,
+    tracker: TaskTracker,
+}
+
+impl InFlight {
+    /// The set, and where its completions go (to [`run_acker`]).
+    pub fn new() -> (InFlight, mpsc::UnboundedReceiver<Completion>) {
+        let (completions, rx) = mpsc::unbounded_channel();
+        let in_flight = InFlight {
+            abandoned: Arc::default(),
+            completions,
+            tracker: TaskTracker::new(),
+        };
+        (in_flight, rx)
+    }
+
+    /// The first piece of `message`'s work; its [`Completion`] is sent once
+    /// every piece split from it is gone.
+    pub fn receive(&self, message: &Message) -> Pending {
         Pending {
             group: Some(Arc::new(Group {
                 receipt_handle: message.receipt_handle.clone(),
                 message_id: message.message_id.clone(),
                 sent_at: message.sent_at,
                 failed: AtomicBool::new(false),
-                abandoned,
+                abandoned: self.abandoned.clone(),
                 over: CancellationToken::new(),
-                completions,
+                completions: self.completions.clone(),
+                _in_flight: self.tracker.token(),
             })),
         }
     }
 
+    /// Waits until the work of every message received so far is over.
+    pub async fn wait(&self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// Shutdown gives up on what is still in flight: from now on no message
+    /// is deleted, whatever becomes of its pieces.
+    pub fn abandon(&self) {
+        self.abandoned.store(true, Ordering::Release);
+    }
+}
+
+impl Pending {
     /// Another piece of the same message's work.
     pub fn split(&self) -> Pending {
         Pending {
@@ -211,8 +244,8 @@ mod tests {
     }
 
     fn pending() -> (Pending, mpsc::UnboundedReceiver<Completion>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (Pending::for_message(&message(), Arc::default(), tx), rx)
+        let (in_flight, rx) = InFlight::new();
+        (in_flight.receive(&message()), rx)
     }
 
     #[test]
@@ -262,13 +295,28 @@ mod tests {
 
     #[test]
     fn an_abandoned_run_deletes_nothing() {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let abandoned = Arc::new(AtomicBool::new(false));
-        let p = Pending::for_message(&message(), abandoned.clone(), tx);
+        let (in_flight, mut rx) = InFlight::new();
+        let p = in_flight.receive(&message());
         let over = p.over();
-        abandoned.store(true, Ordering::Release);
+        in_flight.abandon();
         p.done();
         assert!(over.is_cancelled());
         assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
+    }
+
+    #[tokio::test]
+    async fn the_run_waits_until_every_message_received_is_over() {
+        let (in_flight, _rx) = InFlight::new();
+        let p = in_flight.receive(&message());
+        let record = p.split();
+        p.done();
+        let waiting = tokio::spawn({
+            let in_flight = in_flight.clone();
+            async move { in_flight.wait().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a record is still on its way");
+        record.done();
+        waiting.await.expect("the wait ends");
     }
 }

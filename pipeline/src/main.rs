@@ -86,6 +86,9 @@ fn main() -> ExitCode {
             files,
         } => run_normalize(log_type, key, &index_prefix, config.as_deref(), &files),
         Command::CheckConfig { config } => load_config(&config).map(|c| {
+            for warning in c.warnings() {
+                eprintln!("warning: {warning}");
+            }
             println!("{c:#?}");
             ExitCode::SUCCESS
         }),
@@ -190,6 +193,9 @@ async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     telemetry::init_logging(true, "info");
     let config = load_config(path)?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let health = Arc::new(Health::default());
     if let Some(addr) = config.metrics.listen {
         let listener = telemetry::http::bind(addr)

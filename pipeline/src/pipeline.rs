@@ -15,7 +15,7 @@
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, mpsc};
@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-use crate::ack::{self, Pending};
+use crate::ack::{self, InFlight, Pending};
 use crate::budget::Budget;
 use crate::config::{Config, DeadLetterConfig};
 use crate::document::{IndexNaming, ObjectIdentity};
@@ -33,6 +33,8 @@ use crate::log_types::{self, LogType};
 use crate::read as reader;
 use crate::sink::dead_letter::{self, DeadLetterSender, DeadLetterStore, LocalDeadLetters, S3DeadLetters};
 use crate::sink::intake::Intake;
+use crate::sink::bulk::BatchSummary;
+use crate::sink::circuit::Circuit;
 use crate::sink::{BulkApi, OpenSearch, batcher};
 use crate::source::receiver::Receiver;
 use crate::source::visibility::{self, Heartbeat};
@@ -78,6 +80,15 @@ pub enum StartError {
     Queue(#[from] crate::source::QueueError),
 }
 
+/// After the drain, the time left for releasing abandoned messages and
+/// deleting completed ones. `stopTimeout` must exceed
+/// `pipeline.shutdown_grace_secs` by more than this.
+const FINAL_CALLS: Duration = Duration::from_secs(5);
+
+/// While a message waits for an object slot, it tells the health check this
+/// often that it is waiting, not stuck.
+const WAITING_TICK: Duration = Duration::from_secs(10);
+
 /// State shared by the tasks of one run.
 struct Shared {
     queue: Arc<dyn Queue>,
@@ -87,12 +98,10 @@ struct Shared {
     limits: Limits,
     enrichers: Arc<Enrichers>,
     intake: Intake,
-    completions: mpsc::UnboundedSender<ack::Completion>,
+    in_flight: InFlight,
     /// `s3.max_concurrent_objects`.
     objects: Arc<Semaphore>,
     heartbeat: Heartbeat,
-    /// Set when shutdown gives up on in-flight work.
-    abandoned: Arc<AtomicBool>,
     /// Cancelled to make every in-flight message visible again at once.
     release: CancellationToken,
     heartbeats: TaskTracker,
@@ -167,9 +176,11 @@ impl Pipeline {
             None => (DeadLetterSender::none(), None),
         };
         let (doc_tx, doc_rx) = mpsc::channel(config.pipeline.channel_capacity);
-        let (done_tx, done_rx) = mpsc::unbounded_channel();
-        let sink = tokio::spawn(batcher::run(doc_rx, opensearch, config.bulk.clone(), dl_sender.clone()));
-        let acker = tokio::spawn(ack::run_acker(done_rx, queue.clone()));
+        let (in_flight, completions) = InFlight::new();
+        let circuit = Circuit::default();
+        let probe = tokio::spawn(circuit.clone().probe(opensearch.clone()));
+        let sink = tokio::spawn(batcher::run(doc_rx, opensearch, config.bulk.clone(), dl_sender.clone(), circuit.clone()));
+        let acker = tokio::spawn(ack::run_acker(completions, queue.clone()));
         let depth = tokio::spawn(crate::source::depth::watch(queue.clone(), health.clone()));
         let enrich_reload = tokio::spawn(enrichers.clone().watch());
         let shared = Arc::new(Shared {
@@ -187,51 +198,70 @@ impl Pipeline {
                 dead_letters: dl_sender,
                 budget: Budget::new(config.pipeline.max_bytes_in_flight),
             },
-            completions: done_tx,
+            in_flight: in_flight.clone(),
             objects: Arc::new(Semaphore::new(config.s3.max_concurrent_objects)),
             heartbeat: Heartbeat {
                 timeout: visibility_timeout,
                 cap: config.sqs.max_visibility_extension,
             },
-            abandoned: Arc::new(AtomicBool::new(false)),
             release: CancellationToken::new(),
             heartbeats: TaskTracker::new(),
         });
         let tasks = TaskTracker::new();
-        let stop_receiving = shutdown.child_token();
         let empty_streak = Arc::new(AtomicU32::new(0));
         let received = Arc::new(AtomicU64::new(0));
-
         let mut receivers = Vec::new();
         for _ in 0..config.sqs.receivers {
             let receiver = Receiver {
                 queue: queue.clone(),
                 slots: shared.objects.clone(),
-                stop: stop_receiving.clone(),
+                stop: shutdown.child_token(),
                 health: health.clone(),
                 empty_streak: empty_streak.clone(),
                 exit_after_empty: config.sqs.exit_after_empty_receives,
                 tasks: tasks.clone(),
                 heartbeat: shared.heartbeat,
+                available: circuit.subscribe(),
             };
             receivers.push(tokio::spawn(receive_loop(receiver, shared.clone(), tasks.clone(), received.clone())));
         }
-        for r in receivers {
-            let _ = r.await;
-        }
+        let mut receiving = tokio::spawn(futures::future::join_all(receivers));
+
+        // Receiving stops at a signal, or by itself once the queue ran dry.
+        let received_all = tokio::select! {
+            _ = &mut receiving => true,
+            () = shutdown.cancelled() => false,
+        };
         depth.abort();
         enrich_reload.abort();
-        info!("receiving stopped; finishing in-flight objects");
+        probe.abort();
+        info!("receiving stopped; finishing in-flight messages");
 
-        // Drain: objects, then the sink, then the dead letters. After a signal
-        // this must fit in the grace period; a dry queue waits for all of it.
-        tasks.close();
-        let release = shared.release.clone();
-        let abandoned = shared.abandoned.clone();
+        // Every message received must be over: all of it when the queue ran
+        // dry, within the grace period of the signal otherwise.
+        let grace = config.pipeline.shutdown_grace;
+        let signalled_grace = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        let finished = tokio::select! {
+            () = in_flight.wait() => true,
+            () = signalled_grace => false,
+        };
+        if !finished {
+            warn!(?grace, "in-flight work did not finish within the grace period; making its messages visible again");
+            in_flight.abandon();
+            shared.release.cancel();
+            shared.intake.budget.close();
+            sink.abort();
+        }
+        if !received_all {
+            // A receive under way at the signal hands its messages back.
+            let _ = receiving.await;
+        }
         let heartbeats = shared.heartbeats.clone();
-        let budget = shared.intake.budget.clone();
-        let sink_abort = sink.abort_handle();
-        let drain = async move {
+        let bulk = if finished {
+            tasks.close();
             tasks.wait().await;
             drop(shared);
             let bulk = sink.await.unwrap_or_default();
@@ -239,45 +269,39 @@ impl Pipeline {
                 let _ = w.await;
             }
             bulk
-        };
-        let (bulk, was_abandoned) = if shutdown.is_cancelled() {
-            match tokio::time::timeout(config.pipeline.shutdown_grace, drain).await {
-                Ok(bulk) => (bulk, false),
-                Err(_) => {
-                    warn!(grace = ?config.pipeline.shutdown_grace, "in-flight work did not finish within the grace period; making its messages visible again");
-                    abandoned.store(true, Ordering::Release);
-                    release.cancel();
-                    budget.close();
-                    sink_abort.abort();
-                    (Default::default(), true)
-                }
-            }
         } else {
-            (drain.await, false)
+            drop(shared);
+            if let Some(w) = dl_writer {
+                w.abort();
+            }
+            BatchSummary::default()
         };
+        drop(in_flight);
+        // Releases and the last deletions share a few seconds, so that the
+        // whole stop fits the container's stop timeout.
+        let last_calls = tokio::time::Instant::now() + FINAL_CALLS;
         heartbeats.close();
-        let _ = tokio::time::timeout(Duration::from_secs(5), heartbeats.wait()).await;
-        // Completions still arrive while abandoned holders drop; bound the wait.
-        let _ = tokio::time::timeout(Duration::from_secs(5), acker).await;
+        let _ = tokio::time::timeout_at(last_calls, heartbeats.wait()).await;
+        let _ = tokio::time::timeout_at(last_calls, acker).await;
         Ok(RunSummary {
             messages: received.load(Ordering::Relaxed),
             indexed: bulk.indexed,
             already_indexed: bulk.already_indexed,
             rejected: bulk.rejected,
             gave_up: bulk.gave_up,
-            abandoned: was_abandoned,
+            abandoned: !finished,
         })
     }
 }
 
-async fn receive_loop(receiver: Receiver, shared: Arc<Shared>, tasks: TaskTracker, received: Arc<AtomicU64>) {
+async fn receive_loop(mut receiver: Receiver, shared: Arc<Shared>, tasks: TaskTracker, received: Arc<AtomicU64>) {
     while let Some(messages) = receiver.next().await {
         received.fetch_add(messages.len() as u64, Ordering::Relaxed);
         // Every message is kept hidden from the moment it is received, also
         // while it waits below for its turn.
         let messages: Vec<(Message, Pending)> = messages.into_iter().map(|m| receive(m, &shared)).collect();
         for (message, pending) in messages {
-            handle_message(message, pending, &shared, &tasks).await;
+            handle_message(message, pending, &shared, &tasks, &receiver.health).await;
         }
     }
 }
@@ -285,7 +309,7 @@ async fn receive_loop(receiver: Receiver, shared: Arc<Shared>, tasks: TaskTracke
 /// Starts a received message's completion and its visibility heartbeat.
 fn receive(message: Message, shared: &Shared) -> (Message, Pending) {
     event::MessageReceived.emit();
-    let pending = Pending::for_message(&message, shared.abandoned.clone(), shared.completions.clone());
+    let pending = shared.in_flight.receive(&message);
     shared.heartbeats.spawn(visibility::heartbeat(
         shared.queue.clone(),
         message.clone(),
@@ -296,7 +320,7 @@ fn receive(message: Message, shared: &Shared) -> (Message, Pending) {
     (message, pending)
 }
 
-async fn handle_message(message: Message, pending: Pending, shared: &Arc<Shared>, tasks: &TaskTracker) {
+async fn handle_message(message: Message, pending: Pending, shared: &Arc<Shared>, tasks: &TaskTracker, health: &Health) {
     let objects = match notification::parse(&message.body) {
         Err(error) => {
             event::MessageInvalid {
@@ -320,7 +344,14 @@ async fn handle_message(message: Message, pending: Pending, shared: &Arc<Shared>
         Ok(Notification::Objects(objects)) => objects,
     };
     for object in objects {
-        let Ok(permit) = shared.objects.clone().acquire_owned().await else {
+        let permit = loop {
+            // Waiting for room is healthy; say so while it lasts.
+            tokio::select! {
+                permit = shared.objects.clone().acquire_owned() => break permit,
+                () = tokio::time::sleep(WAITING_TICK) => health.turned(),
+            }
+        };
+        let Ok(permit) = permit else {
             pending.fail();
             return;
         };
@@ -375,6 +406,7 @@ async fn process_object(object: ObjectRef, pending: Pending, shared: &Arc<Shared
     let meta = ObjectMeta {
         content_encoding: body.content_encoding.clone(),
         content_type: body.content_type.clone(),
+        written_at: body.last_modified,
     };
     let reader = SyncIoBridge::new(body.reader);
     let reading = shared.clone();

@@ -20,6 +20,8 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use chrono::{DateTime, Utc};
+
 use crate::decode::compression::{LimitedRead, detect_from_reader};
 use crate::decode::parquet::{self, ParquetLines};
 use crate::decode::{FrameError, Framer};
@@ -38,17 +40,16 @@ pub struct Limits {
     pub max_parquet_bytes: u64,
     /// Largest decompressed/compressed ratio, checked past the first 16 MiB.
     pub max_ratio: u64,
+    /// Event times this long before the object was written, or
+    /// `max_event_future` after, do not pick their own index.
+    pub max_event_age: std::time::Duration,
+    pub max_event_future: std::time::Duration,
 }
 
 impl Default for Limits {
     /// The limits of a default `[pipeline]` section.
     fn default() -> Self {
-        Limits {
-            max_frame_bytes: 16 << 20,
-            max_decompressed_bytes: 64 << 30,
-            max_parquet_bytes: 1 << 30,
-            max_ratio: 200,
-        }
+        Limits::from_config(&crate::config::PipelineConfig::default())
     }
 }
 
@@ -59,6 +60,8 @@ impl Limits {
             max_decompressed_bytes: config.max_object_bytes,
             max_parquet_bytes: config.max_parquet_bytes,
             max_ratio: config.max_decompression_ratio,
+            max_event_age: config.max_event_age,
+            max_event_future: config.max_event_future,
         }
     }
 }
@@ -67,11 +70,36 @@ impl Limits {
 /// of repetitive text compress far better than large ones.
 const RATIO_GRACE_BYTES: u64 = 16 << 20;
 
-/// What S3 told us about an object, for compression detection.
+/// What S3 told us about an object, for compression detection and index
+/// choice.
 #[derive(Debug, Clone, Default)]
 pub struct ObjectMeta {
     pub content_encoding: Option<String>,
     pub content_type: Option<String>,
+    /// When the object was written: the index of an event whose time is far
+    /// from it (see [`Limits::max_event_age`]). The same on every delivery.
+    pub written_at: Option<DateTime<Utc>>,
+}
+
+/// The time whose index a document goes to: its own, unless it is out of
+/// the window around the object's time, then the object's time (`true`).
+fn index_time(event: DateTime<Utc>, meta: &ObjectMeta, limits: &Limits) -> (DateTime<Utc>, bool) {
+    let Some(written) = meta.written_at else {
+        return (event, false);
+    };
+    let too_old = written.signed_duration_since(event).to_std().is_ok_and(|d| d > limits.max_event_age);
+    let too_new = event.signed_duration_since(written).to_std().is_ok_and(|d| d > limits.max_event_future);
+    if too_old || too_new { (written, true) } else { (event, false) }
+}
+
+/// Marks a document whose index was chosen by its object's time.
+fn flag_out_of_range(document: &mut serde_json::Map<String, serde_json::Value>) {
+    let siem = document
+        .entry("siem")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+    if let serde_json::Value::Object(siem) = siem {
+        siem.insert("timestamp_out_of_range".into(), serde_json::Value::Bool(true));
+    }
 }
 
 /// One record made ready for the sink.
@@ -289,7 +317,11 @@ fn read_frames(
                         for (sub, mut normalized) in out.drain(..).enumerate() {
                             added.clear();
                             enrichers.enrich_in(&scope, &mut normalized.document, &mut added);
-                            let index = naming.index(log_type.name(), normalized.timestamp);
+                            let (at, out_of_range) = index_time(normalized.timestamp, meta, &limits);
+                            if out_of_range {
+                                flag_out_of_range(&mut normalized.document);
+                            }
+                            let index = naming.index(log_type.name(), at);
                             let id = document_id(log_type.name(), &normalized.id, identity, ordinal, sub as u32);
                             let bulk = encode_bulk(&index, &id, &normalized, &added);
                             summary.documents += 1;
@@ -338,4 +370,41 @@ fn read_frames(
     };
     summary.decompressed_bytes = framer.bytes_read();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().expect("a time")
+    }
+
+    fn written(at: DateTime<Utc>) -> ObjectMeta {
+        ObjectMeta {
+            written_at: Some(at),
+            ..ObjectMeta::default()
+        }
+    }
+
+    #[test]
+    fn an_event_time_near_its_object_picks_its_own_index() {
+        let limits = Limits::default();
+        assert_eq!(index_time(at(2026, 11, 1), &written(at(2026, 11, 2)), &limits), (at(2026, 11, 1), false));
+        assert_eq!(index_time(at(2019, 3, 1), &written(at(2026, 11, 2)), &limits), (at(2019, 3, 1), false), "a backfill");
+    }
+
+    #[test]
+    fn a_garbage_event_time_goes_to_the_index_of_its_objects_time() {
+        let limits = Limits::default();
+        // A flow log's `start` of 164000066: 1975.
+        assert_eq!(index_time(at(1975, 3, 14), &written(at(2026, 11, 2)), &limits), (at(2026, 11, 2), true));
+        assert_eq!(index_time(at(2031, 1, 1), &written(at(2026, 11, 2)), &limits), (at(2026, 11, 2), true));
+    }
+
+    #[test]
+    fn without_an_object_time_the_event_time_is_kept() {
+        assert_eq!(index_time(at(1975, 3, 14), &ObjectMeta::default(), &Limits::default()), (at(1975, 3, 14), false));
+    }
 }

@@ -155,3 +155,24 @@ fn the_image_config_validates_with_the_task_definition_environment() {
     let help = bin().arg("--help").output().expect("runs");
     assert!(help.status.success());
 }
+
+#[test]
+fn check_config_warns_of_a_password_sent_over_plain_http_and_never_prints_it() {
+    let config = temp_file(
+        "clear.toml",
+        br#"
+[sqs]
+queue_url = "http://127.0.0.1:4566/000000000000/q"
+[opensearch]
+url = "http://search.internal:9200"
+username = "admin"
+password = "s3cret-value"
+"#,
+    );
+    let out = bin().args(["check-config", "--config"]).arg(&config).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: opensearch.url") && stderr.contains("https://"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("s3cret-value") && !stderr.contains("s3cret-value"), "{stdout}");
+}

@@ -396,3 +396,75 @@ async fn shutdown_releases_what_cannot_finish_within_the_grace_period() {
     assert_eq!(visible.len(), 1, "released at once, not after the visibility timeout");
     assert_eq!(visible[0].message_id, id);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_grace_period_runs_from_the_signal_not_from_the_end_of_a_long_poll() {
+    // ECS kills the task `stopTimeout` after the signal: in-flight work is
+    // handed back `shutdown_grace_secs` after it, and the whole stop takes
+    // at most the longer of the grace period and a long poll, plus 5 s.
+    let mut h = Harness::new();
+    h.queue = Arc::new(MemoryQueue::new(VISIBILITY).with_wait(Duration::from_secs(20)));
+    h.extra_config = "[pipeline]\nshutdown_grace_secs = 10\n".into();
+    h.object("lines/slow", &["{\"n\":1}"]);
+    let store = Arc::new(SlowStore {
+        inner: MemoryObjectStore::default(),
+        slow_key: "lines/slow",
+        delay: Duration::from_secs(3600),
+    });
+    store.inner.put("bucket", "lines/slow", "{\"n\":1}");
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(h.pipeline(store).run(shutdown.clone()));
+    // The receiver is in the middle of a 20 s long poll when the signal comes.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let signalled = tokio::time::Instant::now();
+    shutdown.cancel();
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(h.queue.receive_now().len(), 1, "handed back when the grace period ran out");
+    let summary = run.await.expect("joins").expect("runs");
+    assert!(summary.abandoned);
+    let took = signalled.elapsed();
+    assert!(took <= Duration::from_secs(20 + 5), "stopped {took:?} after the signal");
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_opensearch_does_not_answer_nothing_more_is_received_and_all_indexes_once_it_does() {
+    let h = Harness::new();
+    h.index.set_down(true);
+    let ids: Vec<String> = (0..3).map(|i| h.object(&format!("lines/{i}"), &["{\"n\":1}"])).collect();
+    let run = tokio::spawn(h.pipeline(h.objects.clone()).run(CancellationToken::new()));
+    // An outage of many visibility timeouts and retry budgets.
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    let counts = h.queue.receive_counts();
+    assert_eq!(counts.len(), 3, "nothing deleted during the outage");
+    assert!(counts.values().all(|n| *n <= 1), "received at most once while the cluster was down: {counts:?}");
+    h.index.set_down(false);
+    run.await.expect("joins").expect("runs");
+    let mut deleted = h.queue.deleted();
+    deleted.sort();
+    assert_eq!(deleted, ids);
+    assert_eq!(h.index.documents().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pipeline_waiting_on_back_pressure_stays_healthy() {
+    let mut h = Harness::new();
+    h.extra_config = "[s3]\nmax_concurrent_objects = 1\n".into();
+    let store = Arc::new(SlowStore {
+        inner: MemoryObjectStore::default(),
+        slow_key: "lines/slow",
+        delay: Duration::from_secs(300),
+    });
+    for key in ["lines/slow", "lines/next"] {
+        store.inner.put("bucket", key, "{\"n\":1}");
+        h.queue.send(&s3_notification("bucket", key));
+    }
+    let pipeline = h.pipeline(store);
+    let health = pipeline.health.clone();
+    let run = tokio::spawn(pipeline.run(CancellationToken::new()));
+    for minute in 1..=4 {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(health.is_alive(Duration::from_secs(90)), "unhealthy after {minute} min of rightful waiting");
+    }
+    run.await.expect("joins").expect("runs");
+    assert_eq!(h.queue.deleted().len(), 2);
+}

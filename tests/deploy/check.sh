@@ -148,7 +148,7 @@ CfnLoader.add_multi_constructor("!", _multi)
 EXPECTED_TASK_ACTIONS = {
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
     "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
-    "kms:Decrypt",
+    "kms:Decrypt", "kms:GenerateDataKey",
     "es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut",
 }
 
@@ -237,7 +237,10 @@ for tpl_path in sorted((repo / "deploy/cloudformation").glob("*.yaml")):
         for c in props.get("ContainerDefinitions", []):
             cname = c.get("Name")
             st = c.get("StopTimeout")
-            check(isinstance(st, int) and st > 25, f"{rel}: {cname} StopTimeout {st} > 25 (shutdown grace)")
+            grace = next((int(e.get("Value")) for e in c.get("Environment", [])
+                          if e.get("Name") == "SIEM_PIPELINE_SHUTDOWN_GRACE_SECS"), 25)
+            check(isinstance(st, int) and st > grace + 5,
+                  f"{rel}: {cname} StopTimeout {st} > shutdown grace {grace} + 5 s of final calls")
             hc = c.get("HealthCheck", {}).get("Command", [])
             check(hc[:2] == ["CMD", "/usr/local/bin/siem-pipeline"] and "healthcheck" in hc,
                   f"{rel}: {cname} HealthCheck runs the binary: {hc}")
@@ -246,6 +249,12 @@ for tpl_path in sorted((repo / "deploy/cloudformation").glob("*.yaml")):
             check(any(m.get("ContainerPath") == "/tmp" and m.get("SourceVolume") in volumes and not m.get("ReadOnly")
                       for m in c.get("MountPoints", [])), f"{rel}: {cname} has a writable /tmp volume")
             check(str(c.get("User", "0")).split(":")[0] not in ("0", "root"), f"{rel}: {cname} User non-root ({c.get('User')})")
+
+    for rid, rule in ((k, v) for k, v in res.items() if v.get("Type") == "AWS::Events::Rule"):
+        key_filter = rule["Properties"].get("EventPattern", {}).get("detail", {}).get("object", {}).get("key", [])
+        check(any(isinstance(f, dict) and f.get("anything-but", {}).get("prefix") == {"Ref": "DeadLetterPrefix"}
+                  for f in key_filter),
+              f"{rel}: {rid} does not match the dead-letter prefix")
 
     queues = {k: v for k, v in res.items() if v.get("Type") == "AWS::SQS::Queue"}
     for qid, q in queues.items():
@@ -262,7 +271,10 @@ try:
     for c in td["containerDefinitions"]:
         cname = c.get("name")
         st = c.get("stopTimeout")
-        check(isinstance(st, int) and st > 25, f"task-definition.json: {cname} stopTimeout {st} > 25")
+        grace = next((int(e.get("value")) for e in c.get("environment", [])
+                      if e.get("name") == "SIEM_PIPELINE_SHUTDOWN_GRACE_SECS"), 25)
+        check(isinstance(st, int) and st > grace + 5,
+              f"task-definition.json: {cname} stopTimeout {st} > shutdown grace {grace} + 5 s of final calls")
         hc = c.get("healthCheck", {}).get("command", [])
         check(hc[:2] == ["CMD", "/usr/local/bin/siem-pipeline"] and "healthcheck" in hc,
               f"task-definition.json: {cname} healthCheck runs the binary: {hc}")
@@ -284,7 +296,8 @@ try:
             "bulk": {"max_bytes", "max_documents", "flush_interval_ms", "concurrency", "max_retries", "max_backoff_ms"},
             "metrics": {"listen"},
             "pipeline": {"channel_capacity", "shutdown_grace_secs", "max_bytes_in_flight", "max_record_bytes",
-                         "max_object_bytes", "max_parquet_bytes", "max_decompression_ratio"},
+                         "max_object_bytes", "max_parquet_bytes", "max_decompression_ratio",
+                         "max_event_age_days", "max_event_future_hours"},
             "dead_letter": {"s3_url", "directory"},
         }
         names = [e["name"] for e in c.get("environment", []) + c.get("secrets", [])]

@@ -162,3 +162,102 @@ async fn sigterm_during_a_large_object_finishes_in_the_grace_period_or_releases_
         assert_eq!(visible, 1, "unfinished: the message is visible again at once, not after 120 s");
     }
 }
+
+/// Sets (or with `null`, resets) a persistent cluster setting.
+async fn cluster_setting(s: &Scenario, name: &str, value: serde_json::Value) {
+    let r = reqwest::Client::new()
+        .put(format!("{}/_cluster/settings", s.stack.opensearch_url))
+        .json(&serde_json::json!({"persistent": {name: value}}))
+        .send()
+        .await
+        .expect("cluster settings");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
+async fn the_shard_limit_reached_by_a_new_index_holds_the_message_until_it_is_raised() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let s = Scenario::with_queue(
+        "shards",
+        Delivery::Direct,
+        QueueOptions {
+            visibility_timeout_secs: 2,
+            max_receive_count: None,
+        },
+    )
+    .await;
+    s.put(KEY, gzip(guardduty_findings(5, "2026-11", "m").as_bytes())).await;
+    let dir = std::env::temp_dir().join(format!("{}-dead-letters", s.index_prefix));
+    let extra = format!("[dead_letter]\ndirectory = {:?}", dir.display().to_string());
+    let mut pipeline = s.pipeline(&extra).await;
+    pipeline.config.bulk.max_retries = 2;
+    pipeline.config.bulk.max_backoff = Duration::from_millis(100);
+
+    // As when a new month's index would pass the cluster's shard limit.
+    cluster_setting(&s, "cluster.max_shards_per_node", serde_json::json!(1)).await;
+    let blocked = pipeline.run(CancellationToken::new()).await;
+    let depth_while_blocked = s.queue_depth().await;
+    cluster_setting(&s, "cluster.max_shards_per_node", serde_json::Value::Null).await;
+    let blocked = blocked.expect("runs");
+    let letters_while_blocked = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+
+    assert_eq!((blocked.indexed, blocked.rejected), (0, 0), "{blocked:?}");
+    assert!(blocked.gave_up >= 5, "{blocked:?}");
+    assert_eq!(letters_while_blocked, 0, "the shard limit is not a bad document");
+    assert_eq!(depth_while_blocked, 1, "the message waits on the queue");
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let summary = s.run_pipeline(&extra).await;
+    assert_eq!(summary.indexed, 5, "{summary:?}");
+    assert_eq!(s.opensearch().count().await, 5);
+    assert_eq!(s.queue_depth().await, 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
+async fn a_long_opensearch_outage_holds_the_backlog_on_the_queue_not_in_its_dead_letter_queue() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const RECORDS: u64 = 50;
+    let s = Scenario::with_queue(
+        "outage",
+        Delivery::Direct,
+        QueueOptions {
+            visibility_timeout_secs: 2,
+            max_receive_count: Some(2),
+        },
+    )
+    .await;
+    let mut pipeline = s.pipeline("").await;
+    // A short retry budget, still long enough to see the cluster gone.
+    pipeline.config.bulk.max_retries = 3;
+    pipeline.config.bulk.max_backoff = Duration::from_millis(100);
+    // As the service runs: never stopping for an empty queue.
+    pipeline.config.sqs.exit_after_empty_receives = None;
+    for i in 0..3 {
+        let key = KEY.replace("large", &format!("outage-{i}"));
+        s.put(&key, gzip(guardduty_findings(RECORDS as usize, "2026-11", &format!("o{i}")).as_bytes())).await;
+    }
+    stack("stop-opensearch");
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(pipeline.run(shutdown.clone()));
+    // Far longer than maxReceiveCount × (retry budget + visibility timeout).
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let in_dead_letter_queue = s.dead_letter_queue_depth().await;
+    stack("start-opensearch");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while s.opensearch().count().await < 3 * RECORDS && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    while s.queue_depth().await > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    shutdown.cancel();
+    let summary = run.await.expect("run task").expect("runs");
+
+    assert_eq!(in_dead_letter_queue, 0, "nothing reached the queue's dead-letter queue during the outage");
+    assert_eq!(s.dead_letter_queue_depth().await, 0);
+    assert_eq!(s.opensearch().count().await, 3 * RECORDS, "{summary:?}");
+    assert_eq!(s.queue_depth().await, 0);
+}

@@ -195,6 +195,26 @@ async fn a_notification_for_a_missing_object_is_deleted_and_counted() {
     assert_eq!(s.queue_depth().await, 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_for_a_missing_bucket_is_not_an_object_gone_and_keeps_its_message() {
+    let s = Scenario::new("no-bucket", Delivery::Direct).await;
+    let bucket = unique("no-such-bucket");
+    s.send_raw(
+        &json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": bucket},
+            "object": {"key": "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/x.jsonl.gz"}}}]})
+        .to_string(),
+    )
+    .await;
+    let gone = METRICS.objects.with_label_values(&["guardduty", "not_found"]).get();
+    let other = METRICS.objects.with_label_values(&["guardduty", "other"]).get();
+
+    s.run_pipeline("").await;
+
+    assert_eq!(METRICS.objects.with_label_values(&["guardduty", "not_found"]).get(), gone);
+    assert!(METRICS.objects.with_label_values(&["guardduty", "other"]).get() > other);
+    assert_eq!(s.queue_depth().await, 1, "the message stays: the object may well exist");
+}
+
 /// S3 as a user's bucket policy or KMS key makes it: every read denied.
 struct DeniedStore;
 
@@ -235,4 +255,89 @@ async fn an_object_that_may_not_be_read_reaches_the_dead_letter_queue_through_th
     assert!(METRICS.objects.with_label_values(&["guardduty", "access_denied"]).get() >= before + 2);
     assert_eq!(s.queue_depth().await, 0);
     assert_eq!(s.dead_letter_queue_depth().await, 1);
+}
+
+/// Sets index settings on the local node.
+async fn index_settings(s: &Scenario, index: &str, settings: Value) {
+    let http = reqwest::Client::new();
+    let url = &s.stack.opensearch_url;
+    let _ = http.put(format!("{url}/{index}")).send().await.expect("create index");
+    let r = http
+        .put(format!("{url}/{index}/_settings"))
+        .json(&settings)
+        .send()
+        .await
+        .expect("index settings");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_blocked_index_is_not_a_bad_document_the_message_waits_and_everything_indexes_once_lifted() {
+    let s = Scenario::with_queue(
+        "blocked",
+        Delivery::Direct,
+        QueueOptions {
+            visibility_timeout_secs: 2,
+            max_receive_count: None,
+        },
+    )
+    .await;
+    s.put(KEY, gzip(guardduty_findings(5, "2026-11", "w").as_bytes())).await;
+    let dir = dead_letter_dir();
+    let extra = format!("[dead_letter]\ndirectory = {:?}", dir.display().to_string());
+    let mut pipeline = s.pipeline(&extra).await;
+    pipeline.config.bulk.max_retries = 2;
+    pipeline.config.bulk.max_backoff = std::time::Duration::from_millis(100);
+    // As a full disk or an operator's block does it: the index refuses writes.
+    let index = format!("{}-guardduty-2026.11", s.index_prefix);
+    index_settings(&s, &index, json!({"index.blocks.write": true})).await;
+
+    let summary = pipeline.run(CancellationToken::new()).await.expect("runs");
+
+    assert_eq!((summary.indexed, summary.rejected), (0, 0), "{summary:?}");
+    assert!(summary.gave_up >= 5, "{summary:?}");
+    assert!(dead_letters(&dir).is_empty(), "a blocked index is not a bad document");
+    assert_eq!(s.queue_depth().await, 1, "the message waits on the queue");
+
+    index_settings(&s, &index, json!({"index.blocks.write": null})).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let summary = s.run_pipeline(&extra).await;
+
+    assert_eq!(summary.indexed, 5, "{summary:?}");
+    assert_eq!(s.opensearch().count().await, 5);
+    assert_eq!(s.queue_depth().await, 0);
+    assert!(dead_letters(&dir).is_empty());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_time_far_from_its_object_goes_to_the_index_of_the_objects_time_flagged() {
+    use chrono::Datelike;
+    let s = Scenario::new("time-window", Delivery::Direct).await;
+    let mut export = guardduty_findings(2, "2026-11", "ok");
+    export.push_str(&guardduty_findings(1, "1975-03", "old"));
+    s.put(KEY, gzip(export.as_bytes())).await;
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!(summary.indexed, 3, "{summary:?}");
+    let hits = s
+        .opensearch()
+        .search(json!({"size": 10, "query": {"match_all": {}}, "_source": ["aws.guardduty.id", "siem", "@timestamp"]}))
+        .await;
+    let hits = hits["hits"]["hits"].as_array().cloned().unwrap_or_default();
+    assert_eq!(hits.len(), 3);
+    let now = chrono::Utc::now();
+    let this_month = format!("{}-guardduty-{:04}.{:02}", s.index_prefix, now.year(), now.month());
+    for hit in &hits {
+        let old = at(&hit["_source"], "aws.guardduty.id").as_str().is_some_and(|id| id.starts_with("old"));
+        if old {
+            assert_eq!(hit["_index"], this_month, "the object's time picks the index: {hit}");
+            assert_eq!(at(&hit["_source"], "siem.timestamp_out_of_range"), true, "{hit}");
+            assert!(at(&hit["_source"], "@timestamp").as_str().is_some_and(|t| t.starts_with("1975-03")), "{hit}");
+        } else {
+            assert_eq!(hit["_index"], format!("{}-guardduty-2026.11", s.index_prefix), "{hit}");
+            assert!(at(&hit["_source"], "siem.timestamp_out_of_range").is_null(), "{hit}");
+        }
+    }
 }

@@ -122,11 +122,37 @@ fn required_url(key: &'static str, value: Option<String>) -> Result<String, Inva
     Ok(url)
 }
 
+/// An http(s) URL without credentials in it: a URL is printed in logs, in
+/// `check-config` and in error messages, so a password must live in its own
+/// key (or variable), whose value is never printed.
 fn check_url(key: &'static str, url: &str) -> Result<(), Invalid> {
-    if url.starts_with("http://") || url.starts_with("https://") {
-        Ok(())
-    } else {
-        Err(invalid(key, format!("{url:?} is not an http:// or https:// URL")))
+    let Some((_, rest)) = url.split_once("://").filter(|_| url.starts_with("http://") || url.starts_with("https://"))
+    else {
+        return Err(invalid(key, format!("{:?} is not an http:// or https:// URL", without_credentials(url))));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(invalid(
+            key,
+            format!(
+                "{:?} holds credentials before '@': set them as a username and password of their own \
+                 (for OpenSearch: opensearch.username and opensearch.password, or SIEM_OPENSEARCH_PASSWORD), \
+                 which are never printed",
+                without_credentials(url)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `url` with anything before an `@` in its authority replaced by `***`.
+pub fn without_credentials(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) if scheme.is_empty() => format!("***@{}", &rest[at + 1..]),
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
     }
 }
 
@@ -181,6 +207,28 @@ pub struct Config {
     pub enrich: EnrichConfig,
     /// `None` without `dashboards.url`.
     pub dashboards: Option<DashboardsConfig>,
+}
+
+impl Config {
+    /// What is valid but unsafe or surprising, for `check-config` and the
+    /// start-up log.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.opensearch.sends_password_in_clear() {
+            out.push(format!(
+                "opensearch.url {} is plain http:// with basic auth: the password crosses the network readable; use https://",
+                self.opensearch.url
+            ));
+        }
+        if self.opensearch.is_serverless() {
+            out.push(
+                "opensearch.sigv4_service = \"aoss\": use a search collection; time-series collections refuse the \
+                 document ids that make a redelivered message a no-op"
+                    .to_owned(),
+            );
+        }
+        out
+    }
 }
 
 impl Config {
@@ -340,6 +388,23 @@ url = "http://127.0.0.1:9200"
         assert_eq!(c.opensearch.index_rotation, IndexRotation::Monthly);
         assert_eq!(c.bulk.max_bytes, 5 << 20);
         assert_eq!(c.metrics.listen, Some("0.0.0.0:9464".parse().expect("addr")));
+    }
+
+    #[test]
+    fn credentials_in_a_url_are_refused_and_never_echoed() {
+        let text = MINIMAL.replace("http://127.0.0.1:9200", "https://admin:s3cret@search.example.com:9200/");
+        let err = load(&text, &[]).expect_err("an error").to_string();
+        assert!(err.contains("opensearch.url"), "{err}");
+        assert!(err.contains("opensearch.password"), "{err}");
+        assert!(!err.contains("s3cret") && !err.contains("admin"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_URL", "ftp://u:s3cret@h")]).expect_err("an error").to_string();
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+
+    #[test]
+    fn without_credentials_hides_what_is_before_the_at_sign() {
+        assert_eq!(without_credentials("https://u:p@h:9200/x@y"), "https://***@h:9200/x@y");
+        assert_eq!(without_credentials("http://h:9200"), "http://h:9200");
     }
 
     #[test]

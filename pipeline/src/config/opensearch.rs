@@ -56,6 +56,21 @@ pub struct OpenSearchConfig {
     pub ca_file: Option<PathBuf>,
 }
 
+impl OpenSearchConfig {
+    /// Basic credentials sent over plain `http://`: anyone on the path can
+    /// read them.
+    pub fn sends_password_in_clear(&self) -> bool {
+        matches!(self.auth, OpenSearchAuth::Basic { .. }) && self.url.starts_with("http://")
+    }
+
+    /// Amazon OpenSearch Serverless: its time-series collections refuse the
+    /// client-chosen `_id` that makes redelivery a no-op; only search
+    /// collections keep that guarantee.
+    pub fn is_serverless(&self) -> bool {
+        matches!(&self.auth, OpenSearchAuth::SigV4 { service } if service == "aoss")
+    }
+}
+
 /// How often a log type's index is rolled over to a new one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IndexRotation {

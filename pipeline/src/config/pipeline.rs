@@ -32,6 +32,15 @@ pub const MAX_PARQUET_BYTES: Bounded =
 pub const MAX_DECOMPRESSION_RATIO: Bounded =
     Bounded { key: "pipeline.max_decompression_ratio", default: 200, min: 2, max: 1_000_000 };
 
+/// Oldest event time that picks its own index, in days before the object
+/// was written (10 years: backfills of old logs are real).
+pub const MAX_EVENT_AGE_DAYS: Bounded =
+    Bounded { key: "pipeline.max_event_age_days", default: 3650, min: 1, max: 36_500 };
+/// Latest event time that picks its own index, in hours after the object
+/// was written.
+pub const MAX_EVENT_FUTURE_HOURS: Bounded =
+    Bounded { key: "pipeline.max_event_future_hours", default: 24, min: 1, max: 87_600 };
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineSection {
@@ -53,6 +62,14 @@ pub struct PipelineSection {
     /// [`MAX_DECOMPRESSION_RATIO`] (a decompression bomb is far above the
     /// default, real logs far below).
     pub max_decompression_ratio: Option<u64>,
+    /// An event older than this many days before its object was written goes
+    /// to the index of the object's time, flagged
+    /// `siem.timestamp_out_of_range`: [`MAX_EVENT_AGE_DAYS`]. One garbage
+    /// time must not create an index (and its shards) of its own.
+    pub max_event_age_days: Option<u64>,
+    /// The same for events this many hours after their object was written:
+    /// [`MAX_EVENT_FUTURE_HOURS`].
+    pub max_event_future_hours: Option<u64>,
 }
 
 /// `[pipeline]`, validated. [`Default`] is an empty `[pipeline]`.
@@ -65,6 +82,8 @@ pub struct PipelineConfig {
     pub max_object_bytes: u64,
     pub max_parquet_bytes: u64,
     pub max_decompression_ratio: u64,
+    pub max_event_age: Duration,
+    pub max_event_future: Duration,
 }
 
 impl Default for PipelineConfig {
@@ -77,6 +96,8 @@ impl Default for PipelineConfig {
             max_object_bytes: MAX_OBJECT_BYTES.default,
             max_parquet_bytes: MAX_PARQUET_BYTES.default,
             max_decompression_ratio: MAX_DECOMPRESSION_RATIO.default,
+            max_event_age: Duration::from_secs(MAX_EVENT_AGE_DAYS.default * 86_400),
+            max_event_future: Duration::from_secs(MAX_EVENT_FUTURE_HOURS.default * 3600),
         }
     }
 }
@@ -91,6 +112,8 @@ impl PipelineSection {
             max_object_bytes: MAX_OBJECT_BYTES.check(self.max_object_bytes)?,
             max_parquet_bytes: MAX_PARQUET_BYTES.check(self.max_parquet_bytes)?,
             max_decompression_ratio: MAX_DECOMPRESSION_RATIO.check(self.max_decompression_ratio)?,
+            max_event_age: Duration::from_secs(MAX_EVENT_AGE_DAYS.check(self.max_event_age_days)? * 86_400),
+            max_event_future: Duration::from_secs(MAX_EVENT_FUTURE_HOURS.check(self.max_event_future_hours)? * 3600),
         })
     }
 }

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 
 use super::BulkApi;
 use super::bulk::{BatchSummary, send_batch};
+use super::circuit::Circuit;
 use super::dead_letter::DeadLetterSender;
 use crate::batch::{BatchLimits, Batches};
 use crate::config::BulkConfig;
@@ -22,6 +23,7 @@ pub async fn run(
     client: Arc<dyn BulkApi>,
     config: BulkConfig,
     dead_letters: DeadLetterSender,
+    circuit: Circuit,
 ) -> BatchSummary {
     let limits = BatchLimits {
         max_items: config.max_documents,
@@ -37,10 +39,11 @@ pub async fn run(
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
         };
-        let (client, config, dead_letters) = (client.clone(), config.clone(), dead_letters.clone());
+        let (client, config, dead_letters, circuit) =
+            (client.clone(), config.clone(), dead_letters.clone(), circuit.clone());
         let count = batch.len() as i64;
         in_flight.spawn(async move {
-            let summary = send_batch(client.as_ref(), batch, &config, &dead_letters).await;
+            let summary = send_batch(client.as_ref(), batch, &config, &dead_letters, &circuit).await;
             METRICS.documents_in_flight.sub(count);
             drop(slot);
             summary

@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use tracing::warn;
 
 use super::BulkApi;
+use super::circuit::Circuit;
 use super::dead_letter::{DeadLetter, DeadLetterSender, Entry};
 use crate::config::BulkConfig;
 use crate::document::Document;
@@ -140,11 +141,12 @@ pub async fn send_batch(
     docs: Vec<Document>,
     config: &BulkConfig,
     dead_letters: &DeadLetterSender,
+    circuit: &Circuit,
 ) -> BatchSummary {
     let mut summary = BatchSummary::default();
     let mut work = vec![docs];
     while let Some(docs) = work.pop() {
-        if let Some((first, second)) = send_part(client, docs, config, dead_letters, &mut summary).await {
+        if let Some((first, second)) = send_part(client, docs, config, dead_letters, circuit, &mut summary).await {
             work.push(second);
             work.push(first);
         }
@@ -159,11 +161,12 @@ async fn send_part(
     mut docs: Vec<Document>,
     config: &BulkConfig,
     dead_letters: &DeadLetterSender,
+    circuit: &Circuit,
     summary: &mut BatchSummary,
 ) -> Option<(Vec<Document>, Vec<Document>)> {
     let mut delays = backoff(config);
     while !docs.is_empty() {
-        let (whole_request, retry_reason) = match attempt(client, &docs).await {
+        let (whole_request, retry_reason) = match attempt(client, &docs, circuit).await {
             Attempt::RetryAll(reason) => (true, reason),
             Attempt::TooLarge(reason) => {
                 let bytes = docs.iter().map(|d| d.bulk.len()).sum::<usize>();
@@ -244,7 +247,7 @@ async fn send_part(
     None
 }
 
-async fn attempt(client: &dyn BulkApi, docs: &[Document]) -> Attempt {
+async fn attempt(client: &dyn BulkApi, docs: &[Document], circuit: &Circuit) -> Attempt {
     let body_len: usize = docs.iter().map(|d| d.bulk.len()).sum();
     let mut body = Vec::with_capacity(body_len);
     for d in docs {
@@ -261,9 +264,17 @@ async fn attempt(client: &dyn BulkApi, docs: &[Document]) -> Attempt {
                 elapsed,
             }
             .emit();
+            circuit.failed();
             return Attempt::RetryAll(e.to_string());
         }
     };
+    // A 5xx on the whole request is a cluster (or a proxy before it) that
+    // cannot work; anything else is an answer.
+    if response.status >= 500 {
+        circuit.failed();
+    } else {
+        circuit.answered();
+    }
     let outcome = match response.status {
         200..=299 => "ok",
         429 => "throttled",

@@ -377,7 +377,7 @@ mod tests {
     }
 
     fn pending() -> (Pending, mpsc::UnboundedReceiver<crate::ack::Completion>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (in_flight, rx) = crate::ack::InFlight::new();
         let message = crate::source::Message {
             message_id: "m".into(),
             receipt_handle: "r".into(),
@@ -385,7 +385,7 @@ mod tests {
             sent_at: None,
             receive_count: 1,
         };
-        (Pending::for_message(&message, Arc::default(), tx), rx)
+        (in_flight.receive(&message), rx)
     }
 
     #[tokio::test]

@@ -23,6 +23,7 @@ struct State {
     fail_requests: u32,
     panic_requests: u32,
     max_request_bytes: Option<usize>,
+    down: bool,
     rule: Option<ItemRule>,
 }
 
@@ -64,6 +65,11 @@ impl MemoryIndex {
     /// The next `n` requests panic (a bug in the sink's path).
     pub fn panic_on_next_requests(&self, n: u32) {
         self.state().panic_requests = n;
+    }
+
+    /// A cluster that does not answer (`true`), or answers again.
+    pub fn set_down(&self, down: bool) {
+        self.state().down = down;
     }
 
     /// Requests over `bytes` are answered 413, as `http.max_content_length` does.
@@ -130,8 +136,25 @@ impl MemoryIndex {
     }
 }
 
+fn unreachable() -> SinkError {
+    SinkError::Transport {
+        method: "POST",
+        path: "/_bulk".into(),
+        message: "connection refused (injected)".into(),
+    }
+}
+
 impl BulkApi for MemoryIndex {
     fn bulk(&self, body: Vec<u8>) -> BoxFuture<'_, Result<RawResponse, SinkError>> {
-        Box::pin(async move { Ok(self.answer(&body)) })
+        Box::pin(async move {
+            if self.state().down {
+                return Err(unreachable());
+            }
+            Ok(self.answer(&body))
+        })
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), SinkError>> {
+        Box::pin(async move { if self.state().down { Err(unreachable()) } else { Ok(()) } })
     }
 }

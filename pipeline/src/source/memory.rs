@@ -58,6 +58,12 @@ impl MemoryQueue {
         }
     }
 
+    /// How long an empty receive waits (SQS allows up to 20 s).
+    pub fn with_wait(mut self, wait: Duration) -> Self {
+        self.wait = wait;
+        self
+    }
+
     /// At most this many messages per receive (SQS allows 1 to 10).
     pub fn with_max_messages(mut self, max: usize) -> Self {
         self.max_messages = max;
@@ -275,6 +281,7 @@ impl ObjectStore for MemoryObjectStore {
                 content_type: None,
                 etag: Some(etag),
                 version_id: None,
+                last_modified: None,
             })
         })
     }

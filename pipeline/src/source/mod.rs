@@ -92,10 +92,13 @@ pub struct ObjectBody {
     pub content_type: Option<String>,
     pub etag: Option<String>,
     pub version_id: Option<String>,
+    /// When the object was written (`Last-Modified`).
+    pub last_modified: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectError {
+    /// The object no longer exists: its notification is deleted.
     #[error("s3://{bucket}/{key} does not exist")]
     NotFound { bucket: String, key: String },
     #[error("access to s3://{bucket}/{key} denied: {message}")]

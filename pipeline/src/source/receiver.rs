@@ -1,5 +1,5 @@
-//! The receive loop's rules: receive only while there is room for another
-//! object, back off on errors, stop on shutdown without losing what a receive
+//! The receive loop's rules: receive only while the destination answers and
+//! there is room for another object, back off on errors, stop on shutdown without losing what a receive
 //! already took, and (for batch jobs) stop once the queue stays empty.
 
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -35,6 +35,8 @@ pub struct Receiver {
     pub tasks: TaskTracker,
     /// For releasing messages received while stopping.
     pub heartbeat: Heartbeat,
+    /// `false` while the destination does not answer: no receiving then.
+    pub available: watch::Receiver<bool>,
 }
 
 fn receive_backoff() -> impl Iterator<Item = Duration> {
@@ -47,7 +49,7 @@ fn receive_backoff() -> impl Iterator<Item = Duration> {
 
 impl Receiver {
     /// The next non-empty batch of messages, or `None` once the loop must stop.
-    pub async fn next(&self) -> Option<Vec<Message>> {
+    pub async fn next(&mut self) -> Option<Vec<Message>> {
         let mut errors = receive_backoff();
         loop {
             self.health.turned();
@@ -60,6 +62,16 @@ impl Receiver {
             {
                 self.stop.cancel();
                 return None;
+            }
+            // Receive only while the destination answers: a long outage holds
+            // the backlog on the queue, not in its dead-letter queue.
+            if !*self.available.borrow_and_update() {
+                tokio::select! {
+                    _ = self.available.changed() => {}
+                    () = self.stop.cancelled() => return None,
+                    () = tokio::time::sleep(WAITING_TICK) => {}
+                }
+                continue;
             }
             // Receive only while there is room for another object: a full
             // pipeline leaves messages on the queue for other workers.

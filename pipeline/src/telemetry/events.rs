@@ -417,3 +417,19 @@ impl Emit for BytesInFlight {
         METRICS.bytes_in_flight.add(self.delta);
     }
 }
+
+/// OpenSearch stopped answering (receiving pauses), or answers again.
+pub struct OpenSearchAvailability {
+    pub available: bool,
+}
+
+impl Emit for OpenSearchAvailability {
+    fn emit(self) {
+        METRICS.opensearch_available.set(i64::from(self.available));
+        if self.available {
+            info!("OpenSearch answers again; receiving resumes");
+        } else {
+            error!("OpenSearch does not answer; receiving paused until it does");
+        }
+    }
+}

@@ -4,8 +4,11 @@
 use std::net::SocketAddr;
 use std::io::{Read, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use axum::Router;
 use axum::extract::State;
@@ -17,15 +20,20 @@ use super::METRICS;
 /// Liveness and readiness, updated by the pipeline's loops.
 #[derive(Debug, Default)]
 pub struct Health {
-    last_turn: AtomicU64,
+    /// When a receive loop last turned or said it was rightly waiting.
+    last_turn: Mutex<Option<Instant>>,
     ready: AtomicBool,
     queue_unreachable: AtomicBool,
 }
 
 impl Health {
-    /// Called by the receive loop on every turn.
+    /// Called by the receive loops on every turn, and every few seconds while
+    /// they wait for room or for OpenSearch: waiting on back-pressure is
+    /// healthy, a stuck loop is not.
     pub fn turned(&self) {
-        self.last_turn.store(now_secs(), Ordering::Relaxed);
+        if let Ok(mut last) = self.last_turn.lock() {
+            *last = Some(Instant::now());
+        }
     }
 
     pub fn set_ready(&self, ready: bool) {
@@ -42,16 +50,15 @@ impl Health {
         self.queue_unreachable.store(!reachable, Ordering::Relaxed);
     }
 
-    /// Alive when the receive loop turned recently. A long poll takes at most
-    /// 20 s, so a minute of silence means a stuck loop.
+    /// Alive when a receive loop turned recently. A long poll takes at most
+    /// 20 s and a wait says so every 10 s, so a minute and a half of silence
+    /// means a stuck loop.
     pub fn is_alive(&self, stale_after: Duration) -> bool {
-        let last = self.last_turn.load(Ordering::Relaxed);
-        last == 0 || now_secs().saturating_sub(last) <= stale_after.as_secs()
+        match self.last_turn.lock() {
+            Ok(last) => last.is_none_or(|t| t.elapsed() <= stale_after),
+            Err(_) => false,
+        }
     }
-}
-
-fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// Binds the listener first, so that a taken port is a start-up error.

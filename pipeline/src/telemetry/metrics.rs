@@ -36,6 +36,8 @@ pub struct Metrics {
     pub bytes_in_flight: IntGauge,
     /// `pipeline.max_bytes_in_flight`, for dashboards that show how full it is.
     pub bytes_in_flight_limit: IntGauge,
+    /// 1 while OpenSearch answers, 0 while the circuit is open.
+    pub opensearch_available: IntGauge,
 }
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
@@ -144,6 +146,15 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "siem_bytes_in_flight_limit",
             "The configured most bulk bytes between normalization and OpenSearch (pipeline.max_bytes_in_flight).",
         ),
+        opensearch_available: {
+            let g = gauge(
+                &r,
+                "siem_opensearch_available",
+                "1 while OpenSearch answers; 0 while it does not and receiving is paused.",
+            );
+            g.set(1);
+            g
+        },
         registry: r,
     }
 });
