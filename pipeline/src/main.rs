@@ -71,6 +71,12 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// List the registered log types (the generators in mappings/ and dashboards/ read `--json`).
+    LogTypes {
+        /// Print a JSON array of objects (name, namespace, …) instead of one name a line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -95,6 +101,7 @@ fn main() -> ExitCode {
         ),
         Command::Setup { config } => runtime().and_then(|rt| rt.block_on(setup(&config))),
         Command::Run { config } => runtime().and_then(|rt| rt.block_on(run(&config))),
+        Command::LogTypes { json } => Ok(print_log_types(json)),
     };
     match result {
         Ok(code) => code,
@@ -103,6 +110,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn print_log_types(json: bool) -> ExitCode {
+    if json {
+        println!("{}", siem_pipeline::log_types::catalogue());
+    } else {
+        for t in siem_pipeline::log_types::REGISTRY {
+            println!("{}", t.name());
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

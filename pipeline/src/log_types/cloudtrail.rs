@@ -78,6 +78,9 @@ impl LogType for CloudTrail {
     fn namespace(&self) -> &'static str {
         "aws.cloudtrail"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/cloudtrail.json")
+    }
     fn framing(&self) -> Framing {
         Framing::JsonArrayField("Records")
     }

@@ -46,6 +46,9 @@ impl LogType for GuardDuty {
     fn namespace(&self) -> &'static str {
         "aws.guardduty"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/guardduty.json")
+    }
     fn framing(&self) -> Framing {
         Framing::Lines
     }

@@ -79,6 +79,9 @@ impl LogType for Inspector {
     fn namespace(&self) -> &'static str {
         "aws.inspector"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/inspector.json")
+    }
     fn framing(&self) -> Framing {
         Framing::ConcatenatedJson
     }

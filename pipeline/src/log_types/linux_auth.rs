@@ -64,6 +64,9 @@ impl LogType for LinuxAuth {
     fn namespace(&self) -> &'static str {
         "aws.cloudwatch_logs"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/linux_auth.json")
+    }
     fn framing(&self) -> Framing {
         Framing::ConcatenatedJson
     }
@@ -84,6 +87,9 @@ impl LogType for LinuxAuthFile {
     }
     fn namespace(&self) -> &'static str {
         "aws.cloudwatch_logs"
+    }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/linux_auth_file.json")
     }
     fn framing(&self) -> Framing {
         Framing::Lines

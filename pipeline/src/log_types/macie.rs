@@ -64,6 +64,9 @@ impl LogType for Macie {
     fn namespace(&self) -> &'static str {
         "aws.macie"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/macie.json")
+    }
     fn framing(&self) -> Framing {
         Framing::ConcatenatedJson
     }

@@ -3,9 +3,12 @@
 //! (by S3 key or by name) only consults the registry.
 //!
 //! Adding a log type: write its file implementing [`LogType`], add one line to
-//! [`REGISTRY`], add its fixtures and golden output under `tests/fixtures/`, and
-//! its index template under `mappings/index_templates/` (a test fails when
-//! either is missing).
+//! [`REGISTRY`], add its fixtures and golden output under `tests/fixtures/`, its
+//! index template under `mappings/index_templates/` (its file includes it), and
+//! its dashboard builder in `dashboards/generate.py`. Everything else that lists
+//! log types (template installation, the generators in `mappings/` and
+//! `dashboards/`, through `siem-pipeline log-types --json`) reads the registry,
+//! and a test fails when a log type is missing from a generated artifact.
 
 pub mod finding;
 pub mod guardduty;
@@ -41,6 +44,9 @@ pub trait LogType: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The vendor namespace of the original record (`aws.guardduty`).
     fn namespace(&self) -> &'static str;
+    /// The body of its index template, `mappings/index_templates/<name>.json`,
+    /// compiled in so that a container needs no files beside it.
+    fn index_template(&self) -> &'static str;
     fn framing(&self) -> Framing;
     /// Whether an S3 key holds this log type.
     fn matches_key(&self, key: &str) -> bool;
@@ -129,6 +135,15 @@ pub fn by_name(name: &str) -> Result<&'static dyn LogType, UnknownLogType> {
             name: name.to_owned(),
             known: REGISTRY.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "),
         })
+}
+
+/// What the generators of `mappings/` and `dashboards/` need to know of every
+/// registered log type, in registry order (`siem-pipeline log-types --json`).
+pub fn catalogue() -> Value {
+    REGISTRY
+        .iter()
+        .map(|t| serde_json::json!({"name": t.name(), "namespace": t.namespace()}))
+        .collect()
 }
 
 /// The log type of an S3 key, if any.

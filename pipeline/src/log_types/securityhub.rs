@@ -111,6 +111,9 @@ impl LogType for SecurityHub {
     fn namespace(&self) -> &'static str {
         "aws.securityhub"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/securityhub.json")
+    }
     fn framing(&self) -> Framing {
         Framing::ConcatenatedJson
     }

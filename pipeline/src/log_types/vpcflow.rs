@@ -79,6 +79,9 @@ impl LogType for VpcFlow {
     fn namespace(&self) -> &'static str {
         "aws.vpcflow"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/vpcflow.json")
+    }
     fn framing(&self) -> Framing {
         Framing::Lines
     }
