@@ -220,6 +220,7 @@ pub fn read_object_enriched(
                         Ok(()) => {
                             let mut step = ControlFlow::Continue(());
                             for (sub, mut normalized) in out.drain(..).enumerate() {
+                                log_types::stamp(log_type, &mut normalized.document);
                                 added.clear();
                                 enrichers.enrich_in(&scope, &mut normalized.document, &mut added);
                                 let index = naming.index(log_type.name(), normalized.timestamp);

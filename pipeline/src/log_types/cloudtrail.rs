@@ -94,8 +94,8 @@ impl LogType for CloudTrail {
     }
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
-            "@timestamp", "aws", "cloud", "ecs", "error", "event", "message", "related", "rule", "source", "tags", "user",
-            "user_agent",
+            "@timestamp", "aws", "cloud", "ecs", "error", "event", "message", "related", "rule", "siem.log_type", "source",
+            "tags", "user", "user_agent",
         ])
     }
 }
@@ -129,8 +129,6 @@ pub fn normalize_record(record: Value) -> Result<Normalized, NormalizeError> {
     let mut doc = EcsDocument::new();
     let mut related = Related::default();
     doc.set("@timestamp", event_time);
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.cloudtrail");
     doc.set("event.id", s(&record, &["eventID"]));
     doc.set("cloud.provider", "aws");
     doc.set("cloud.region", s(&record, &["awsRegion"]));

@@ -179,8 +179,6 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     doc.set("@timestamp", updated_raw);
     doc.set("message", s(&finding, &["description"]));
     doc.set("event.kind", "alert");
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.guardduty");
     doc.set("event.provider", "guardduty.amazonaws.com");
     doc.set("event.id", id);
     doc.set("event.created", s(&finding, &["createdAt"]));
@@ -191,7 +189,6 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
         doc.set("siem.severity.label", severity_label(sev));
         doc.set("siem.severity.score", sev);
     }
-    doc.set("siem.log_type", "guardduty");
 
     let parts = split_finding_type(finding_type);
     doc.set("rule.name", finding_type);

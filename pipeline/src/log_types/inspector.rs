@@ -137,13 +137,10 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     doc.set("@timestamp", iso(updated));
     doc.set("message", str_at(&f, &["description"]));
     doc.set("event.kind", "state");
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.inspector");
     doc.set("event.provider", "inspector2.amazonaws.com");
     doc.set("event.id", arn);
     doc.set("event.start", date(f.get("firstObservedAt")));
     doc.set("event.end", date(f.get("lastObservedAt")));
-    doc.set("siem.log_type", "inspector");
     doc.set("observer.vendor", "AWS");
     doc.set("observer.product", "Inspector");
 

@@ -120,10 +120,7 @@ fn normalize_record(r: Value) -> Result<Normalized, NormalizeError> {
 }
 
 fn base(doc: &mut EcsDocument, r: &Value) {
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.macie");
     doc.set("event.provider", "macie2.amazonaws.com");
-    doc.set("siem.log_type", "macie");
     doc.set("observer.vendor", "AWS");
     doc.set("observer.product", "Macie");
     doc.set("cloud.provider", "aws");

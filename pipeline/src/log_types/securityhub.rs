@@ -210,14 +210,11 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     let mut related = Related::default();
     doc.set("@timestamp", iso(updated));
     doc.set("message", str_at(&f, &["Description"]));
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.securityhub");
     doc.set("event.id", id);
     doc.set("event.created", date(f.get("CreatedAt")));
     doc.set("event.start", date(f.get("FirstObservedAt")));
     doc.set("event.end", date(f.get("LastObservedAt")));
     doc.set("event.reference", str_at(&f, &["SourceUrl"]));
-    doc.set("siem.log_type", "securityhub");
 
     // Who produced the finding.
     let (arn_company, arn_product) = product_arn_parts(&f);
