@@ -61,11 +61,9 @@
 //! `start` or `end` from `insightDetails.state`; the API it is about stays in
 //! `aws.cloudtrail.insightDetails`.
 
-use std::net::IpAddr;
-
 use serde_json::Value;
 
-use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
+use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, parse_time};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
 
@@ -253,11 +251,13 @@ fn api_event(record: &Value, doc: &mut EcsDocument, related: &mut Related) {
     } else {
         write_user(identity, doc, related);
     }
+    // sourceIPAddress is often a service (`ec2.amazonaws.com`) or
+    // "AWS Internal": only an IP address goes to the typed source.ip.
     if let Some(address) = address {
         doc.set("source.address", address);
-        if let Ok(ip) = address.parse::<IpAddr>() {
-            doc.set("source.ip", ip.to_string());
-            related.ip(Some(address));
+        if let Some(ip) = finding::ip(Some(address)) {
+            doc.set("source.ip", ip);
+            related.ip(Some(ip));
         } else if is_host_name(address) {
             doc.set("source.domain", address);
         }
@@ -448,6 +448,19 @@ mod tests {
         assert_eq!(get(&n, "source.domain"), "ec2.amazonaws.com");
         assert_eq!(get(&n, "source.ip"), &Value::Null);
         assert_eq!(get(&n, "user"), &Value::Null);
+    }
+
+    #[test]
+    fn cloudtrail_source_ip_address_that_is_a_service_name_is_not_source_ip() {
+        let mut r = record(json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:s",
+            "arn": "arn:aws:sts::123456789012:assumed-role/R/s"}));
+        r["sourceIPAddress"] = json!("lambda.amazonaws.com");
+        let n = one(r);
+        assert_eq!(get(&n, "source.ip"), &Value::Null);
+        assert_eq!(get(&n, "related.ip"), &Value::Null);
+        assert_eq!(get(&n, "source.address"), "lambda.amazonaws.com");
+        assert_eq!(get(&n, "source.domain"), "lambda.amazonaws.com");
+        assert_eq!(get(&n, "aws.cloudtrail.sourceIPAddress"), "lambda.amazonaws.com");
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub const COMPONENT_TEMPLATES: &[(&str, &str)] = &[
 
 /// The index template of every registered log type, `(log type name, body)`,
 /// in registry order: each log type owns its template
-/// ([`LogType::index_template`]), so none can be left out.
+/// ([`LogType::index_template`](crate::log_types::LogType::index_template)), so none can be left out.
 pub fn index_templates() -> impl Iterator<Item = (&'static str, &'static str)> {
     REGISTRY.iter().map(|t| (t.name(), t.index_template()))
 }
