@@ -92,8 +92,8 @@ impl LogType for CloudTrail {
     }
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
-            "@timestamp", "aws", "cloud", "ecs", "error", "event", "message", "related", "rule", "siem.log_type", "source",
-            "tags", "user", "user_agent",
+            "@timestamp", "aws", "cloud", "ecs", "error", "event", "message", "related", "rule", "siem.log_type",
+            "source", "tags", "user", "user_agent",
         ])
     }
 }

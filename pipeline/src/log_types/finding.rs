@@ -173,15 +173,6 @@ pub fn title_case(s: &str) -> String {
     }
 }
 
-/// An EventBridge event's `detail-type`, when the value is one.
-pub fn eventbridge_detail_type(v: &Value) -> Option<&str> {
-    if v.get("detail").is_some() {
-        v.get("detail-type").and_then(Value::as_str)
-    } else {
-        None
-    }
-}
-
 pub fn not_an_object(field: &'static str) -> NormalizeError {
     NormalizeError::InvalidField {
         field,

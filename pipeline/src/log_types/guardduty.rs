@@ -1,7 +1,8 @@
 //! Amazon GuardDuty findings, as GuardDuty exports them to S3: gzip JSON Lines
 //! under `AWSLogs/<account>/GuardDuty/<region>/YYYY/MM/DD/<uuid>.jsonl.gz`.
 //! A line may also be an EventBridge event wrapping the finding
-//! (`detail-type: GuardDuty Finding`) or a `{"findings":[...]}` list.
+//! (`detail-type: GuardDuty Finding`; any other detail-type is a record error,
+//! see [`eventbridge`]) or a `{"findings":[...]}` list.
 //!
 //! The finding is kept whole under `aws.guardduty`; ECS fields are derived:
 //! - `@timestamp` is `updatedAt`, and the document id is the finding id plus
@@ -39,6 +40,7 @@
 use serde_json::Value;
 
 use super::finding::{count, date, ip, number, port};
+use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -68,29 +70,35 @@ impl LogType for GuardDuty {
 
 struct GuardDutyNormalizer;
 
+/// GuardDuty's EventBridge events: only findings.
+const DETAIL_TYPES: DetailTypes = DetailTypes {
+    findings: &["GuardDuty Finding"],
+    skipped: &[],
+};
+
 impl Normalizer for GuardDutyNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        let value = parse_json(frame)?;
-        match value {
-            Value::Object(mut obj) => {
+        let finding = match eventbridge::unwrap(parse_json(frame)?, &DETAIL_TYPES)? {
+            Unwrapped::Skipped => return Ok(()),
+            Unwrapped::Event(event) => event.detail,
+            Unwrapped::Bare(Value::Object(mut obj)) => {
                 if let Some(Value::Array(findings)) = obj.remove("findings") {
                     for finding in findings {
                         out.push(normalize_finding(finding)?);
                     }
                     return Ok(());
                 }
-                let finding = match obj.get("detail-type").and_then(Value::as_str) {
-                    Some(_) => obj.remove("detail").ok_or(NormalizeError::MissingField("detail"))?,
-                    None => Value::Object(obj),
-                };
-                out.push(normalize_finding(finding)?);
-                Ok(())
+                Value::Object(obj)
             }
-            _ => Err(NormalizeError::InvalidField {
-                field: "(record)",
-                message: "a finding must be a JSON object".into(),
-            }),
-        }
+            Unwrapped::Bare(_) => {
+                return Err(NormalizeError::InvalidField {
+                    field: "(record)",
+                    message: "a finding must be a JSON object".into(),
+                });
+            }
+        };
+        out.push(normalize_finding(finding)?);
+        Ok(())
     }
 }
 
@@ -621,6 +629,16 @@ mod tests {
     }
 
     #[test]
+    fn an_eventbridge_event_of_another_detail_type_is_a_record_error() {
+        let scan = json!({"detail-type": "GuardDuty Malware Protection Object Scan Result", "source": "aws.guardduty",
+                          "detail": {"scanStatus": "COMPLETED"}});
+        let err = GuardDutyNormalizer
+            .normalize(scan.to_string().as_bytes(), &mut Vec::new())
+            .expect_err("not a finding");
+        assert!(err.to_string().contains("GuardDuty Malware Protection Object Scan Result"), "{err}");
+    }
+
+    #[test]
     fn runtime_monitoring_names_the_process_and_its_parent() {
         let mut f = finding(8.0, json!({}));
         f["service"]["runtimeDetails"] = json!({"process": {
@@ -691,7 +709,8 @@ mod tests {
     #[test]
     fn a_guardduty_instance_address_that_is_not_an_ip_is_not_a_host_ip() {
         let mut f = finding(5.0, json!({}));
-        f["resource"]["instanceDetails"]["networkInterfaces"] = json!([{"privateIpAddress": "10.0.0.5", "publicIp": "n/a"}]);
+        f["resource"]["instanceDetails"]["networkInterfaces"] =
+            json!([{"privateIpAddress": "10.0.0.5", "publicIp": "n/a"}]);
         let n = one(f);
         assert_eq!(get(&n, "host.ip"), &json!(["10.0.0.5"]));
         assert_eq!(get(&n, "related.ip"), &json!(["10.0.0.5"]));

@@ -10,6 +10,7 @@
 //! `dashboards/`, through `siem-pipeline log-types --json`) reads the registry,
 //! and a test fails when a log type is missing from a generated artifact.
 
+pub mod eventbridge;
 pub mod finding;
 pub mod guardduty;
 pub mod inspector;
@@ -163,7 +164,9 @@ pub fn catalogue() -> Value {
     REGISTRY
         .iter()
         .map(|t| {
-            serde_json::json!({"name": t.name(), "namespace": t.namespace(), "module": t.module(), "dataset": t.dataset()})
+            serde_json::json!({
+                "name": t.name(), "namespace": t.namespace(), "module": t.module(), "dataset": t.dataset(),
+            })
         })
         .collect()
 }
