@@ -4,6 +4,12 @@
 Usage:
     python3 dashboards/generate.py            # rewrites dashboards/*.ndjson
     python3 dashboards/generate.py --check    # exit 1 if a committed file differs (CI)
+    python3 dashboards/generate.py --bin target/debug/siem-pipeline
+
+The log types are the pipeline's registry, as `siem-pipeline log-types --json` lists them (see
+mappings/log_types.py; --bin PATH or $SIEM_PIPELINE_BIN names the binary, otherwise it is run with
+cargo). Every log type needs a dashboard builder in DASHBOARDS below: the generator stops when the
+binary lists one it has none for.
 
 The dashboards are declared below, panel by panel; the index patterns' field lists are
 computed from mappings/ (component templates + the index template of every log type a
@@ -29,8 +35,12 @@ REPO = HERE.parent
 MAPPINGS = REPO / "mappings"
 PREFIX = "siem"
 
-LOG_TYPES = ["guardduty", "securityhub", "inspector", "macie", "cloudtrail", "vpcflow",
-             "linux_auth", "linux_auth_file"]
+sys.dont_write_bytecode = True  # no __pycache__ in mappings/
+sys.path.insert(0, str(MAPPINGS))
+import log_types  # noqa: E402  (mappings/log_types.py)
+
+# The registered log types, in registry order: set by main() from the binary.
+LOG_TYPES = []
 
 # Migration versions of the saved-object types as of Kibana 7.10.2, which OpenSearch
 # Dashboards forked from; every 2.x release knows them, so no migration runs on import.
@@ -130,9 +140,9 @@ def index_pattern(pattern_id, title):
     }, [])
 
 
-# Ids are not the titles: those change with the index prefix, ids must not.
+# Ids are not the titles: those change with the index prefix, ids must not. The patterns of the
+# log types themselves are added by main().
 PATTERNS = {"siem-index-pattern-all": f"{PREFIX}-*", "siem-index-pattern-linux-auth-any": f"{PREFIX}-linux_auth*"}
-PATTERNS.update({f"siem-index-pattern-{t}": f"{PREFIX}-{t}-*" for t in LOG_TYPES})
 
 # ---------------------------------------------------------------------------
 # Saved objects
@@ -590,12 +600,32 @@ def linux_auth():
     return b
 
 
-BOARDS = [overview, guardduty, securityhub, inspector, macie, cloudtrail, vpcflow, linux_auth]
+# The dashboard of each log type; two log types may share one.
+DASHBOARDS = {"guardduty": guardduty, "securityhub": securityhub, "inspector": inspector, "macie": macie,
+              "cloudtrail": cloudtrail, "vpcflow": vpcflow, "linux_auth": linux_auth, "linux_auth_file": linux_auth}
 
 
-def outputs():
+def boards(names):
+    """The overview, then each log type's dashboard once, in registry order."""
+    missing = [n for n in names if n not in DASHBOARDS]
+    unknown = [n for n in DASHBOARDS if n not in names]
+    if missing or unknown:
+        sys.exit("dashboards/generate.py: " + "; ".join(
+            [f"log type {n} has no dashboard: add its builder to DASHBOARDS" for n in missing]
+            + [f"DASHBOARDS names {n}, which the pipeline does not register" for n in unknown]))
+    makers = [overview]
+    for n in names:
+        if DASHBOARDS[n] not in makers:
+            makers.append(DASHBOARDS[n])
+    return makers
+
+
+def outputs(names):
+    makers = boards(names)
+    LOG_TYPES[:] = names
+    PATTERNS.update({f"siem-index-pattern-{t}": f"{PREFIX}-{t}-*" for t in names})
     files = {"siem-index-patterns.ndjson": [index_pattern(p, t) for p, t in PATTERNS.items()]}
-    for make in BOARDS:
+    for make in makers:
         board = make()
         files[board.file] = board.objects_in_file()
     return {name: "".join(json.dumps(o, sort_keys=True, separators=(",", ":")) + "\n" for o in objects)
@@ -605,9 +635,16 @@ def outputs():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a committed file is stale")
+    parser.add_argument("--bin", type=Path, default=None,
+                        help="the siem-pipeline binary that lists the log types (default: $SIEM_PIPELINE_BIN, "
+                             "else cargo run)")
     args = parser.parse_args()
+    try:
+        names = log_types.names(args.bin)
+    except log_types.LogTypesError as e:
+        sys.exit(f"dashboards/generate.py: {e}")
     stale = False
-    for name, text in outputs().items():
+    for name, text in outputs(names).items():
         path = HERE / name
         if args.check:
             current = path.read_text() if path.exists() else ""

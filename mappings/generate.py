@@ -2,15 +2,19 @@
 """Generate the ECS component template for OpenSearch from the ECS field reference.
 
 Usage:
-    python3 mappings/generate.py [--ecs PATH] [--check] [--counts]
+    python3 mappings/generate.py [--ecs PATH] [--bin PATH] [--check] [--counts]
 
 Reads the ECS 8.17 field reference (default: <repo>/../shared/ecs/ecs-8.17.0-fields.json,
 resolved relative to this script) and mappings/ecs-fields.txt (the ECS fields the pipeline may
 emit), and writes mappings/component_templates/ecs.json.
 
     --check   regenerate in memory and exit 1 if the committed ecs.json differs (for CI)
-    --counts  also print the field count of every index template in mappings/index_templates/,
-              composed with the component templates it lists (the numbers in README.md)
+    --counts  also print the field count of every log type's index template, composed with the
+              component templates it lists (the numbers in README.md)
+
+Every run also checks that mappings/index_templates/ holds one template per log type the pipeline
+registers, and none other: the list comes from `siem-pipeline log-types --json` (see log_types.py;
+--bin PATH or $SIEM_PIPELINE_BIN names the binary, otherwise it is run with cargo).
 
 Standard library only.
 """
@@ -20,6 +24,9 @@ import difflib
 import json
 import sys
 from pathlib import Path
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the templates
+import log_types  # noqa: E402  (mappings/log_types.py)
 
 HERE = Path(__file__).resolve().parent          # <repo>/mappings
 REPO = HERE.parent                              # <repo>
@@ -241,7 +248,18 @@ def composed_properties(index_template, components):
     return props
 
 
-def print_counts(ecs_body):
+def check_index_templates(names):
+    """Fails unless index_templates/ holds exactly one <name>.json per registered log type."""
+    on_disk = sorted(p.stem for p in INDEX_TEMPLATES.glob("*.json"))
+    problems = ["log type %s has no index template %s/%s.json" % (n, INDEX_TEMPLATES.relative_to(REPO), n)
+                for n in names if n not in on_disk]
+    problems += ["%s/%s.json belongs to no registered log type" % (INDEX_TEMPLATES.relative_to(REPO), n)
+                 for n in on_disk if n not in names]
+    if problems:
+        raise GenerateError("\n  ".join(["index templates and log types differ:"] + problems))
+
+
+def print_counts(ecs_body, names):
     components = {}
     for p in sorted(COMPONENT_TEMPLATES.glob("*.json")):
         components[p.stem] = json.loads(p.read_text(encoding="utf-8"))
@@ -249,17 +267,20 @@ def print_counts(ecs_body):
     for name in sorted(components):
         l, o = count_fields(components[name]["template"].get("mappings", {}).get("properties", {}))
         print("component %-22s leaf fields %4d  objects %3d" % (name, l, o))
-    for p in sorted(INDEX_TEMPLATES.glob("*.json")):
-        it = json.loads(p.read_text(encoding="utf-8"))
+    for name in names:
+        it = json.loads((INDEX_TEMPLATES / ("%s.json" % name)).read_text(encoding="utf-8"))
         l, o = count_fields(composed_properties(it, components))
         print("index     %-22s leaf fields %4d  objects %3d  total_fields %4d"
-              % (p.stem, l, o, l + o))
+              % (name, l, o, l + o))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ecs", type=Path, default=DEFAULT_ECS,
                     help="ECS field reference JSON (default: %(default)s)")
+    ap.add_argument("--bin", type=Path, default=None,
+                    help="the siem-pipeline binary that lists the log types (default: $SIEM_PIPELINE_BIN, "
+                         "else cargo run)")
     ap.add_argument("--check", action="store_true",
                     help="exit 1 if %s is not up to date" % OUTPUT.relative_to(REPO))
     ap.add_argument("--counts", action="store_true",
@@ -268,7 +289,9 @@ def main(argv=None):
 
     try:
         body = generate(args.ecs)
-    except GenerateError as e:
+        names = log_types.names(args.bin)
+        check_index_templates(names)
+    except (GenerateError, log_types.LogTypesError) as e:
         print("generate.py: error: %s" % e, file=sys.stderr)
         return 2
 
@@ -292,7 +315,7 @@ def main(argv=None):
         print("wrote %s" % rel)
     if args.counts:
         try:
-            print_counts(body)
+            print_counts(body, names)
         except (GenerateError, OSError, ValueError, KeyError) as e:
             print("generate.py: error: %s" % e, file=sys.stderr)
             return 2

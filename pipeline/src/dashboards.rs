@@ -347,4 +347,56 @@ mod tests {
         assert!(text.contains("name=\"file\"; filename=\"a.ndjson\""));
         assert!(text.ends_with(&format!("\r\n{{}}\n\r\n--{boundary}--\r\n")));
     }
+
+    /// The saved objects of one embedded file.
+    fn objects(file: &str) -> Vec<Value> {
+        let (_, ndjson) = SAVED_OBJECTS.iter().find(|(f, _)| *f == file).expect("embedded file");
+        ndjson.lines().map(|l| serde_json::from_str(l).expect("json")).collect()
+    }
+
+    /// `*`-only glob matching, as index patterns use.
+    fn glob(pattern: &str, name: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == name,
+            Some((head, rest)) => name
+                .strip_prefix(head)
+                .is_some_and(|tail| (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))),
+        }
+    }
+
+    /// Whether a file holds a dashboard with a panel on an index pattern of
+    /// `log_type`'s indices (one that is not the `siem-*` of every log type).
+    fn has_dashboard_of(file: &str, log_type: &str, own_pattern: bool) -> bool {
+        let objects = objects(file);
+        let index = format!("{FILE_PREFIX}-{log_type}-2026.11");
+        let matching: Vec<&Value> = objects
+            .iter()
+            .filter(|o| o["type"] == "index-pattern")
+            .filter(|o| o["attributes"]["title"].as_str().is_some_and(|t| glob(t, &index)))
+            .filter(|o| !own_pattern || o["attributes"]["title"] != format!("{FILE_PREFIX}-*"))
+            .collect();
+        objects.iter().filter(|o| o["type"] == "visualization" || o["type"] == "search").any(|o| {
+            o["references"].as_array().into_iter().flatten().any(|r| matching.iter().any(|p| p["id"] == r["id"]))
+        }) && objects.iter().any(|o| o["type"] == "dashboard")
+    }
+
+    #[test]
+    fn every_registered_log_type_has_an_index_pattern_a_dashboard_and_a_place_in_the_overview() {
+        let patterns = objects("siem-index-patterns.ndjson");
+        for t in crate::log_types::REGISTRY {
+            let name = t.name();
+            assert!(
+                patterns.iter().any(|p| p["id"] == format!("siem-index-pattern-{name}")),
+                "{name} has no index pattern in siem-index-patterns.ndjson: run python3 dashboards/generate.py"
+            );
+            assert!(
+                SAVED_OBJECTS
+                    .iter()
+                    .filter(|(f, _)| *f != "siem-overview.ndjson" && *f != "siem-index-patterns.ndjson")
+                    .any(|(f, _)| has_dashboard_of(f, name, true)),
+                "{name} has no dashboard: add its builder to dashboards/generate.py"
+            );
+            assert!(has_dashboard_of("siem-overview.ndjson", name, false), "{name} is not in the overview");
+        }
+    }
 }

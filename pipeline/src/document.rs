@@ -10,11 +10,11 @@ use crate::config::IndexRotation;
 use crate::enrich::Additions;
 use crate::log_types::{DocId, Normalized};
 
-/// Where a record came from: named in dead letters and logs.
+/// Where a record came from: named in dead letters and logs. The object's
+/// identity is shared by all its records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordOrigin {
-    pub bucket: String,
-    pub key: String,
+    pub object: std::sync::Arc<ObjectIdentity>,
     /// The frame's 0-based position in the object.
     pub ordinal: u64,
 }
@@ -87,6 +87,8 @@ pub struct Document {
     pub log_type: &'static str,
     /// The action line and the source line, each ending in `\n`.
     pub bulk: Vec<u8>,
+    /// The record as it was read, for a dead letter.
+    pub record: std::sync::Arc<[u8]>,
     pub origin: RecordOrigin,
     /// Done once the document is indexed or dead-lettered.
     pub ack: Pending,

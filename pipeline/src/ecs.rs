@@ -17,34 +17,16 @@ pub struct EcsDocument {
 }
 
 impl EcsDocument {
+    /// An empty document. `ecs.version` and the other fields every document
+    /// carries are set by [`crate::log_types::stamp`], not here.
     pub fn new() -> Self {
-        let mut doc = EcsDocument::default();
-        doc.set("ecs.version", ECS_VERSION);
-        doc
+        EcsDocument::default()
     }
 
     /// Sets `path` (dotted) to `value`, creating intermediate objects. A `null`
     /// value or an empty string is not stored: absent beats empty in ECS.
     pub fn set(&mut self, path: &str, value: impl Into<Value>) {
-        let value = value.into();
-        if value.is_null() || value.as_str() == Some("") {
-            return;
-        }
-        // Intermediate objects are looked up before they are created, so
-        // that setting many fields of one object allocates its key once.
-        let mut map = &mut self.root;
-        let mut rest = path;
-        while let Some((part, tail)) = rest.split_once('.') {
-            if !matches!(map.get(part), Some(Value::Object(_))) {
-                map.insert(part.to_owned(), Value::Object(Map::new()));
-            }
-            map = match map.get_mut(part) {
-                Some(Value::Object(m)) => m,
-                _ => unreachable!("inserted as an object above"),
-            };
-            rest = tail;
-        }
-        map.insert(rest.to_owned(), value);
+        set_in(&mut self.root, path, value);
     }
 
     /// Sets `path` when `value` is `Some`.
@@ -70,6 +52,31 @@ impl EcsDocument {
     pub fn as_map(&self) -> &Map<String, Value> {
         &self.root
     }
+}
+
+/// Sets `path` (dotted) in `root` to `value`, creating intermediate objects
+/// (and replacing a value in the way that is not one). A `null` value or an
+/// empty string is not stored: absent beats empty in ECS.
+pub fn set_in(root: &mut Map<String, Value>, path: &str, value: impl Into<Value>) {
+    let value = value.into();
+    if value.is_null() || value.as_str() == Some("") {
+        return;
+    }
+    // Intermediate objects are looked up before they are created, so
+    // that setting many fields of one object allocates its key once.
+    let mut map = root;
+    let mut rest = path;
+    while let Some((part, tail)) = rest.split_once('.') {
+        if !matches!(map.get(part), Some(Value::Object(_))) {
+            map.insert(part.to_owned(), Value::Object(Map::new()));
+        }
+        map = match map.get_mut(part) {
+            Some(Value::Object(m)) => m,
+            _ => unreachable!("inserted as an object above"),
+        };
+        rest = tail;
+    }
+    map.insert(rest.to_owned(), value);
 }
 
 /// Gathers values for `related.ip`, `related.user`, `related.hosts` and
@@ -133,7 +140,7 @@ mod tests {
         d.set("user.id", Value::Null);
         assert_eq!(
             Value::Object(d.into_map()),
-            json!({"ecs": {"version": ECS_VERSION}, "event": {"kind": "alert", "severity": 80},
+            json!({"event": {"kind": "alert", "severity": 80},
                    "source": {"geo": {"location": {"lat": 1.0, "lon": 2.0}}}})
         );
     }

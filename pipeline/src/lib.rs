@@ -43,7 +43,9 @@
 //! | [`ack`] | a message is deleted only when every piece of its work is done |
 //! | [`batch`] | the one "gather until full or late" loop (bulk requests, deletions, dead letters) |
 //! | [`telemetry`] | typed events (log + count), metrics, health endpoints, logging setup |
+//! | [`redrive`] | the `redrive` command: dead letters indexed again after a fix |
 //! | [`normalize`] | the offline `normalize` command (no AWS, no OpenSearch) |
+//! | [`temp_file`] | private temporary files for data read whole (Parquet objects, GeoIP databases) |
 //! | [`dashboards`] | the OpenSearch Dashboards saved objects of `dashboards/` and their import (`setup`) |
 
 pub mod ack;
@@ -59,6 +61,8 @@ pub mod log_types;
 pub mod normalize;
 pub mod pipeline;
 pub mod read;
+pub mod redrive;
 pub mod sink;
 pub mod source;
 pub mod telemetry;
+pub mod temp_file;

@@ -73,6 +73,23 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Index the records of a dead-letter store again, after a fix (run
+    /// `setup` first when the fix is in the templates). Each record gets the
+    /// id it would have had: running it twice adds nothing.
+    Redrive {
+        #[arg(short, long, env = "SIEM_CONFIG")]
+        config: PathBuf,
+        /// `s3://bucket/prefix/` or a directory; default: the configured
+        /// `[dead_letter]` store.
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// List the registered log types (the generators in mappings/ and dashboards/ read `--json`).
+    LogTypes {
+        /// Print a JSON array of objects (name, namespace, …) instead of one name a line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -100,6 +117,8 @@ fn main() -> ExitCode {
         ),
         Command::Setup { config } => runtime().and_then(|rt| rt.block_on(setup(&config))),
         Command::Run { config } => runtime().and_then(|rt| rt.block_on(run(&config))),
+        Command::LogTypes { json } => Ok(print_log_types(json)),
+        Command::Redrive { config, from } => runtime().and_then(|rt| rt.block_on(redrive(&config, from.as_deref()))),
     };
     match result {
         Ok(code) => code,
@@ -108,6 +127,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn print_log_types(json: bool) -> ExitCode {
+    if json {
+        println!("{}", siem_pipeline::log_types::catalogue());
+    } else {
+        for t in siem_pipeline::log_types::REGISTRY {
+            println!("{}", t.name());
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -188,6 +218,52 @@ async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn redrive(path: &std::path::Path, from: Option<&str>) -> anyhow::Result<ExitCode> {
+    use siem_pipeline::config::DeadLetterConfig;
+    use siem_pipeline::sink::dead_letter::{DeadLetterStore, LocalDeadLetters, S3DeadLetters};
+    telemetry::init_logging(false, "warn");
+    let config = load_config(path)?;
+    let source = match from {
+        Some(url) => siem_pipeline::config::DeadLetterSection {
+            s3_url: url.starts_with("s3://").then(|| url.to_owned()),
+            directory: (!url.starts_with("s3://")).then(|| PathBuf::from(url)),
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("--from {url}: {}", e.message))?,
+        None => config.dead_letter.clone(),
+    };
+    let sdk = siem_pipeline::source::aws_sdk_config(&config.aws).await;
+    let store: Box<dyn DeadLetterStore> = match source {
+        DeadLetterConfig::None => anyhow::bail!("no dead-letter store: give --from or set [dead_letter] in {}", path.display()),
+        DeadLetterConfig::S3 { bucket, prefix } => Box::new(S3DeadLetters {
+            client: siem_pipeline::source::aws_clients(&sdk, &config.aws).0,
+            bucket,
+            prefix,
+        }),
+        DeadLetterConfig::Directory(directory) => Box::new(LocalDeadLetters { directory }),
+    };
+    let client = OpenSearch::new(&config.opensearch, Some(&sdk))?;
+    let enrichers = siem_pipeline::enrich::Enrichers::start(&config.enrich, siem_pipeline::enrich::Fetcher { s3: None }).await;
+    let summary = siem_pipeline::redrive::redrive(store.as_ref(), std::sync::Arc::new(client), &config, &enrichers)
+        .await
+        .with_context(|| format!("reading {}", store.describe()))?;
+    println!(
+        "{} file(s), {} letter(s): {} indexed, {} already indexed, {} refused again, {} still invalid, {} without a record to send",
+        summary.files,
+        summary.letters,
+        summary.indexed,
+        summary.already_indexed,
+        summary.failed,
+        summary.invalid,
+        summary.not_redrivable
+    );
+    Ok(if summary.failed + summary.invalid + summary.not_redrivable == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {

@@ -378,6 +378,16 @@ async fn process_object(object: ObjectRef, pending: Pending, shared: &Arc<Shared
         return;
     };
     let name = log_type.name();
+    if log_type.holds_no_records(&object.key) {
+        event::ObjectSkipped {
+            log_type: name,
+            bucket: &object.bucket,
+            key: &object.key,
+        }
+        .emit();
+        pending.done();
+        return;
+    }
     let body = match shared.store.get(&object).await {
         Ok(body) => body,
         Err(error) => {
@@ -398,11 +408,11 @@ async fn process_object(object: ObjectRef, pending: Pending, shared: &Arc<Shared
             return;
         }
     };
-    let identity = ObjectIdentity {
+    let identity = Arc::new(ObjectIdentity {
         bucket: object.bucket.clone(),
         key: object.key.clone(),
         version: body.version_id.clone().or_else(|| body.etag.clone()).unwrap_or_default(),
-    };
+    });
     let meta = ObjectMeta {
         content_encoding: body.content_encoding.clone(),
         content_type: body.content_type.clone(),

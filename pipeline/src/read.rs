@@ -110,6 +110,9 @@ pub struct EncodedRecord {
     /// The `create` action line and the source line, each ending in `\n`.
     pub bulk: Vec<u8>,
     pub ordinal: u64,
+    /// The record as it was read (shared by the documents of one frame): what
+    /// a dead letter keeps if OpenSearch refuses the document.
+    pub frame: Arc<[u8]>,
 }
 
 /// A record that could not become a document.
@@ -258,6 +261,91 @@ fn read(
     summary
 }
 
+/// What is done to every frame: normalize, stamp, enrich, pick the index and
+/// the id, encode. Reading does it to each frame of an object; a redrive to
+/// the record of a dead letter, with the ordinal the record had.
+pub struct FrameEncoder<'a> {
+    log_type: &'a dyn LogType,
+    identity: &'a ObjectIdentity,
+    meta: &'a ObjectMeta,
+    naming: &'a IndexNaming,
+    limits: Limits,
+    enrichers: &'a Enrichers,
+    normalizer: Box<dyn crate::log_types::Normalizer>,
+    scope: Scope,
+    added: Additions,
+    out: Vec<crate::log_types::Normalized>,
+}
+
+impl<'a> FrameEncoder<'a> {
+    pub fn new(
+        log_type: &'a dyn LogType,
+        identity: &'a ObjectIdentity,
+        meta: &'a ObjectMeta,
+        naming: &'a IndexNaming,
+        limits: Limits,
+        enrichers: &'a Enrichers,
+    ) -> Self {
+        FrameEncoder {
+            log_type,
+            identity,
+            meta,
+            naming,
+            limits,
+            enrichers,
+            normalizer: log_type.normalizer(),
+            scope: Scope::of(log_type, enrichers),
+            added: Additions::default(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Hands the frame's documents, or its error, to `on_record`.
+    pub fn encode(
+        &mut self,
+        ordinal: u64,
+        frame: &[u8],
+        summary: &mut ObjectSummary,
+        on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let log_type = self.log_type;
+        self.out.clear();
+        if let Err(source) = self.normalizer.normalize(frame, &mut self.out) {
+            summary.record_errors += 1;
+            return on_record(Err(RecordError::Normalize {
+                ordinal,
+                source,
+                frame: frame.to_vec(),
+            }));
+        }
+        let shared_frame: Arc<[u8]> = Arc::from(frame);
+        for (sub, mut normalized) in self.out.drain(..).enumerate() {
+            crate::log_types::stamp(log_type, &mut normalized.document);
+            self.added.clear();
+            self.enrichers.enrich_in(&self.scope, &mut normalized.document, &mut self.added);
+            let (at, out_of_range) = index_time(normalized.timestamp, self.meta, &self.limits);
+            if out_of_range {
+                flag_out_of_range(&mut normalized.document);
+            }
+            let index = self.naming.index(log_type.name(), at);
+            let id = document_id(log_type.name(), &normalized.id, self.identity, ordinal, sub as u32);
+            let bulk = encode_bulk(&index, &id, &normalized, &self.added);
+            summary.documents += 1;
+            let step = on_record(Ok(EncodedRecord {
+                index,
+                id,
+                bulk,
+                ordinal,
+                frame: shared_frame.clone(),
+            }));
+            if step.is_break() {
+                return step;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 /// Reads until the end, a stop from `on_record`, or an error that ends the
 /// object (returned).
 fn read_frames(
@@ -301,51 +389,13 @@ fn read_frames(
         log_type.framing(),
         limits.max_frame_bytes,
     );
-    let mut normalizer = log_type.normalizer();
-    let scope = Scope::of(log_type, enrichers);
-    let mut added = Additions::default();
-    let mut out = Vec::new();
+    let mut encoder = FrameEncoder::new(log_type, identity, meta, naming, limits, enrichers);
     let result = loop {
         let step = match framer.next_frame() {
             Ok(None) => break Ok(()),
             Ok(Some((ordinal, frame))) => {
                 summary.frames += 1;
-                out.clear();
-                match normalizer.normalize(frame, &mut out) {
-                    Ok(()) => {
-                        let mut step = ControlFlow::Continue(());
-                        for (sub, mut normalized) in out.drain(..).enumerate() {
-                            added.clear();
-                            enrichers.enrich_in(&scope, &mut normalized.document, &mut added);
-                            let (at, out_of_range) = index_time(normalized.timestamp, meta, &limits);
-                            if out_of_range {
-                                flag_out_of_range(&mut normalized.document);
-                            }
-                            let index = naming.index(log_type.name(), at);
-                            let id = document_id(log_type.name(), &normalized.id, identity, ordinal, sub as u32);
-                            let bulk = encode_bulk(&index, &id, &normalized, &added);
-                            summary.documents += 1;
-                            step = on_record(Ok(EncodedRecord {
-                                index,
-                                id,
-                                bulk,
-                                ordinal,
-                            }));
-                            if step.is_break() {
-                                break;
-                            }
-                        }
-                        step
-                    }
-                    Err(source) => {
-                        summary.record_errors += 1;
-                        on_record(Err(RecordError::Normalize {
-                            ordinal,
-                            source,
-                            frame: frame.to_vec(),
-                        }))
-                    }
-                }
+                encoder.encode(ordinal, frame, summary, on_record)
             }
             Err(e) if e.is_fatal() => break Err(e),
             Err(e) => {

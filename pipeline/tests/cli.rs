@@ -176,3 +176,17 @@ password = "s3cret-value"
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("s3cret-value") && !stderr.contains("s3cret-value"), "{stdout}");
 }
+
+#[test]
+fn normalize_fails_on_an_object_that_yields_nothing_without_an_error() {
+    // A single CloudTrail event where a trail's log file ({"Records":[...]}) belongs.
+    let file = temp_file(
+        "bare-event.json",
+        br#"{"eventVersion":"1.08","eventTime":"2026-11-28T06:00:00Z","eventName":"GetObject","eventID":"e1"}"#,
+    );
+    let out = bin().args(["normalize", "--log-type", "cloudtrail"]).arg(&file).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no \"Records\" array"), "{stderr}");
+}

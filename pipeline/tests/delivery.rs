@@ -44,6 +44,9 @@ impl LogType for Lines {
     fn normalizer(&self) -> Box<dyn Normalizer> {
         Box::new(LinesNormalizer)
     }
+    fn index_template(&self) -> &'static str {
+        "{}"
+    }
 }
 
 struct LinesNormalizer;

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use siem_pipeline::sink::templates::{COMPONENT_TEMPLATES, INDEX_TEMPLATES, index_template, render};
+use siem_pipeline::log_types::REGISTRY;
+use siem_pipeline::sink::templates::{COMPONENT_TEMPLATES, index_template, render};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
@@ -96,9 +97,9 @@ fn field(es_type: &str, node: &Value, nested: bool) -> Field {
 
 /// The log types whose indices an index pattern title matches.
 pub fn log_types_of(title: &str) -> Vec<&'static str> {
-    INDEX_TEMPLATES
+    REGISTRY
         .iter()
-        .map(|(t, _)| *t)
+        .map(|t| t.name())
         .filter(|t| glob(title, &format!("siem-{t}-2026.11")))
         .collect()
 }

@@ -89,7 +89,8 @@ async fn a_record_that_can_never_index_is_dead_lettered_and_the_rest_indexed() {
         .expect("create index");
     assert!(r.status().is_success(), "{:?}", r.text().await);
     let mut export = guardduty_findings(9, "2026-11", "ok");
-    export.push_str(&guardduty_findings(1, "2026-10", "bad"));
+    let bad = guardduty_findings(1, "2026-10", "bad");
+    export.push_str(&bad);
     s.put(KEY, gzip(export.as_bytes())).await;
     let dir = dead_letter_dir();
 
@@ -109,7 +110,8 @@ async fn a_record_that_can_never_index_is_dead_lettered_and_the_rest_indexed() {
     assert_eq!(letter["bucket"], s.bucket);
     assert_eq!(letter["key"], KEY);
     assert_eq!(letter["ordinal"], 9);
-    assert_eq!(at(&letter["record"], "aws.guardduty.id"), "bad00000000");
+    let original: Value = serde_json::from_str(bad.trim_end()).expect("the finding is JSON");
+    assert_eq!(letter["record"], original, "the letter keeps the record as read, not the document made of it");
     assert_eq!(s.queue_depth().await, 0, "the message is deleted once the dead letter is written");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -340,4 +342,55 @@ async fn an_event_time_far_from_its_object_goes_to_the_index_of_the_objects_time
             assert!(at(&hit["_source"], "siem.timestamp_out_of_range").is_null(), "{hit}");
         }
     }
+}
+
+/// Runs `siem-pipeline redrive` with the scenario's configuration.
+fn redrive_command(s: &Scenario, extra: &str) -> (bool, String) {
+    let config = std::env::temp_dir().join(format!("{}-redrive.toml", s.index_prefix));
+    std::fs::write(&config, s.config_text(extra)).expect("write config");
+    let out = std::process::Command::new(siem_pipeline_tests::pipeline_binary())
+        .args(["redrive", "--config"])
+        .arg(&config)
+        .output()
+        .expect("redrive runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_redriven_after_a_fix_are_indexed_once_and_a_second_redrive_adds_nothing() {
+    let s = Scenario::new("redrive", Delivery::Direct).await;
+    let october = format!("{}-guardduty-2026.10", s.index_prefix);
+    let http = reqwest::Client::new();
+    let r = http
+        .put(format!("{}/{october}", s.stack.opensearch_url))
+        .json(&json!({"mappings": {"properties": {"rule": {"properties": {"category": {"type": "long"}}}}}}))
+        .send()
+        .await
+        .expect("create index");
+    assert!(r.status().is_success(), "{:?}", r.text().await);
+    let mut export = guardduty_findings(9, "2026-11", "ok");
+    export.push_str(&guardduty_findings(1, "2026-10", "bad"));
+    s.put(KEY, gzip(export.as_bytes())).await;
+    let dir = dead_letter_dir();
+    let extra = format!("[dead_letter]\ndirectory = {:?}", dir.display().to_string());
+    let summary = s.run_pipeline(&extra).await;
+    assert_eq!((summary.indexed, summary.rejected), (9, 1), "{summary:?}");
+
+    // The fix: the hand-made index goes; the template's mapping applies again.
+    let r = http.delete(format!("{}/{october}", s.stack.opensearch_url)).send().await.expect("delete");
+    assert!(r.status().is_success());
+    let (ok, out) = redrive_command(&s, &extra);
+    assert!(ok, "{out}");
+    assert!(out.contains("1 letter(s): 1 indexed, 0 already indexed"), "{out}");
+    assert_eq!(s.opensearch().count().await, 10);
+    let found = s.opensearch().sources_where("aws.guardduty.id", "bad00000000").await;
+    assert_eq!(found.len(), 1, "the redriven finding is searchable");
+
+    let (ok, out) = redrive_command(&s, &extra);
+    assert!(ok, "{out}");
+    assert!(out.contains("0 indexed, 1 already indexed"), "{out}");
+    assert_eq!(s.opensearch().count().await, 10, "a second redrive adds nothing");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -108,8 +108,39 @@ async fn a_cloudtrail_digest_file_is_consumed_without_documents_or_dead_letters(
     )
     .await;
 
+    let skipped = siem_pipeline::telemetry::METRICS.objects.with_label_values(&["cloudtrail", "skipped"]).get();
+
     let summary = s.run_pipeline("").await;
 
     assert_eq!((summary.indexed, summary.rejected), (0, 0), "{summary:?}");
     assert_eq!(s.queue_depth().await, 0, "the notification is deleted, not left for the dead-letter queue");
+    assert_eq!(
+        siem_pipeline::telemetry::METRICS.objects.with_label_values(&["cloudtrail", "skipped"]).get(),
+        skipped + 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloudtrail_object_without_records_is_an_error_of_that_object_not_zero_documents() {
+    let s = Scenario::new("ct-bare", Delivery::Direct).await;
+    // One event where a trail's log file belongs: nothing to index, and it
+    // must not look like a log file that was read.
+    let event = json!({"eventVersion": "1.08", "eventTime": "2026-11-28T06:00:00Z", "eventName": "GetObject",
+        "eventSource": "s3.amazonaws.com", "eventID": "e1"});
+    s.put(
+        "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/123456789012_CloudTrail_us-east-1_20261128T0600Z_bare.json.gz",
+        gzip(event.to_string().as_bytes()),
+    )
+    .await;
+    let truncated = siem_pipeline::telemetry::METRICS.objects.with_label_values(&["cloudtrail", "truncated"]).get();
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!(summary.indexed, 0, "{summary:?}");
+    assert_eq!(
+        siem_pipeline::telemetry::METRICS.objects.with_label_values(&["cloudtrail", "truncated"]).get(),
+        truncated + 1,
+        "counted as an object that could not be read whole"
+    );
+    assert_eq!(s.queue_depth().await, 1, "the message stays for the redrive policy");
 }

@@ -228,3 +228,25 @@ fn every_document_holds_only_the_fields_its_log_type_declares() {
     problems.dedup();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn every_document_carries_its_log_type_dataset_module_and_ecs_version() {
+    let mut problems = Vec::new();
+    for (log_type, file, doc) in golden_documents() {
+        let source = &doc["_source"];
+        let t = siem_pipeline::log_types::by_name(&log_type).expect("registered");
+        for (field, expected) in [
+            ("siem.log_type", t.name()),
+            ("ecs.version", siem_pipeline::ecs::ECS_VERSION),
+            ("event.module", t.module()),
+            ("event.dataset", t.dataset()),
+        ] {
+            let actual = field.split('.').fold(source, |v, p| &v[p]);
+            if actual != expected {
+                problems.push(format!("{}: {field} is {actual}, not {expected:?}", relative(&file)));
+            }
+        }
+    }
+    problems.dedup();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

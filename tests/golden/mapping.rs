@@ -95,3 +95,17 @@ fn every_golden_field_is_mapped_by_its_index_templates() {
     problems.dedup();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn every_index_template_file_belongs_to_a_registered_log_type() {
+    // Each log type compiles its own template in; a file beside them that no
+    // log type includes would never be installed.
+    let dir = siem_pipeline_tests::repo_root().join("mappings/index_templates");
+    let orphans: Vec<String> = std::fs::read_dir(&dir)
+        .expect("mappings/index_templates")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|f| f.strip_suffix(".json").map(str::to_owned))
+        .filter(|stem| siem_pipeline::log_types::by_name(stem).is_err())
+        .collect();
+    assert!(orphans.is_empty(), "index templates of no registered log type: {orphans:?}");
+}

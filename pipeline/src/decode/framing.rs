@@ -42,9 +42,10 @@ pub enum FrameError {
     /// One frame longer than the limit was skipped; reading goes on.
     #[error("frame {ordinal} is {len} bytes, over the limit of {limit}")]
     TooLong { ordinal: u64, len: usize, limit: usize },
-    /// Bytes that cannot start a record were skipped; reading goes on.
-    #[error("frame {ordinal}: {len} bytes of unexpected data skipped ({sample:?}...)")]
-    Garbage { ordinal: u64, len: usize, sample: String },
+    /// Bytes that cannot start a record were skipped; reading goes on. They
+    /// are kept, up to the frame limit, for the dead-letter store.
+    #[error("frame {ordinal}: {len} bytes of unexpected data skipped ({:?}...)", String::from_utf8_lossy(&bytes[..bytes.len().min(40)]))]
+    Garbage { ordinal: u64, len: usize, bytes: Vec<u8> },
     /// The document does not have the expected structure; reading stops.
     #[error("unexpected structure at byte {offset}: {message}")]
     Structure { offset: u64, message: String },
@@ -67,6 +68,8 @@ enum State {
     InObject,
     /// Inside the wanted array, expecting an element, `,` or `]`.
     InArray,
+    /// After the top-level object: only whitespace may follow.
+    AfterObject,
     Done,
 }
 
@@ -77,6 +80,8 @@ pub struct Framer<R> {
     max_frame: usize,
     buf: Vec<u8>,
     state: State,
+    /// Array-field mode: whether the wanted array was found.
+    found_field: bool,
     /// Frames returned or skipped so far; also the ordinal of the next one.
     ordinal: u64,
     offset: u64,
@@ -93,6 +98,7 @@ impl<R: BufRead> Framer<R> {
                 Framing::JsonArrayField(_) => State::Start,
                 _ => State::TopLevel,
             },
+            found_field: false,
             ordinal: 0,
             offset: 0,
         }
@@ -260,8 +266,8 @@ impl<R: BufRead> Framer<R> {
             }
             let stop = memchr(b'{', chunk);
             let take = stop.unwrap_or(chunk.len());
-            if sample.len() < 40 {
-                let more = (40 - sample.len()).min(take);
+            if sample.len() < self.max_frame {
+                let more = (self.max_frame - sample.len()).min(take);
                 sample.extend_from_slice(&chunk[..more]);
             }
             len += take;
@@ -273,7 +279,7 @@ impl<R: BufRead> Framer<R> {
         Ok(FrameError::Garbage {
             ordinal: self.ordinal,
             len,
-            sample: String::from_utf8_lossy(&sample).into_owned(),
+            bytes: sample,
         })
     }
 
@@ -295,9 +301,14 @@ impl<R: BufRead> Framer<R> {
                     Some(b) => return Err(self.structure(format!("expected '{{', found {:?}", b as char))),
                 },
                 State::InObject => match self.skip_whitespace()? {
+                    // An object without the array holds nothing to read: say
+                    // so, rather than yield nothing without a word.
+                    Some(b'}') if !self.found_field => {
+                        return Err(self.structure(format!("the object has no {field:?} array")));
+                    }
                     Some(b'}') => {
                         self.consume(1);
-                        self.state = State::Done;
+                        self.state = State::AfterObject;
                     }
                     Some(b',') => self.consume(1),
                     Some(b'"') => {
@@ -309,7 +320,10 @@ impl<R: BufRead> Framer<R> {
                         let next = self.skip_whitespace()?;
                         if key_matches && next == Some(b'[') {
                             self.consume(1);
+                            self.found_field = true;
                             self.state = State::InArray;
+                        } else if key_matches && next.is_some() {
+                            return Err(self.structure(format!("{field:?} is not an array")));
                         } else if next.is_none() {
                             return Err(self.structure("unexpected end after a key".into()));
                         } else {
@@ -318,6 +332,15 @@ impl<R: BufRead> Framer<R> {
                     }
                     None => return Err(self.structure("unexpected end inside the top-level object".into())),
                     Some(b) => return Err(self.structure(format!("expected a key, found {:?}", b as char))),
+                },
+                State::AfterObject => match self.skip_whitespace()? {
+                    None => {
+                        self.state = State::Done;
+                        return Ok(false);
+                    }
+                    Some(b) => {
+                        return Err(self.structure(format!("{:?} after the end of the top-level object", b as char)));
+                    }
                 },
                 State::InArray => match self.skip_whitespace()? {
                     Some(b']') => {
@@ -532,8 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn array_field_absent_or_empty_yields_nothing() {
-        assert!(frames(br#"{"other":[1]}"#, Framing::JsonArrayField("Records"), 100).is_empty());
+    fn an_empty_array_or_an_empty_stream_yields_nothing() {
         assert!(frames(br#"{"Records":[]}"#, Framing::JsonArrayField("Records"), 100).is_empty());
         assert!(frames(b"", Framing::JsonArrayField("Records"), 100).is_empty());
     }
@@ -543,6 +565,31 @@ mod tests {
         let out = frames(br#"{"Records":[{"a":"0123456789"},{"b":1}]}"#, Framing::JsonArrayField("Records"), 10);
         assert!(out[0].is_err());
         assert_eq!(out[1], Ok(r#"{"b":1}"#.into()));
+    }
+
+    #[test]
+    fn an_object_without_the_array_is_an_error_not_zero_records() {
+        // A bare CloudTrail event where a log file is expected.
+        let out = frames(br#"{"eventVersion":"1.08","eventName":"GetObject"}"#, Framing::JsonArrayField("Records"), 100);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].as_ref().is_err_and(|e| e.contains("no \"Records\" array")), "{out:?}");
+    }
+
+    #[test]
+    fn records_that_is_not_an_array_is_an_error() {
+        let out = frames(br#"{"Records":{"a":1}}"#, Framing::JsonArrayField("Records"), 100);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert!(out[0].as_ref().is_err_and(|e| e.contains("is not an array")), "{out:?}");
+    }
+
+    #[test]
+    fn content_after_the_top_level_object_is_an_error_after_its_records() {
+        let out = frames(br#"{"Records":[{"a":1}]} {"Records":[{"b":2}]}"#, Framing::JsonArrayField("Records"), 100);
+        assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
+        assert!(out[1].as_ref().is_err_and(|e| e.contains("after the end of the top-level object")), "{out:?}");
+        assert_eq!(out.len(), 2);
+        let fine = frames(b"{\"Records\":[]}\n", Framing::JsonArrayField("Records"), 100);
+        assert!(fine.is_empty(), "an empty array and a final newline are fine: {fine:?}");
     }
 
     #[test]

@@ -32,7 +32,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::reader::RowIter;
 use parquet::record::{Field, Row};
 
-use crate::enrich::source::private_temp_file;
+use crate::temp_file::private_temp_file;
 
 /// Every Parquet file starts (and ends) with these bytes.
 const MAGIC: &[u8] = b"PAR1";

@@ -14,7 +14,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -111,25 +110,7 @@ impl Drop for LocalCopy {
     }
 }
 
-/// A new file only this process can read or write, in the temp directory.
-pub fn private_temp_file(tag: &str) -> std::io::Result<(PathBuf, std::fs::File)> {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let path = std::env::temp_dir().join(format!(
-        "siem-{}-{}-{nanos}-{tag}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).read(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&path)?;
-    Ok((path, file))
-}
+pub use crate::temp_file::private_temp_file;
 
 /// Reads locations: local files directly, S3 objects with the pipeline's
 /// S3 client.

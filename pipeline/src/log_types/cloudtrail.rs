@@ -7,12 +7,12 @@
 //!
 //! A trail with log file validation also writes `…/CloudTrail-Digest/…`
 //! objects: `{"digestStartTime":…,"logFiles":[…]}`, hashes for integrity, no
-//! events. They route here on purpose. An unrouted key leaves its message on
-//! the queue for the dead-letter queue, which would make every digest look like
-//! a failure; routed here, the `Records` framing finds no `Records` member, the
-//! object yields zero frames, and its notification is deleted as done. No
-//! separate log type is needed (it would need fixtures and a template of its
-//! own to say "nothing").
+//! events. They route here on purpose and are named by
+//! [`LogType::holds_no_records`]: an unrouted key leaves its message on the
+//! queue for the dead-letter queue, which would make every digest look like a
+//! failure; routed here, a digest is skipped unread and its notification
+//! deleted. Any other object without a `Records` array is an error of that
+//! object (a bare event where a log file was expected), not zero records.
 //!
 //! # Mapping
 //!
@@ -61,11 +61,9 @@
 //! `start` or `end` from `insightDetails.state`; the API it is about stays in
 //! `aws.cloudtrail.insightDetails`.
 
-use std::net::IpAddr;
-
 use serde_json::Value;
 
-use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
+use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, parse_time};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
 
@@ -78,6 +76,9 @@ impl LogType for CloudTrail {
     fn namespace(&self) -> &'static str {
         "aws.cloudtrail"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/cloudtrail.json")
+    }
     fn framing(&self) -> Framing {
         Framing::JsonArrayField("Records")
     }
@@ -86,13 +87,16 @@ impl LogType for CloudTrail {
             .iter()
             .any(|part| key.contains(part))
     }
+    fn holds_no_records(&self, key: &str) -> bool {
+        key.contains("/CloudTrail-Digest/")
+    }
     fn normalizer(&self) -> Box<dyn Normalizer> {
         Box::new(CloudTrailNormalizer)
     }
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
-            "@timestamp", "aws", "cloud", "ecs", "error", "event", "message", "related", "rule", "source", "tags", "user",
-            "user_agent",
+            "@timestamp", "aws", "cloud", "ecs", "error", "event", "message", "related", "rule", "siem.log_type",
+            "source", "tags", "user", "user_agent",
         ])
     }
 }
@@ -126,8 +130,6 @@ pub fn normalize_record(record: Value) -> Result<Normalized, NormalizeError> {
     let mut doc = EcsDocument::new();
     let mut related = Related::default();
     doc.set("@timestamp", event_time);
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.cloudtrail");
     doc.set("event.id", s(&record, &["eventID"]));
     doc.set("cloud.provider", "aws");
     doc.set("cloud.region", s(&record, &["awsRegion"]));
@@ -252,11 +254,13 @@ fn api_event(record: &Value, doc: &mut EcsDocument, related: &mut Related) {
     } else {
         write_user(identity, doc, related);
     }
+    // sourceIPAddress is often a service (`ec2.amazonaws.com`) or
+    // "AWS Internal": only an IP address goes to the typed source.ip.
     if let Some(address) = address {
         doc.set("source.address", address);
-        if let Ok(ip) = address.parse::<IpAddr>() {
-            doc.set("source.ip", ip.to_string());
-            related.ip(Some(address));
+        if let Some(ip) = finding::ip(Some(address)) {
+            doc.set("source.ip", ip);
+            related.ip(Some(ip));
         } else if is_host_name(address) {
             doc.set("source.domain", address);
         }
@@ -403,11 +407,16 @@ mod tests {
     }
 
     #[test]
-    fn a_digest_file_has_no_records_and_so_no_frames() {
-        let digest = br#"{"awsAccountId":"123456789012","digestStartTime":"2026-11-28T00:00:00Z",
-            "logFiles":[{"s3Bucket":"b","s3Object":"k","hashValue":"00","hashAlgorithm":"SHA-256"}]}"#;
-        let mut framer = crate::decode::Framer::new(&digest[..], CloudTrail.framing(), 1 << 20);
-        assert!(matches!(framer.next_frame(), Ok(None)));
+    fn digest_files_hold_no_records_and_logs_do() {
+        assert!(CloudTrail.holds_no_records("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/28/x.json.gz"));
+        assert!(!CloudTrail.holds_no_records("AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz"));
+    }
+
+    #[test]
+    fn a_bare_event_where_a_log_file_is_expected_is_an_error_not_zero_records() {
+        let event = br#"{"eventVersion":"1.08","eventName":"GetObject","eventTime":"2026-11-28T00:00:00Z"}"#;
+        let mut framer = crate::decode::Framer::new(&event[..], CloudTrail.framing(), 1 << 20);
+        assert!(framer.next_frame().is_err_and(|e| e.is_fatal()));
     }
 
     #[test]
@@ -447,6 +456,19 @@ mod tests {
         assert_eq!(get(&n, "source.domain"), "ec2.amazonaws.com");
         assert_eq!(get(&n, "source.ip"), &Value::Null);
         assert_eq!(get(&n, "user"), &Value::Null);
+    }
+
+    #[test]
+    fn cloudtrail_source_ip_address_that_is_a_service_name_is_not_source_ip() {
+        let mut r = record(json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:s",
+            "arn": "arn:aws:sts::123456789012:assumed-role/R/s"}));
+        r["sourceIPAddress"] = json!("lambda.amazonaws.com");
+        let n = one(r);
+        assert_eq!(get(&n, "source.ip"), &Value::Null);
+        assert_eq!(get(&n, "related.ip"), &Value::Null);
+        assert_eq!(get(&n, "source.address"), "lambda.amazonaws.com");
+        assert_eq!(get(&n, "source.domain"), "lambda.amazonaws.com");
+        assert_eq!(get(&n, "aws.cloudtrail.sourceIPAddress"), "lambda.amazonaws.com");
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! What the finding log types (`securityhub`, `inspector`, `macie`) share:
-//! lookups in untrusted JSON that never panic, the timestamp shapes AWS
-//! services use, values checked against the type their ECS field is mapped
-//! with, and severity bands.
+//! What the finding log types (`guardduty`, `securityhub`, `inspector`,
+//! `macie`) share: lookups in untrusted JSON that never panic, the timestamp
+//! shapes AWS services use, values checked against the type their ECS field
+//! is mapped with, and severity bands.
 //!
 //! The index settings set `ignore_malformed: false`, so one badly typed value
-//! rejects the whole document: every date, IP address and port that goes into
-//! a typed ECS field passes through a checker here first, and a value that
-//! does not pass is simply not copied (the original stays in the vendor tree).
+//! rejects the whole document: every date, IP address and port that any log
+//! type copies from a record into a typed ECS field passes through a checker
+//! here first ([`date`], [`ip`], [`port`], [`count`]), and a value that does
+//! not pass is simply not copied (the original stays in the vendor tree; it is
+//! not an error of the record).
 
 use std::net::IpAddr;
 
@@ -168,15 +170,6 @@ pub fn title_case(s: &str) -> String {
     match chars.next() {
         Some(c) => c.to_ascii_uppercase().to_string() + chars.as_str(),
         None => String::new(),
-    }
-}
-
-/// An EventBridge event's `detail-type`, when the value is one.
-pub fn eventbridge_detail_type(v: &Value) -> Option<&str> {
-    if v.get("detail").is_some() {
-        v.get("detail-type").and_then(Value::as_str)
-    } else {
-        None
     }
 }
 

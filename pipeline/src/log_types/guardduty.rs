@@ -1,7 +1,8 @@
 //! Amazon GuardDuty findings, as GuardDuty exports them to S3: gzip JSON Lines
 //! under `AWSLogs/<account>/GuardDuty/<region>/YYYY/MM/DD/<uuid>.jsonl.gz`.
 //! A line may also be an EventBridge event wrapping the finding
-//! (`detail-type: GuardDuty Finding`) or a `{"findings":[...]}` list.
+//! (`detail-type: GuardDuty Finding`; any other detail-type is a record error,
+//! see [`eventbridge`]) or a `{"findings":[...]}` list.
 //!
 //! The finding is kept whole under `aws.guardduty`; ECS fields are derived:
 //! - `@timestamp` is `updatedAt`, and the document id is the finding id plus
@@ -26,6 +27,11 @@
 //!   functions (`resource.lambdaDetails`) `faas.name` / `faas.id` / `faas.version`;
 //! - `observer.vendor` / `observer.product` are `AWS` / `GuardDuty`, as for the
 //!   other finding log types.
+//! - dates (`event.created`, `event.start`, `event.end`, `process.start`) are
+//!   written RFC 3339 UTC with milliseconds, and addresses and ports go to
+//!   `*.ip` / `*.port` only when they are ones (`finding::ip` and the
+//!   other checkers): anything else stays only in `aws.guardduty` (and an
+//!   address in `*.address`), without making the record an error.
 //!
 //! The latest state of a finding is its newest document: in OpenSearch,
 //! `{"collapse": {"field": "event.id"}, "sort": [{"@timestamp": "desc"}]}`
@@ -33,7 +39,9 @@
 
 use serde_json::Value;
 
-use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, parse_time};
+use super::finding::{count, date, ip, number, port};
+use super::eventbridge::{self, DetailTypes, Unwrapped};
+use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
 
@@ -45,6 +53,9 @@ impl LogType for GuardDuty {
     }
     fn namespace(&self) -> &'static str {
         "aws.guardduty"
+    }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/guardduty.json")
     }
     fn framing(&self) -> Framing {
         Framing::Lines
@@ -59,29 +70,35 @@ impl LogType for GuardDuty {
 
 struct GuardDutyNormalizer;
 
+/// GuardDuty's EventBridge events: only findings.
+const DETAIL_TYPES: DetailTypes = DetailTypes {
+    findings: &["GuardDuty Finding"],
+    skipped: &[],
+};
+
 impl Normalizer for GuardDutyNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        let value = parse_json(frame)?;
-        match value {
-            Value::Object(mut obj) => {
+        let finding = match eventbridge::unwrap(parse_json(frame)?, &DETAIL_TYPES)? {
+            Unwrapped::Skipped => return Ok(()),
+            Unwrapped::Event(event) => event.detail,
+            Unwrapped::Bare(Value::Object(mut obj)) => {
                 if let Some(Value::Array(findings)) = obj.remove("findings") {
                     for finding in findings {
                         out.push(normalize_finding(finding)?);
                     }
                     return Ok(());
                 }
-                let finding = match obj.get("detail-type").and_then(Value::as_str) {
-                    Some(_) => obj.remove("detail").ok_or(NormalizeError::MissingField("detail"))?,
-                    None => Value::Object(obj),
-                };
-                out.push(normalize_finding(finding)?);
-                Ok(())
+                Value::Object(obj)
             }
-            _ => Err(NormalizeError::InvalidField {
-                field: "(record)",
-                message: "a finding must be a JSON object".into(),
-            }),
-        }
+            Unwrapped::Bare(_) => {
+                return Err(NormalizeError::InvalidField {
+                    field: "(record)",
+                    message: "a finding must be a JSON object".into(),
+                });
+            }
+        };
+        out.push(normalize_finding(finding)?);
+        Ok(())
     }
 }
 
@@ -146,18 +163,6 @@ fn at<'a>(mut v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     Some(v)
 }
 
-fn number(v: Option<&Value>) -> Option<f64> {
-    match v? {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-fn port(v: Option<&Value>) -> Option<u64> {
-    number(v).filter(|p| (0.0..=65535.0).contains(p)).map(|p| p as u64)
-}
-
 fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     if !finding.is_object() {
         return Err(NormalizeError::InvalidField {
@@ -176,19 +181,17 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     doc.set("@timestamp", updated_raw);
     doc.set("message", s(&finding, &["description"]));
     doc.set("event.kind", "alert");
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.guardduty");
     doc.set("event.provider", "guardduty.amazonaws.com");
     doc.set("event.id", id);
-    doc.set("event.created", s(&finding, &["createdAt"]));
-    doc.set("event.start", s(&finding, &["service", "eventFirstSeen"]));
-    doc.set("event.end", s(&finding, &["service", "eventLastSeen"]));
+    // Typed fields: a value that is not a date stays only in aws.guardduty.
+    doc.set("event.created", date(finding.get("createdAt")));
+    doc.set("event.start", date(at(&finding, &["service", "eventFirstSeen"])));
+    doc.set("event.end", date(at(&finding, &["service", "eventLastSeen"])));
     if let Some(sev) = severity {
         doc.set("event.severity", (sev * 10.0).round() as i64);
         doc.set("siem.severity.label", severity_label(sev));
         doc.set("siem.severity.score", sev);
     }
-    doc.set("siem.log_type", "guardduty");
 
     let parts = split_finding_type(finding_type);
     doc.set("rule.name", finding_type);
@@ -226,7 +229,7 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
         if let Some(nics) = instance.get("networkInterfaces").and_then(Value::as_array) {
             let ips: Vec<&str> = nics
                 .iter()
-                .flat_map(|n| [s(n, &["privateIpAddress"]), s(n, &["publicIp"])])
+                .flat_map(|n| [ip(s(n, &["privateIpAddress"])), ip(s(n, &["publicIp"]))])
                 .flatten()
                 .collect();
             let mut unique: Vec<&str> = Vec::with_capacity(ips.len());
@@ -368,11 +371,11 @@ fn write_runtime(doc: &mut EcsDocument, related: &mut Related, runtime: Option<&
     };
     doc.set("process.name", s(process, &["name"]));
     doc.set("process.executable", s(process, &["executablePath"]));
-    doc.set("process.pid", number(process.get("pid")).filter(|p| *p >= 0.0).map(|p| p as u64));
+    doc.set("process.pid", count(process.get("pid")));
     doc.set("process.hash.sha256", s(process, &["executableSha256"]));
     doc.set("process.working_directory", s(process, &["pwd"]));
     doc.set("process.entity_id", s(process, &["uuid"]));
-    doc.set("process.start", process.get("startTime").and_then(finding::flexible_time).map(finding::iso));
+    doc.set("process.start", date(process.get("startTime")));
     doc.set("process.user.name", s(process, &["user"]));
     doc.set("process.user.id", number(process.get("userId")).map(|u| format!("{u}")));
     related.hash(s(process, &["executableSha256"]));
@@ -386,7 +389,7 @@ fn write_runtime(doc: &mut EcsDocument, related: &mut Related, runtime: Option<&
     if let Some(parent) = parent {
         doc.set("process.parent.name", s(parent, &["name"]));
         doc.set("process.parent.executable", s(parent, &["executablePath"]));
-        doc.set("process.parent.pid", number(parent.get("pid")).filter(|p| *p >= 0.0).map(|p| p as u64));
+        doc.set("process.parent.pid", count(parent.get("pid")));
     }
 }
 
@@ -451,33 +454,35 @@ fn split_image(image: &str) -> (&str, Option<&str>) {
 /// One end of a connection as GuardDuty describes it.
 #[derive(Default)]
 struct Endpoint<'a> {
-    ip: Option<&'a str>,
+    /// The address as written, which need not be an IP address.
+    address: Option<&'a str>,
     port: Option<u64>,
     geo: Option<&'a Value>,
 }
 
 impl<'a> Endpoint<'a> {
-    fn remote(ip: Option<&'a Value>, port: Option<&'a Value>) -> Self {
+    fn remote(details: Option<&'a Value>, port: Option<&'a Value>) -> Self {
         Endpoint {
-            ip: ip.and_then(|i| s(i, &["ipAddressV4"]).or(s(i, &["ipAddressV6"]))),
-            port: port.and_then(port_of),
-            geo: ip,
+            geo: details,
+            ..Endpoint::local(details, port)
         }
     }
 
-    fn local(ip: Option<&'a Value>, port: Option<&'a Value>) -> Self {
+    fn local(details: Option<&'a Value>, port: Option<&'a Value>) -> Self {
         Endpoint {
-            ip: ip.and_then(|i| s(i, &["ipAddressV4"]).or(s(i, &["ipAddressV6"]))),
+            address: details.and_then(|i| s(i, &["ipAddressV4"]).or(s(i, &["ipAddressV6"]))),
             port: port.and_then(port_of),
             geo: None,
         }
     }
 
+    /// `<side>.address` as written; `<side>.ip` and `related.ip` only when
+    /// it is an IP address (the index rejects a document whose `ip` is not).
     fn write(&self, doc: &mut EcsDocument, side: &str, related: &mut Related) {
-        doc.set(&format!("{side}.ip"), self.ip);
-        doc.set(&format!("{side}.address"), self.ip);
+        doc.set(&format!("{side}.ip"), ip(self.address));
+        doc.set(&format!("{side}.address"), self.address);
         doc.set(&format!("{side}.port"), self.port);
-        related.ip(self.ip);
+        related.ip(ip(self.address));
         let Some(g) = self.geo else { return };
         doc.set(&format!("{side}.geo.country_name"), s(g, &["country", "countryName"]));
         doc.set(&format!("{side}.geo.country_iso_code"), s(g, &["country", "countryCode"]));
@@ -624,6 +629,16 @@ mod tests {
     }
 
     #[test]
+    fn an_eventbridge_event_of_another_detail_type_is_a_record_error() {
+        let scan = json!({"detail-type": "GuardDuty Malware Protection Object Scan Result", "source": "aws.guardduty",
+                          "detail": {"scanStatus": "COMPLETED"}});
+        let err = GuardDutyNormalizer
+            .normalize(scan.to_string().as_bytes(), &mut Vec::new())
+            .expect_err("not a finding");
+        assert!(err.to_string().contains("GuardDuty Malware Protection Object Scan Result"), "{err}");
+    }
+
+    #[test]
     fn runtime_monitoring_names_the_process_and_its_parent() {
         let mut f = finding(8.0, json!({}));
         f["service"]["runtimeDetails"] = json!({"process": {
@@ -664,6 +679,54 @@ mod tests {
         assert_eq!(get(&n, "container.image.name"), "registry.example.com:5000/tools/app");
         assert_eq!(get(&n, "container.image.tag"), "1.2");
         assert_eq!(split_image("registry.example.com:5000/app"), ("registry.example.com:5000/app", None));
+    }
+
+    #[test]
+    fn a_guardduty_finding_with_an_unparseable_created_at_keeps_ecs_dates_typed() {
+        let mut f = finding(5.0, json!({}));
+        f["createdAt"] = json!("last Tuesday");
+        f["service"]["eventFirstSeen"] = json!("2026-11-27T09:00:00Z");
+        f["service"]["eventLastSeen"] = json!(12);
+        let n = one(f);
+        assert_eq!(get(&n, "event.created"), &Value::Null, "not a date: not in the ECS field");
+        assert_eq!(get(&n, "aws.guardduty.createdAt"), "last Tuesday", "kept in the vendor tree");
+        assert_eq!(get(&n, "event.start"), "2026-11-27T09:00:00.000Z");
+        assert_eq!(get(&n, "event.end"), "1970-01-01T00:00:12.000Z", "epoch seconds are a date");
+    }
+
+    #[test]
+    fn a_guardduty_remote_address_that_is_not_an_ip_is_only_an_address() {
+        let n = one(finding(
+            5.0,
+            json!({"actionType": "AWS_API_CALL", "awsApiCallAction": {"api": "GetObject",
+                "remoteIpDetails": {"ipAddressV4": "internal.example"}}}),
+        ));
+        assert_eq!(get(&n, "source.address"), "internal.example");
+        assert_eq!(get(&n, "source.ip"), &Value::Null);
+        assert_eq!(get(&n, "related.ip"), &json!(["10.0.0.5", "198.51.100.7"]), "only the instance's addresses");
+    }
+
+    #[test]
+    fn a_guardduty_instance_address_that_is_not_an_ip_is_not_a_host_ip() {
+        let mut f = finding(5.0, json!({}));
+        f["resource"]["instanceDetails"]["networkInterfaces"] =
+            json!([{"privateIpAddress": "10.0.0.5", "publicIp": "n/a"}]);
+        let n = one(f);
+        assert_eq!(get(&n, "host.ip"), &json!(["10.0.0.5"]));
+        assert_eq!(get(&n, "related.ip"), &json!(["10.0.0.5"]));
+    }
+
+    #[test]
+    fn a_guardduty_port_out_of_range_is_not_a_port() {
+        let n = one(finding(
+            5.0,
+            json!({"actionType": "NETWORK_CONNECTION", "networkConnectionAction": {"connectionDirection": "INBOUND",
+                "remoteIpDetails": {"ipAddressV4": "203.0.113.9"}, "remotePortDetails": {"port": 70000},
+                "localIpDetails": {"ipAddressV4": "10.0.0.5"}, "localPortDetails": {"port": 22.5}}}),
+        ));
+        assert_eq!(get(&n, "source.port"), &Value::Null);
+        assert_eq!(get(&n, "destination.port"), &Value::Null);
+        assert_eq!(get(&n, "aws.guardduty.service.action.networkConnectionAction.remotePortDetails.port"), 70000);
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! Inspector findings reach S3 through EventBridge and Firehose, like Security
 //! Hub's: concatenated EventBridge events, usually gzip, framed with
 //! [`Framing::ConcatenatedJson`]. A frame is an event with `detail-type:
-//! Inspector2 Finding` whose `detail` is the finding; Inspector's other events
-//! (`Inspector2 Scan`, `Inspector2 Coverage`, …) describe scans, not findings,
-//! and are skipped. Bare findings (one JSON per line, as the `ListFindings` API
-//! and exports give them) and `{"findings":[...]}` lists are read too.
+//! Inspector2 Finding` whose `detail` is the finding; Inspector's other known
+//! events (`Inspector2 Scan`, `Inspector2 Coverage`, `Inspector2 AutoEnable`,
+//! `Inspector Scan`) describe scans and coverage, not findings, and are
+//! skipped; any other detail-type is a record error ([`eventbridge`]). Bare
+//! findings (one JSON per line, as the `ListFindings` API and exports give
+//! them) and `{"findings":[...]}` lists are read too.
 //!
 //! Routing: a key containing `inspector` (any case); otherwise
 //! `normalize --log-type inspector`.
@@ -63,9 +65,10 @@
 use serde_json::Value;
 
 use super::finding::{
-    PackageFields, array_at, at, date, eventbridge_detail_type, ip, iso, label, last_segment, normalized_of_label,
+    PackageFields, array_at, at, date, ip, iso, label, last_segment, normalized_of_label,
     not_an_object, number, one_or_many, port, push_unique, required_time, str_at, title_case,
 };
+use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -78,6 +81,9 @@ impl LogType for Inspector {
     }
     fn namespace(&self) -> &'static str {
         "aws.inspector"
+    }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/inspector.json")
     }
     fn framing(&self) -> Framing {
         Framing::ConcatenatedJson
@@ -92,24 +98,23 @@ impl LogType for Inspector {
 
 struct InspectorNormalizer;
 
+/// Inspector's EventBridge events: findings, and the events about scans,
+/// coverage and automatic activation that Inspector sends beside them.
+const DETAIL_TYPES: DetailTypes = DetailTypes {
+    findings: &["Inspector2 Finding"],
+    skipped: &["Inspector2 Scan", "Inspector2 Coverage", "Inspector2 AutoEnable", "Inspector Scan"],
+};
+
 impl Normalizer for InspectorNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        let mut value = parse_json(frame)?;
-        match eventbridge_detail_type(&value) {
-            Some("Inspector2 Finding") => {
-                let finding = value.get_mut("detail").map(Value::take).unwrap_or_default();
-                out.push(normalize_finding(finding)?);
+        let mut value = match eventbridge::unwrap(parse_json(frame)?, &DETAIL_TYPES)? {
+            Unwrapped::Skipped => return Ok(()),
+            Unwrapped::Event(event) => {
+                out.push(normalize_finding(event.detail)?);
                 return Ok(());
             }
-            Some(t) if t.starts_with("Inspector2 ") => return Ok(()),
-            Some(t) => {
-                return Err(NormalizeError::InvalidField {
-                    field: "detail-type",
-                    message: format!("{t:?} is not an Inspector finding event"),
-                });
-            }
-            None => {}
-        }
+            Unwrapped::Bare(value) => value,
+        };
         if let Some(Value::Array(findings)) = value.get_mut("findings").map(Value::take) {
             for finding in findings {
                 out.push(normalize_finding(finding)?);
@@ -134,13 +139,10 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     doc.set("@timestamp", iso(updated));
     doc.set("message", str_at(&f, &["description"]));
     doc.set("event.kind", "state");
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.inspector");
     doc.set("event.provider", "inspector2.amazonaws.com");
     doc.set("event.id", arn);
     doc.set("event.start", date(f.get("firstObservedAt")));
     doc.set("event.end", date(f.get("lastObservedAt")));
-    doc.set("siem.log_type", "inspector");
     doc.set("observer.vendor", "AWS");
     doc.set("observer.product", "Inspector");
 
@@ -352,6 +354,13 @@ mod tests {
         assert!(run(scan).expect("skipped").is_empty());
         let other = json!({"detail-type": "GuardDuty Finding", "detail": {}});
         assert!(run(other).is_err());
+    }
+
+    #[test]
+    fn an_inspector_event_of_an_unknown_detail_type_is_a_record_error_not_skipped() {
+        let new_kind = json!({"detail-type": "Inspector2 Finding Summary", "source": "aws.inspector2", "detail": {}});
+        let err = run(new_kind).expect_err("dead-lettered, not dropped");
+        assert!(err.to_string().contains("Inspector2 Finding Summary"), "{err}");
     }
 
     #[test]

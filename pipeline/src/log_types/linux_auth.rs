@@ -64,6 +64,15 @@ impl LogType for LinuxAuth {
     fn namespace(&self) -> &'static str {
         "aws.cloudwatch_logs"
     }
+    fn module(&self) -> &'static str {
+        "linux"
+    }
+    fn dataset(&self) -> &'static str {
+        "linux.auth"
+    }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/linux_auth.json")
+    }
     fn framing(&self) -> Framing {
         Framing::ConcatenatedJson
     }
@@ -85,6 +94,15 @@ impl LogType for LinuxAuthFile {
     fn namespace(&self) -> &'static str {
         "aws.cloudwatch_logs"
     }
+    fn module(&self) -> &'static str {
+        "linux"
+    }
+    fn dataset(&self) -> &'static str {
+        "linux.auth"
+    }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/linux_auth_file.json")
+    }
     fn framing(&self) -> Framing {
         Framing::Lines
     }
@@ -103,8 +121,8 @@ impl LogType for LinuxAuthFile {
 /// The ECS fields of both Linux auth log types' documents, as whole
 /// objects (a file upload has no `aws` or `cloud`).
 const ECS_FIELDS: &[&str] = &[
-    "@timestamp", "aws", "cloud", "ecs", "event", "group", "host", "log", "message", "process", "related", "source",
-    "user",
+    "@timestamp", "aws", "cloud", "ecs", "event", "group", "host", "log", "message", "process", "related",
+    "siem.log_type", "source", "user",
 ];
 
 struct FileNormalizer {
@@ -225,8 +243,6 @@ fn line_document(
     let mut related = Related::default();
     doc.set("@timestamp", rfc3339(timestamp));
     doc.set("event.kind", "event");
-    doc.set("event.module", "linux");
-    doc.set("event.dataset", "linux.auth");
     doc.set("event.original", line);
     doc.set("message", parsed.message.trim());
     doc.set("host.hostname", parsed.hostname);

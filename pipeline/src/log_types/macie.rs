@@ -5,8 +5,8 @@
 //! - Findings reach S3 through EventBridge and Firehose: concatenated
 //!   EventBridge events (`detail-type: Macie Finding`, the finding in
 //!   `detail`), usually gzip. Bare findings and `{"findings":[...]}` lists (the
-//!   `GetFindings` shape) are read too. Other Macie events (`Macie Alert`, the
-//!   classic Macie) are not findings of this schema and are record errors.
+//!   `GetFindings` shape) are read too. Events of any other detail-type
+//!   (`Macie Alert`, the classic Macie) are record errors ([`eventbridge`]).
 //! - Sensitive data discovery results: the analysis record Macie writes to its
 //!   discovery results bucket for every S3 object it analyses (gzip JSON Lines,
 //!   under `AWSLogs/<account>/Macie/<region>/…`). They share the finding's
@@ -48,9 +48,10 @@
 use serde_json::Value;
 
 use super::finding::{
-    count, date, eventbridge_detail_type, ip, iso, label, normalized_of_label, not_an_object, number,
+    count, date, ip, iso, label, normalized_of_label, not_an_object, number,
     required_time, str_at,
 };
+use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -63,6 +64,9 @@ impl LogType for Macie {
     }
     fn namespace(&self) -> &'static str {
         "aws.macie"
+    }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/macie.json")
     }
     fn framing(&self) -> Framing {
         Framing::ConcatenatedJson
@@ -77,23 +81,23 @@ impl LogType for Macie {
 
 struct MacieNormalizer;
 
+/// Macie's EventBridge events: only findings (a `Macie Alert` of the classic
+/// Macie is not of this schema).
+const DETAIL_TYPES: DetailTypes = DetailTypes {
+    findings: &["Macie Finding"],
+    skipped: &[],
+};
+
 impl Normalizer for MacieNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        let mut value = parse_json(frame)?;
-        match eventbridge_detail_type(&value) {
-            Some("Macie Finding") => {
-                let finding = value.get_mut("detail").map(Value::take).unwrap_or_default();
-                out.push(normalize_record(finding)?);
+        let mut value = match eventbridge::unwrap(parse_json(frame)?, &DETAIL_TYPES)? {
+            Unwrapped::Skipped => return Ok(()),
+            Unwrapped::Event(event) => {
+                out.push(normalize_record(event.detail)?);
                 return Ok(());
             }
-            Some(t) => {
-                return Err(NormalizeError::InvalidField {
-                    field: "detail-type",
-                    message: format!("{t:?} is not a Macie finding event"),
-                });
-            }
-            None => {}
-        }
+            Unwrapped::Bare(value) => value,
+        };
         if let Some(Value::Array(findings)) = value.get_mut("findings").map(Value::take) {
             for finding in findings {
                 out.push(normalize_record(finding)?);
@@ -117,10 +121,7 @@ fn normalize_record(r: Value) -> Result<Normalized, NormalizeError> {
 }
 
 fn base(doc: &mut EcsDocument, r: &Value) {
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.macie");
     doc.set("event.provider", "macie2.amazonaws.com");
-    doc.set("siem.log_type", "macie");
     doc.set("observer.vendor", "AWS");
     doc.set("observer.product", "Macie");
     doc.set("cloud.provider", "aws");

@@ -3,10 +3,14 @@
 //! (by S3 key or by name) only consults the registry.
 //!
 //! Adding a log type: write its file implementing [`LogType`], add one line to
-//! [`REGISTRY`], add its fixtures and golden output under `tests/fixtures/`, and
-//! its index template under `mappings/index_templates/` (a test fails when
-//! either is missing).
+//! [`REGISTRY`], add its fixtures and golden output under `tests/fixtures/`, its
+//! index template under `mappings/index_templates/` (its file includes it), and
+//! its dashboard builder in `dashboards/generate.py`. Everything else that lists
+//! log types (template installation, the generators in `mappings/` and
+//! `dashboards/`, through `siem-pipeline log-types --json`) reads the registry,
+//! and a test fails when a log type is missing from a generated artifact.
 
+pub mod eventbridge;
 pub mod finding;
 pub mod guardduty;
 pub mod inspector;
@@ -20,6 +24,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::decode::Framing;
+use crate::ecs;
 
 /// Every log type the pipeline knows, in routing order: the first whose
 /// [`LogType::matches_key`] accepts a key wins.
@@ -41,6 +46,17 @@ pub trait LogType: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The vendor namespace of the original record (`aws.guardduty`).
     fn namespace(&self) -> &'static str;
+    /// `event.module`: the ECS module of its documents.
+    fn module(&self) -> &'static str {
+        "aws"
+    }
+    /// `event.dataset`: by default its vendor namespace (`aws.guardduty`).
+    fn dataset(&self) -> &'static str {
+        self.namespace()
+    }
+    /// The body of its index template, `mappings/index_templates/<name>.json`,
+    /// compiled in so that a container needs no files beside it.
+    fn index_template(&self) -> &'static str;
     fn framing(&self) -> Framing;
     /// Whether an S3 key holds this log type.
     fn matches_key(&self, key: &str) -> bool;
@@ -55,6 +71,14 @@ pub trait LogType: Send + Sync + 'static {
     /// conformance tests hold every document to this list.
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         None
+    }
+    /// Whether `key` is an object that AWS writes beside this log type's
+    /// logs and that holds no records (CloudTrail's digest files). Such an
+    /// object is not read: its notification is deleted and it is counted as
+    /// `skipped`. Any other object that yields nothing is an error of that
+    /// object, never a silent zero.
+    fn holds_no_records(&self, _key: &str) -> bool {
+        false
     }
     /// Whether an object of this log type may be Apache Parquet, read as
     /// text lines ([`crate::decode::parquet`]). Only flow logs are.
@@ -131,6 +155,30 @@ pub fn by_name(name: &str) -> Result<&'static dyn LogType, UnknownLogType> {
         })
 }
 
+/// Sets the fields every document carries, whatever its log type:
+/// `siem.log_type`, `ecs.version`, `event.module` and `event.dataset`. The
+/// pipeline calls it once for every normalized document; normalizers do not
+/// set these fields.
+pub fn stamp(log_type: &dyn LogType, document: &mut Map<String, Value>) {
+    ecs::set_in(document, "siem.log_type", log_type.name());
+    ecs::set_in(document, "ecs.version", ecs::ECS_VERSION);
+    ecs::set_in(document, "event.module", log_type.module());
+    ecs::set_in(document, "event.dataset", log_type.dataset());
+}
+
+/// What the generators of `mappings/` and `dashboards/` need to know of every
+/// registered log type, in registry order (`siem-pipeline log-types --json`).
+pub fn catalogue() -> Value {
+    REGISTRY
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "name": t.name(), "namespace": t.namespace(), "module": t.module(), "dataset": t.dataset(),
+            })
+        })
+        .collect()
+}
+
 /// The log type of an S3 key, if any.
 pub fn route(key: &str) -> Option<&'static dyn LogType> {
     REGISTRY.iter().copied().find(|t| t.matches_key(key))
@@ -173,6 +221,26 @@ mod tests {
         let key = "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/0b1c2d3e-aaaa-bbbb-cccc-111122223333.jsonl.gz";
         assert_eq!(route(key).map(|t| t.name()), Some("guardduty"));
         assert!(route("AWSLogs/123456789012/elasticloadbalancing/x.log.gz").is_none());
+    }
+
+    #[test]
+    fn stamping_sets_the_fields_every_document_carries_and_keeps_the_others() {
+        let mut document = serde_json::json!({"event": {"kind": "event", "module": "by hand"}, "message": "m"});
+        let map = document.as_object_mut().expect("object");
+        stamp(&cloudtrail::CloudTrail, map);
+        assert_eq!(
+            document,
+            serde_json::json!({"event": {"kind": "event", "module": "aws", "dataset": "aws.cloudtrail"}, "message": "m",
+                               "siem": {"log_type": "cloudtrail"}, "ecs": {"version": ecs::ECS_VERSION}})
+        );
+    }
+
+    #[test]
+    fn linux_auth_documents_are_of_the_linux_module_whichever_way_they_arrive() {
+        for t in [&linux_auth::LinuxAuth as &dyn LogType, &linux_auth::LinuxAuthFile] {
+            assert_eq!((t.module(), t.dataset()), ("linux", "linux.auth"), "{}", t.name());
+        }
+        assert_eq!((guardduty::GuardDuty.module(), guardduty::GuardDuty.dataset()), ("aws", "aws.guardduty"));
     }
 
     #[test]

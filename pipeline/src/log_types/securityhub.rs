@@ -13,6 +13,8 @@
 //! - a `Security Hub Insight Results` event: aggregate counts of a saved
 //!   insight, sent when someone runs a custom action on it. It holds no
 //!   finding and is skipped (zero documents, not an error);
+//! - an event of any other detail-type (the OCSF `Findings Imported V2`, for
+//!   one) is a record error, not read as ASFF ([`eventbridge`]);
 //! - plain ASFF: `{"Findings":[...]}` (the `GetFindings` / `BatchImportFindings`
 //!   shape), an array of findings, or one bare finding.
 //!
@@ -94,10 +96,11 @@
 use serde_json::Value;
 
 use super::finding::{
-    array_at, at, count, date, eventbridge_detail_type, ip, iso, label, label_of_normalized, last_segment,
+    array_at, at, count, date, ip, iso, label, label_of_normalized, last_segment,
     normalized_of_label, not_an_object, number, one_or_many, port, push_unique, required_time, str_at,
     title_case, PackageFields,
 };
+use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -110,6 +113,9 @@ impl LogType for SecurityHub {
     }
     fn namespace(&self) -> &'static str {
         "aws.securityhub"
+    }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/securityhub.json")
     }
     fn framing(&self) -> Framing {
         Framing::ConcatenatedJson
@@ -125,6 +131,15 @@ impl LogType for SecurityHub {
 
 struct SecurityHubNormalizer;
 
+const CUSTOM_ACTION: &str = "Security Hub Findings - Custom Action";
+
+/// Security Hub's EventBridge events: findings, imported or sent to a custom
+/// action, and insight results (aggregate counts, no findings).
+const DETAIL_TYPES: DetailTypes = DetailTypes {
+    findings: &["Security Hub Findings - Imported", CUSTOM_ACTION],
+    skipped: &["Security Hub Insight Results"],
+};
+
 /// What the EventBridge envelope adds to the findings it carries.
 #[derive(Default)]
 struct Envelope {
@@ -135,29 +150,27 @@ struct Envelope {
 
 impl Normalizer for SecurityHubNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        let mut value = parse_json(frame)?;
-        let (findings, envelope) = match eventbridge_detail_type(&value).map(str::to_owned) {
-            Some(detail_type) if detail_type.contains("Insight Results") => return Ok(()),
-            Some(detail_type) => {
+        let (findings, envelope) = match eventbridge::unwrap(parse_json(frame)?, &DETAIL_TYPES)? {
+            Unwrapped::Skipped => return Ok(()),
+            Unwrapped::Event(mut event) => {
                 let envelope = Envelope {
-                    custom_action: detail_type
-                        .ends_with("Custom Action")
-                        .then(|| str_at(&value, &["detail", "actionName"]).map(str::to_owned))
+                    custom_action: (event.detail_type == CUSTOM_ACTION)
+                        .then(|| str_at(&event.detail, &["actionName"]).map(str::to_owned))
                         .flatten(),
-                    account: str_at(&value, &["account"]).map(str::to_owned),
-                    region: str_at(&value, &["region"]).map(str::to_owned),
+                    account: event.account,
+                    region: event.region,
                 };
-                match value.get_mut("detail").and_then(|d| d.get_mut("findings")).map(Value::take) {
+                match event.detail.get_mut("findings").map(Value::take) {
                     Some(Value::Array(findings)) => (findings, envelope),
                     _ => {
                         return Err(NormalizeError::InvalidField {
                             field: "detail.findings",
-                            message: format!("a {detail_type:?} event without a findings array"),
+                            message: format!("a {:?} event without a findings array", event.detail_type),
                         });
                     }
                 }
             }
-            None => match value {
+            Unwrapped::Bare(value) => match value {
                 Value::Array(findings) => (findings, Envelope::default()),
                 Value::Object(mut obj) => match obj.remove("Findings").or_else(|| obj.remove("findings")) {
                     Some(Value::Array(findings)) => (findings, Envelope::default()),
@@ -207,14 +220,11 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     let mut related = Related::default();
     doc.set("@timestamp", iso(updated));
     doc.set("message", str_at(&f, &["Description"]));
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.securityhub");
     doc.set("event.id", id);
     doc.set("event.created", date(f.get("CreatedAt")));
     doc.set("event.start", date(f.get("FirstObservedAt")));
     doc.set("event.end", date(f.get("LastObservedAt")));
     doc.set("event.reference", str_at(&f, &["SourceUrl"]));
-    doc.set("siem.log_type", "securityhub");
 
     // Who produced the finding.
     let (arn_company, arn_product) = product_arn_parts(&f);
@@ -537,6 +547,12 @@ mod tests {
     fn a_custom_action_names_the_action() {
         let out = run(event("Security Hub Findings - Custom Action", vec![control("FAILED")])).expect("normalizes");
         assert_eq!(get(&out[0], "event.action"), "send-to-soc");
+    }
+
+    #[test]
+    fn a_security_hub_event_of_an_unknown_detail_type_is_a_record_error() {
+        let err = run(event("Findings Imported V2", vec![control("FAILED")])).expect_err("not read as ASFF");
+        assert!(err.to_string().contains("Findings Imported V2"), "{err}");
     }
 
     #[test]

@@ -79,6 +79,9 @@ impl LogType for VpcFlow {
     fn namespace(&self) -> &'static str {
         "aws.vpcflow"
     }
+    fn index_template(&self) -> &'static str {
+        include_str!("../../../mappings/index_templates/vpcflow.json")
+    }
     fn framing(&self) -> Framing {
         Framing::Lines
     }
@@ -97,7 +100,8 @@ impl LogType for VpcFlow {
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
             "@timestamp", "aws", "cloud", "destination.address", "destination.ip", "destination.port", "ecs", "event",
-            "network", "related.ip", "source.address", "source.bytes", "source.ip", "source.packets", "source.port",
+            "network", "related.ip", "siem.log_type", "source.address", "source.bytes", "source.ip", "source.packets",
+            "source.port",
         ])
     }
 }
@@ -239,8 +243,6 @@ fn normalize_record(record: &[(&str, &str)], clock: fn() -> DateTime<Utc>) -> Re
     let mut related = Related::default();
     doc.set("@timestamp", rfc3339(timestamp));
     doc.set("event.kind", "event");
-    doc.set("event.module", "aws");
-    doc.set("event.dataset", "aws.vpcflow");
     doc.set("event.category", vec!["network"]);
     doc.set_opt("event.start", start.map(rfc3339));
     doc.set_opt("event.end", end.map(rfc3339));

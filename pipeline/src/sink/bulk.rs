@@ -328,8 +328,8 @@ fn settle(doc: Document, outcome: Settled, reason: &str) {
         outcome,
         index: &doc.index,
         id: &doc.id,
-        bucket: &doc.origin.bucket,
-        key: &doc.origin.key,
+        bucket: &doc.origin.object.bucket,
+        key: &doc.origin.object.key,
         ordinal: doc.origin.ordinal,
         reason,
     }
@@ -349,8 +349,8 @@ async fn reject(doc: Document, item: &BulkItem, dead_letters: &DeadLetterSender)
         outcome: Settled::Rejected,
         index: &doc.index,
         id: &doc.id,
-        bucket: &doc.origin.bucket,
-        key: &doc.origin.key,
+        bucket: &doc.origin.object.bucket,
+        key: &doc.origin.object.key,
         ordinal: doc.origin.ordinal,
         reason: &reason,
     }

@@ -30,7 +30,7 @@ use crate::ack::Pending;
 use crate::budget::Share;
 use crate::batch::{BatchLimits, Batches};
 use crate::decode::FrameError;
-use crate::document::{Document, ObjectIdentity, RecordOrigin, source_line};
+use crate::document::{Document, ObjectIdentity, RecordOrigin};
 use crate::read::RecordError;
 use crate::telemetry::events::{DeadLettersStored, Emit};
 
@@ -45,7 +45,7 @@ pub struct DeadLetter {
     /// A bounded label: `mapper_parsing_exception`, `invalid_json`, `too_long`, …
     pub error_type: String,
     pub reason: String,
-    /// The record as it was read (or as it was sent, for a rejected document).
+    /// The record as it was read.
     pub record: Vec<u8>,
 }
 
@@ -53,20 +53,19 @@ impl DeadLetter {
     /// The letter of a record that did not become a document, or `None` when
     /// there is no record to keep: the stream itself broke off, and the whole
     /// object must be read again.
-    pub fn for_record(log_type: &'static str, identity: &ObjectIdentity, error: RecordError) -> Option<DeadLetter> {
+    pub fn for_record(log_type: &'static str, identity: &Arc<ObjectIdentity>, error: RecordError) -> Option<DeadLetter> {
         let error_type = error.label().to_owned();
         let reason = error.to_string();
         let (ordinal, record) = match error {
             RecordError::Normalize { ordinal, frame, .. } => (ordinal, frame),
             RecordError::Frame(FrameError::TooLong { ordinal, .. }) => (ordinal, Vec::new()),
-            RecordError::Frame(FrameError::Garbage { ordinal, sample, .. }) => (ordinal, sample.into_bytes()),
+            RecordError::Frame(FrameError::Garbage { ordinal, bytes, .. }) => (ordinal, bytes),
             RecordError::Frame(FrameError::Io { .. } | FrameError::Structure { .. }) => return None,
         };
         Some(DeadLetter {
             log_type,
             origin: RecordOrigin {
-                bucket: identity.bucket.clone(),
-                key: identity.key.clone(),
+                object: identity.clone(),
                 ordinal,
             },
             index: None,
@@ -78,7 +77,8 @@ impl DeadLetter {
         })
     }
 
-    /// The letter of a document OpenSearch refused, with the document as sent.
+    /// The letter of a document OpenSearch refused, with its record as it was
+    /// read (not the document made of it): what a fix and a redrive need.
     pub fn rejected(doc: &Document, status: u16, error: Option<&ItemError>) -> DeadLetter {
         DeadLetter {
             log_type: doc.log_type,
@@ -90,7 +90,7 @@ impl DeadLetter {
             reason: error
                 .and_then(|e| e.reason.clone())
                 .unwrap_or_else(|| format!("status {status}")),
-            record: source_line(&doc.bulk).to_vec(),
+            record: doc.record.to_vec(),
         }
     }
 
@@ -99,8 +99,9 @@ impl DeadLetter {
         let mut v = json!({
             "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "log_type": self.log_type,
-            "bucket": self.origin.bucket,
-            "key": self.origin.key,
+            "bucket": self.origin.object.bucket,
+            "key": self.origin.object.key,
+            "version": self.origin.object.version,
             "ordinal": self.origin.ordinal,
             "index": self.index,
             "id": self.id,
@@ -123,17 +124,33 @@ impl DeadLetter {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("writing dead letters to {target}: {message}")]
+#[error("dead letters at {target}: {message}")]
 pub struct DeadLetterError {
     pub target: String,
     pub message: String,
 }
 
-/// Somewhere dead letters can be written.
+/// Somewhere dead letters can be written, and read back by a redrive.
 pub trait DeadLetterStore: Send + Sync + 'static {
     /// Writes one batch as one object or file named `name` (relative).
     fn write(&self, name: String, body: Vec<u8>) -> BoxFuture<'_, Result<(), DeadLetterError>>;
     fn describe(&self) -> String;
+    /// The names of every file of letters, in order.
+    fn list(&self) -> BoxFuture<'_, Result<Vec<String>, DeadLetterError>> {
+        Box::pin(async move { Err(self.unreadable()) })
+    }
+    /// One file of letters.
+    fn read(&self, name: String) -> BoxFuture<'_, Result<Vec<u8>, DeadLetterError>> {
+        let _ = name;
+        Box::pin(async move { Err(self.unreadable()) })
+    }
+    #[doc(hidden)]
+    fn unreadable(&self) -> DeadLetterError {
+        DeadLetterError {
+            target: self.describe(),
+            message: "this store cannot be read back".into(),
+        }
+    }
 }
 
 /// An S3 prefix.
@@ -166,6 +183,55 @@ impl DeadLetterStore for S3DeadLetters {
     fn describe(&self) -> String {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<String>, DeadLetterError>> {
+        Box::pin(async move {
+            let mut names = Vec::new();
+            let mut pages = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&self.prefix)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| DeadLetterError {
+                    target: self.describe(),
+                    message: crate::telemetry::error_chain(&e),
+                })?;
+                names.extend(
+                    page.contents()
+                        .iter()
+                        .filter_map(|o| o.key())
+                        .filter(|k| k.ends_with(".ndjson"))
+                        .filter_map(|k| k.strip_prefix(self.prefix.as_str()))
+                        .map(str::to_owned),
+                );
+            }
+            names.sort();
+            Ok(names)
+        })
+    }
+
+    fn read(&self, name: String) -> BoxFuture<'_, Result<Vec<u8>, DeadLetterError>> {
+        Box::pin(async move {
+            let key = format!("{}{}", self.prefix, name);
+            let error = |message: String| DeadLetterError {
+                target: format!("s3://{}/{}", self.bucket, key),
+                message,
+            };
+            let out = self
+                .client
+                .get_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .send()
+                .await
+                .map_err(|e| error(crate::telemetry::error_chain(&e)))?;
+            let body = out.body.collect().await.map_err(|e| error(e.to_string()))?;
+            Ok(body.into_bytes().to_vec())
+        })
+    }
 }
 
 /// A local folder (tests, and hosts with a durable volume).
@@ -196,6 +262,42 @@ impl DeadLetterStore for LocalDeadLetters {
 
     fn describe(&self) -> String {
         self.directory.display().to_string()
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<String>, DeadLetterError>> {
+        Box::pin(async move {
+            let error = |e: std::io::Error| DeadLetterError {
+                target: self.describe(),
+                message: e.to_string(),
+            };
+            let mut names = Vec::new();
+            let mut folders = vec![self.directory.clone()];
+            while let Some(folder) = folders.pop() {
+                let mut entries = tokio::fs::read_dir(&folder).await.map_err(error)?;
+                while let Some(entry) = entries.next_entry().await.map_err(error)? {
+                    let path = entry.path();
+                    if entry.file_type().await.map_err(error)?.is_dir() {
+                        folders.push(path);
+                    } else if path.extension().is_some_and(|e| e == "ndjson")
+                        && let Ok(relative) = path.strip_prefix(&self.directory)
+                    {
+                        names.push(relative.to_string_lossy().into_owned());
+                    }
+                }
+            }
+            names.sort();
+            Ok(names)
+        })
+    }
+
+    fn read(&self, name: String) -> BoxFuture<'_, Result<Vec<u8>, DeadLetterError>> {
+        Box::pin(async move {
+            let path = self.directory.join(&name);
+            tokio::fs::read(&path).await.map_err(|e| DeadLetterError {
+                target: path.display().to_string(),
+                message: e.to_string(),
+            })
+        })
     }
 }
 
@@ -336,8 +438,11 @@ mod tests {
         DeadLetter {
             log_type: "guardduty",
             origin: RecordOrigin {
-                bucket: "b".into(),
-                key: "k".into(),
+                object: Arc::new(ObjectIdentity {
+                    bucket: "b".into(),
+                    key: "k".into(),
+                    version: "v1".into(),
+                }),
                 ordinal: 3,
             },
             index: Some("siem-guardduty-2026.11".into()),
@@ -360,6 +465,7 @@ mod tests {
         assert_eq!(v["record"], json!({"a": 1}));
         assert_eq!(v["bucket"], "b");
         assert_eq!(v["key"], "k");
+        assert_eq!(v["version"], "v1");
         assert_eq!(v["ordinal"], 3);
         assert_eq!(v["index"], "siem-guardduty-2026.11");
         assert_eq!(v["id"], "abc");

@@ -5,6 +5,7 @@
 //! threads only: every hand-over may wait.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -31,10 +32,10 @@ impl Intake {
         &self,
         record: EncodedRecord,
         log_type: &'static str,
-        identity: &ObjectIdentity,
+        identity: &Arc<ObjectIdentity>,
         object: &Pending,
     ) -> ControlFlow<()> {
-        let Some(share) = self.budget.take_blocking(record.bulk.len()) else {
+        let Some(share) = self.budget.take_blocking(record.bulk.len() + record.frame.len()) else {
             object.fail();
             return ControlFlow::Break(());
         };
@@ -43,9 +44,9 @@ impl Intake {
             id: record.id,
             log_type,
             bulk: record.bulk,
+            record: record.frame,
             origin: RecordOrigin {
-                bucket: identity.bucket.clone(),
-                key: identity.key.clone(),
+                object: identity.clone(),
                 ordinal: record.ordinal,
             },
             ack: object.split(),
@@ -63,7 +64,13 @@ impl Intake {
     /// Sets a record that did not become a document aside, or, when the
     /// stream broke and no single record can be, fails the message so that
     /// the whole object is read again.
-    pub fn record_error(&self, error: RecordError, log_type: &'static str, identity: &ObjectIdentity, object: &Pending) {
+    pub fn record_error(
+        &self,
+        error: RecordError,
+        log_type: &'static str,
+        identity: &Arc<ObjectIdentity>,
+        object: &Pending,
+    ) {
         RecordFailed {
             log_type,
             bucket: &identity.bucket,

@@ -7,6 +7,7 @@ use opensearch::http::Method;
 use tracing::info;
 
 use super::{OpenSearch, SinkError};
+use crate::log_types::{REGISTRY, by_name};
 
 /// Component templates, in dependency order: `(name, body)`.
 pub const COMPONENT_TEMPLATES: &[(&str, &str)] = &[
@@ -15,20 +16,33 @@ pub const COMPONENT_TEMPLATES: &[(&str, &str)] = &[
     ("siem", include_str!("../../../mappings/component_templates/siem.json")),
 ];
 
-/// Index templates by log type name.
-pub const INDEX_TEMPLATES: &[(&str, &str)] = &[
-    ("guardduty", include_str!("../../../mappings/index_templates/guardduty.json")),
-    ("securityhub", include_str!("../../../mappings/index_templates/securityhub.json")),
-    ("inspector", include_str!("../../../mappings/index_templates/inspector.json")),
-    ("macie", include_str!("../../../mappings/index_templates/macie.json")),
-    ("cloudtrail", include_str!("../../../mappings/index_templates/cloudtrail.json")),
-    ("vpcflow", include_str!("../../../mappings/index_templates/vpcflow.json")),
-    ("linux_auth", include_str!("../../../mappings/index_templates/linux_auth.json")),
-    ("linux_auth_file", include_str!("../../../mappings/index_templates/linux_auth_file.json")),
-];
+/// The index template of every registered log type, `(log type name, body)`,
+/// in registry order: each log type owns its template
+/// ([`LogType::index_template`](crate::log_types::LogType::index_template)), so none can be left out.
+pub fn index_templates() -> impl Iterator<Item = (&'static str, &'static str)> {
+    REGISTRY.iter().map(|t| (t.name(), t.index_template()))
+}
 
+/// The index template of the log type named `log_type`.
 pub fn index_template(log_type: &str) -> Option<&'static str> {
-    INDEX_TEMPLATES.iter().find(|(n, _)| *n == log_type).map(|(_, b)| *b)
+    by_name(log_type).ok().map(|t| t.index_template())
+}
+
+/// [`index_templates`] as a constant that `for` can iterate, for the callers
+/// that named a list of templates before the log types owned them.
+pub const INDEX_TEMPLATES: IndexTemplates = IndexTemplates;
+
+/// See [`INDEX_TEMPLATES`].
+#[derive(Debug, Clone, Copy)]
+pub struct IndexTemplates;
+
+impl IntoIterator for IndexTemplates {
+    type Item = (&'static str, &'static str);
+    type IntoIter = std::vec::IntoIter<Self::Item>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        index_templates().collect::<Vec<_>>().into_iter()
+    }
 }
 
 pub fn render(body: &str, prefix: &str) -> String {
@@ -43,7 +57,7 @@ pub async fn install(client: &OpenSearch, prefix: &str) -> Result<usize, SinkErr
         client.json(Method::Put, &path, Some(render(body, prefix).into_bytes())).await?;
         installed += 1;
     }
-    for (name, body) in INDEX_TEMPLATES {
+    for (name, body) in index_templates() {
         let path = format!("/_index_template/{prefix}-{name}");
         client.json(Method::Put, &path, Some(render(body, prefix).into_bytes())).await?;
         installed += 1;
@@ -58,7 +72,7 @@ mod tests {
 
     #[test]
     fn every_template_is_json_after_rendering() {
-        for (name, body) in COMPONENT_TEMPLATES.iter().chain(INDEX_TEMPLATES) {
+        for (name, body) in COMPONENT_TEMPLATES.iter().copied().chain(index_templates()) {
             let rendered = render(body, "siem");
             assert!(!rendered.contains("{prefix}"), "{name}");
             serde_json::from_str::<serde_json::Value>(&rendered)
@@ -67,9 +81,17 @@ mod tests {
     }
 
     #[test]
-    fn every_log_type_has_an_index_template() {
-        for t in crate::log_types::REGISTRY {
-            assert!(index_template(t.name()).is_some(), "no index template for {}", t.name());
+    fn every_log_type_s_template_matches_its_own_indices_only() {
+        for t in REGISTRY {
+            let template: serde_json::Value =
+                serde_json::from_str(&render(t.index_template(), "siem")).expect("index template JSON");
+            assert_eq!(template["index_patterns"], serde_json::json!([format!("siem-{}-*", t.name())]), "{}", t.name());
         }
+    }
+
+    #[test]
+    fn templates_are_found_by_log_type_name() {
+        assert!(index_template("guardduty").is_some_and(|b| b.contains("aws")));
+        assert_eq!(index_template("nope"), None);
     }
 }

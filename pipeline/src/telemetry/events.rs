@@ -205,6 +205,20 @@ impl Emit for ObjectNotRead<'_> {
     }
 }
 
+/// An object that holds no records by design (a CloudTrail digest): not read.
+pub struct ObjectSkipped<'a> {
+    pub log_type: &'static str,
+    pub bucket: &'a str,
+    pub key: &'a str,
+}
+
+impl Emit for ObjectSkipped<'_> {
+    fn emit(self) {
+        METRICS.objects.with_label_values(&[self.log_type, "skipped"]).inc();
+        debug!(bucket = self.bucket, key = self.key, log_type = self.log_type, "object holds no records; skipped");
+    }
+}
+
 /// An object read to its end, or to the error that ended it.
 pub struct ObjectRead<'a> {
     pub log_type: &'static str,

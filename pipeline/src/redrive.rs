@@ -1,0 +1,153 @@
+//! `siem-pipeline redrive`: the records of a dead-letter store, read again
+//! and indexed, once what kept them out is fixed (a template, a parser).
+//!
+//! Each letter's record is normalized anew, with the object identity and the
+//! ordinal it had, so it gets the `_id` it would have had: a redrive twice, or
+//! a redrive of a record that was indexed meanwhile, adds nothing (409). A
+//! letter without its record (a record over `pipeline.max_record_bytes`, a
+//! broken stream) cannot be redriven: its object must be read again, by
+//! sending its notification again. Nothing is deleted from the store.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::ack::InFlight;
+use crate::config::Config;
+use crate::document::{Document, IndexNaming, ObjectIdentity, RecordOrigin};
+use crate::enrich::Enrichers;
+use crate::log_types;
+use crate::read::{EncodedRecord, FrameEncoder, Limits, ObjectMeta, ObjectSummary};
+use crate::sink::BulkApi;
+use crate::sink::bulk::{BatchSummary, send_batch};
+use crate::sink::circuit::Circuit;
+use crate::sink::dead_letter::{DeadLetterError, DeadLetterSender, DeadLetterStore};
+use crate::source::Message;
+
+/// What a redrive did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RedriveSummary {
+    pub files: u64,
+    pub letters: u64,
+    pub indexed: u64,
+    /// Already in OpenSearch (a redrive run before, or indexed meanwhile).
+    pub already_indexed: u64,
+    /// Refused again by OpenSearch, or retries ran out.
+    pub failed: u64,
+    /// The record does not normalize, still.
+    pub invalid: u64,
+    /// No record to send again (not kept, unknown log type, unreadable line).
+    pub not_redrivable: u64,
+}
+
+/// A dead-letter line, as [`crate::sink::dead_letter::DeadLetter::to_line`] writes it.
+#[derive(Debug, Deserialize)]
+struct Letter {
+    log_type: String,
+    bucket: String,
+    key: String,
+    #[serde(default)]
+    version: String,
+    ordinal: u64,
+    #[serde(default)]
+    record: Option<Value>,
+    #[serde(default)]
+    record_base64: Option<String>,
+}
+
+impl Letter {
+    /// The record's bytes, as they were read.
+    fn record(&self) -> Option<Vec<u8>> {
+        match (&self.record, &self.record_base64) {
+            (Some(Value::String(text)), _) if !text.is_empty() => Some(text.clone().into_bytes()),
+            (Some(Value::String(_)) | Some(Value::Null) | None, Some(b64)) => BASE64_STANDARD.decode(b64).ok(),
+            (Some(Value::String(_)) | Some(Value::Null) | None, None) => None,
+            (Some(json), _) => serde_json::to_vec(json).ok(),
+        }
+    }
+}
+
+/// Reads every letter of `store` and indexes its record again.
+pub async fn redrive(
+    store: &dyn DeadLetterStore,
+    client: Arc<dyn BulkApi>,
+    config: &Config,
+    enrichers: &Enrichers,
+) -> Result<RedriveSummary, DeadLetterError> {
+    let naming = IndexNaming {
+        prefix: config.opensearch.index_prefix.clone(),
+        rotation: config.opensearch.index_rotation,
+    };
+    let limits = Limits::from_config(&config.pipeline);
+    let circuit = Circuit::default();
+    let mut summary = RedriveSummary::default();
+    for name in store.list().await? {
+        let body = store.read(name.clone()).await?;
+        summary.files += 1;
+        let (in_flight, _completions) = InFlight::new();
+        let file = in_flight.receive(&Message {
+            message_id: name.clone(),
+            receipt_handle: name.clone(),
+            body: String::new(),
+            sent_at: None,
+            receive_count: 1,
+        });
+        let mut documents = Vec::new();
+        for line in body.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            summary.letters += 1;
+            let Ok(letter) = serde_json::from_slice::<Letter>(line) else {
+                tracing::warn!(file = %name, "a line that is not a dead letter; skipped");
+                summary.not_redrivable += 1;
+                continue;
+            };
+            let (Ok(log_type), Some(record)) = (log_types::by_name(&letter.log_type), letter.record()) else {
+                summary.not_redrivable += 1;
+                continue;
+            };
+            let identity = Arc::new(ObjectIdentity {
+                bucket: letter.bucket,
+                key: letter.key,
+                version: letter.version,
+            });
+            let meta = ObjectMeta::default();
+            let mut encoder = FrameEncoder::new(log_type, &identity, &meta, &naming, limits, enrichers);
+            let mut read = ObjectSummary::default();
+            let mut encoded: Vec<EncodedRecord> = Vec::new();
+            let _ = encoder.encode(letter.ordinal, &record, &mut read, &mut |r| {
+                if let Ok(r) = r {
+                    encoded.push(r);
+                }
+                std::ops::ControlFlow::Continue(())
+            });
+            summary.invalid += read.record_errors;
+            documents.extend(encoded.into_iter().map(|r| Document {
+                index: r.index,
+                id: r.id,
+                log_type: log_type.name(),
+                bulk: r.bulk,
+                record: r.frame,
+                origin: RecordOrigin {
+                    object: identity.clone(),
+                    ordinal: r.ordinal,
+                },
+                ack: file.split(),
+                budget: None,
+            }));
+        }
+        file.done();
+        let mut sent = BatchSummary::default();
+        while !documents.is_empty() {
+            let rest = documents.split_off(documents.len().min(config.bulk.max_documents));
+            let batch = std::mem::replace(&mut documents, rest);
+            let none = DeadLetterSender::none();
+            sent.add(send_batch(client.as_ref(), batch, &config.bulk, &none, &circuit).await);
+        }
+        summary.indexed += sent.indexed;
+        summary.already_indexed += sent.already_indexed;
+        summary.failed += sent.rejected + sent.gave_up;
+    }
+    Ok(summary)
+}
