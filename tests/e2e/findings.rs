@@ -182,3 +182,48 @@ async fn every_valid_finding_sample_is_indexed_without_a_mapping_rejection() {
     assert_eq!(s.opensearch().count().await, summary.indexed);
     assert_eq!(s.queue_depth().await, 0);
 }
+
+/// The S3.8 finding of the fixture with `status` as its workflow status and
+/// `processed_at` as Security Hub's processing time, in an event of its own.
+fn s3_8_event(status: &str, processed_at: &str) -> String {
+    let mut event: Value = serde_json::from_str(&read("securityhub/controls-multi-finding-event.json")).expect("JSON");
+    let findings = event["detail"]["findings"].as_array_mut().expect("findings");
+    findings.truncate(1);
+    findings[0]["Workflow"] = json!({"Status": status});
+    findings[0]["ProcessedAt"] = json!(processed_at);
+    event.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_workflow_state_of_a_finding_is_kept_once_whatever_the_order_and_the_redeliveries() {
+    let s = Scenario::new("sh-lifecycle", Delivery::Direct).await;
+    // BatchUpdateFindings keeps UpdatedAt: only the state changes. Each state
+    // arrives twice (re-imported, with another ProcessedAt), out of order.
+    let states = ["NEW", "NOTIFIED", "SUPPRESSED", "RESOLVED"];
+    let mut events = Vec::new();
+    for (i, status) in states.iter().enumerate() {
+        events.push(s3_8_event(status, &format!("2026-11-28T11:0{i}:00.000Z")));
+        events.push(s3_8_event(status, &format!("2026-11-28T12:0{i}:00.000Z")));
+    }
+    let order = [5, 0, 7, 2, 1, 6, 3, 4];
+    for (n, chunk) in order.chunks(4).enumerate() {
+        let object: String = chunk.iter().map(|i| events[*i].clone() + "\n").collect();
+        s.put(
+            &format!("firehose/securityhub/2026/11/28/12/siem-findings-1-2026-11-28-12-0{n}-00-lifecycle.gz"),
+            gzip(object.as_bytes()),
+        )
+        .await;
+    }
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!((summary.indexed, summary.already_indexed), (4, 4), "{summary:?}");
+    let history = s.opensearch().sources_where("rule.id", "S3.8").await;
+    let mut seen: Vec<String> = history
+        .iter()
+        .filter_map(|d| at(d, "aws.securityhub.Workflow.Status").as_str().map(str::to_owned))
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"], "every state once in the history");
+    assert_eq!(s.queue_depth().await, 0);
+}

@@ -18,6 +18,31 @@ use serde_json::Value;
 use super::NormalizeError;
 use crate::ecs::EcsDocument;
 
+/// The natural id of one state of a finding: its id, its update time, and a
+/// hash of everything it says except `volatile` top-level keys. A finding
+/// changed without a new update time (Security Hub's `BatchUpdateFindings`:
+/// workflow status, notes, severity; an archive) is a new state and so a new
+/// document of its history; the same state delivered twice is one document.
+/// `serde_json` maps are sorted, so the hash does not depend on key order.
+pub fn state_id(id: &str, updated: &str, finding: &Value, volatile: &[&str]) -> String {
+    let mut hash = blake3::Hasher::new();
+    match finding.as_object() {
+        Some(fields) => {
+            for (key, value) in fields.iter().filter(|(k, _)| !volatile.contains(&k.as_str())) {
+                hash.update(key.as_bytes());
+                hash.update(&[0]);
+                // Writing into a hasher cannot fail.
+                let _ = serde_json::to_writer(&mut hash, value);
+                hash.update(&[0]);
+            }
+        }
+        None => {
+            let _ = serde_json::to_writer(&mut hash, finding);
+        }
+    }
+    format!("{id}\u{1f}{updated}\u{1f}{}", &hash.finalize().to_hex()[..16])
+}
+
 /// The value at `path` under `v`.
 pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, p| v.get(p))
@@ -214,6 +239,22 @@ impl PackageFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_finding_changed_without_a_new_update_time_is_a_new_state() {
+        let new = serde_json::json!({"Id": "f1", "UpdatedAt": "2026-11-01T00:00:00Z", "Workflow": {"Status": "NEW"}});
+        let suppressed =
+            serde_json::json!({"Id": "f1", "UpdatedAt": "2026-11-01T00:00:00Z", "Workflow": {"Status": "SUPPRESSED"}});
+        assert_ne!(state_id("f1", "t", &new, &[]), state_id("f1", "t", &suppressed, &[]));
+    }
+
+    #[test]
+    fn the_same_state_is_one_id_whatever_its_key_order_or_volatile_fields() {
+        let a: Value = serde_json::from_str(r#"{"Id":"f1","Severity":{"Label":"HIGH"},"ProcessedAt":"1"}"#).expect("json");
+        let b: Value = serde_json::from_str(r#"{"Severity":{"Label":"HIGH"},"ProcessedAt":"2","Id":"f1"}"#).expect("json");
+        assert_eq!(state_id("f1", "t", &a, &["ProcessedAt"]), state_id("f1", "t", &b, &["ProcessedAt"]));
+        assert_ne!(state_id("f1", "t", &a, &[]), state_id("f1", "t", &b, &[]));
+    }
     use serde_json::json;
 
     #[test]

@@ -39,7 +39,7 @@
 
 use serde_json::Value;
 
-use super::finding::{count, date, ip, number, port};
+use super::finding::{count, date, ip, number, port, state_id};
 use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
 use crate::decode::Framing;
@@ -354,7 +354,7 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     doc.set("event.category", categories);
     doc.set("event.type", types);
     related.write_to(&mut doc);
-    let natural = format!("{id}\u{1f}{updated_raw}");
+    let natural = state_id(id, updated_raw, &finding, &[]);
     doc.set("aws.guardduty", finding);
     Ok(Normalized {
         document: doc.into_map(),
@@ -610,7 +610,11 @@ mod tests {
     #[test]
     fn id_is_the_finding_id_and_update_time_and_the_original_is_kept() {
         let n = one(finding(2.0, json!({})));
-        assert_eq!(n.id, DocId::Natural("f1\u{1f}2026-11-28T10:00:00.000Z".into()));
+        assert!(
+            matches!(&n.id, DocId::Natural(id) if id.starts_with("f1\u{1f}2026-11-28T10:00:00.000Z") && id.len() == "f1\u{1f}2026-11-28T10:00:00.000Z".len() + 17),
+            "the finding's id, its update time and a hash of its state: {:?}",
+            n.id
+        );
         assert_eq!(get(&n, "aws.guardduty.service.count"), 3);
         assert_eq!(get(&n, "@timestamp"), "2026-11-28T10:00:00.000Z");
         assert_eq!(get(&n, "threat.tactic.name"), &Value::Null, "UnauthorizedAccess is not a tactic");

@@ -64,7 +64,7 @@
 
 use serde_json::Value;
 
-use super::finding::{
+use super::finding::{state_id, 
     PackageFields, array_at, at, date, ip, iso, label, last_segment, normalized_of_label,
     not_an_object, number, one_or_many, port, push_unique, required_time, str_at, title_case,
 };
@@ -238,7 +238,9 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     write_resources(&mut doc, &mut related, resources);
 
     related.write_to(&mut doc);
-    let natural = format!("{arn}\u{1f}{}", iso(updated));
+    // Exports write times as epoch seconds, events as text: the times are
+    // not part of the state (the update time is in the id already).
+    let natural = state_id(arn, &iso(updated), &f, &["updatedAt", "firstObservedAt", "lastObservedAt"]);
     doc.set("aws.inspector", f);
     Ok(Normalized {
         document: doc.into_map(),

@@ -95,7 +95,7 @@
 
 use serde_json::Value;
 
-use super::finding::{
+use super::finding::{state_id, 
     array_at, at, count, date, ip, iso, label, label_of_normalized, last_segment,
     normalized_of_label, not_an_object, number, one_or_many, port, push_unique, required_time, str_at,
     title_case, PackageFields,
@@ -325,7 +325,8 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     write_vulnerabilities(&mut doc, vulnerabilities, company, str_at(&f, &["Severity", "Label"]));
 
     related.write_to(&mut doc);
-    let natural = format!("{id}\u{1f}{}", iso(updated));
+    // Security Hub sets ProcessedAt on every import, also of an unchanged state.
+    let natural = state_id(id, &iso(updated), &f, &["ProcessedAt"]);
     doc.set("aws.securityhub", f);
     Ok(Normalized {
         document: doc.into_map(),
@@ -403,12 +404,17 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
 fn write_network(doc: &mut EcsDocument, related: &mut Related, network: Option<&Value>) {
     let Some(n) = network else { return };
     for (side, prefix) in [("source", "Source"), ("destination", "Destination")] {
-        let addr = ip(str_at(n, &[&format!("{prefix}IpV4")])).or(ip(str_at(n, &[&format!("{prefix}IpV6")])));
+        let v4 = ip(str_at(n, &[&format!("{prefix}IpV4")]));
+        let v6 = ip(str_at(n, &[&format!("{prefix}IpV6")]));
+        // ECS has one address a side: the IPv4 one when there are both. Both
+        // are pivots, so both go to related.ip.
+        let addr = v4.or(v6);
         doc.set(&format!("{side}.ip"), addr);
         doc.set(&format!("{side}.address"), addr);
         doc.set(&format!("{side}.port"), port(n.get(format!("{prefix}Port"))));
         doc.set(&format!("{side}.domain"), str_at(n, &[&format!("{prefix}Domain")]));
-        related.ip(addr);
+        related.ip(v4);
+        related.ip(v6);
         related.host(str_at(n, &[&format!("{prefix}Domain")]));
     }
     doc.set(
@@ -623,12 +629,42 @@ mod tests {
     }
 
     #[test]
+    fn a_finding_with_an_ipv4_and_an_ipv6_address_keeps_both_as_pivots() {
+        let mut f = control("FAILED");
+        f["Network"] = json!({"Direction": "IN", "SourceIpV4": "198.51.100.7", "SourceIpV6": "2001:db8::7",
+            "DestinationIpV4": "10.0.0.5", "DestinationIpV6": "2001:db8::5"});
+        let n = &run(f).expect("normalizes")[0];
+        assert_eq!(get(n, "source.ip"), "198.51.100.7");
+        let related = get(n, "related.ip");
+        for a in ["198.51.100.7", "2001:db8::7", "10.0.0.5", "2001:db8::5"] {
+            assert!(related.as_array().is_some_and(|r| r.iter().any(|v| v == a)), "{a} in {related}");
+        }
+    }
+
+    #[test]
+    fn a_workflow_change_without_a_new_update_time_is_a_new_document_and_a_redelivery_is_not() {
+        // BatchUpdateFindings keeps UpdatedAt: NEW, then NOTIFIED, then SUPPRESSED.
+        let ids: Vec<DocId> = ["NEW", "NOTIFIED", "SUPPRESSED"]
+            .iter()
+            .map(|status| {
+                let mut f = control("FAILED");
+                f["Workflow"] = json!({"Status": status});
+                run(f).expect("normalizes")[0].id.clone()
+            })
+            .collect();
+        assert_ne!(ids[0], ids[1]);
+        assert_ne!(ids[1], ids[2]);
+        let mut again = control("FAILED");
+        again["Workflow"] = json!({"Status": "NEW"});
+        again["ProcessedAt"] = json!("2026-12-01T00:00:00.000Z");
+        assert_eq!(run(again).expect("normalizes")[0].id, ids[0], "the same state imported again is one document");
+    }
+
+    #[test]
     fn the_id_is_the_finding_id_and_update_time() {
         let n = &run(control("FAILED")).expect("normalizes")[0];
-        assert_eq!(
-            n.id,
-            DocId::Natural("arn:aws:securityhub:us-east-1:123456789012:security-control/S3.8/finding/f1\u{1f}2026-11-28T10:00:00.000Z".into())
-        );
+        let prefix = "arn:aws:securityhub:us-east-1:123456789012:security-control/S3.8/finding/f1\u{1f}2026-11-28T10:00:00.000Z\u{1f}";
+        assert!(matches!(&n.id, DocId::Natural(id) if id.starts_with(prefix) && id.len() == prefix.len() + 16), "{:?}", n.id);
     }
 
     #[test]
