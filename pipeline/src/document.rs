@@ -10,6 +10,7 @@ use crate::config::IndexRotation;
 use crate::enrich::Additions;
 use crate::log_types::{DocId, Normalized};
 
+
 /// Where a record came from: named in dead letters and logs. The object's
 /// identity is shared by all its records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,18 @@ pub struct IndexNaming {
 }
 
 impl IndexNaming {
+    /// The index of every finding's current state, one document a finding.
+    /// Named with `_` so that `<prefix>-*` (every log type's history, whose
+    /// counts the dashboards and retention rely on) does not take it in.
+    pub fn current_findings(&self) -> String {
+        format!("{}_findings_current", self.prefix)
+    }
+
+    /// The `_id` of a finding's document in [`IndexNaming::current_findings`].
+    pub fn current_finding_id(key: &str) -> String {
+        blake3::hash(key.as_bytes()).to_hex()[..32].to_owned()
+    }
+
     /// `<prefix>-<log type>-<YYYY.MM>` or `<prefix>-<log type>-<YYYY.MM.DD>`.
     pub fn index(&self, log_type: &str, at: DateTime<Utc>) -> String {
         match self.rotation {
@@ -60,7 +73,7 @@ pub fn document_id(log_type: &str, id: &DocId, object: &ObjectIdentity, ordinal:
     h.update(log_type.as_bytes());
     h.update(&[0]);
     match id {
-        DocId::Natural(natural) => {
+        DocId::Natural(natural) | DocId::Finding { state: natural, .. } => {
             h.update(b"n\0");
             h.update(natural.as_bytes());
         }
@@ -85,8 +98,11 @@ pub struct Document {
     pub index: String,
     pub id: String,
     pub log_type: &'static str,
-    /// The action line and the source line, each ending in `\n`.
+    /// The action line and the source line, each ending in `\n`; a finding
+    /// has a second pair for the current-findings index.
     pub bulk: Vec<u8>,
+    /// How many actions `bulk` holds (1, or 2 for a finding).
+    pub actions: usize,
     /// The record as it was read, for a dead letter.
     pub record: std::sync::Arc<[u8]>,
     pub origin: RecordOrigin,
@@ -96,11 +112,28 @@ pub struct Document {
     pub budget: Option<Share>,
 }
 
+/// Appends to `bulk` (a `create` pair) the finding's current state: an
+/// `index` of the same source into the current-findings index under the
+/// finding's key, with external versioning, so that an older state arriving
+/// late (`version` lower) never replaces a newer one and the same state twice
+/// changes nothing.
+pub fn encode_current_state(bulk: &mut Vec<u8>, index: &str, key: &str, version: u64) {
+    let source = source_line(bulk).to_vec();
+    bulk.extend_from_slice(b"{\"index\":{\"_index\":");
+    let _ = serde_json::to_writer(&mut *bulk, index);
+    bulk.extend_from_slice(b",\"_id\":");
+    let _ = serde_json::to_writer(&mut *bulk, &IndexNaming::current_finding_id(key));
+    bulk.extend_from_slice(format!(",\"version\":{version},\"version_type\":\"external_gte\"}}}}\n").as_bytes());
+    bulk.extend_from_slice(&source);
+    bulk.push(b'\n');
+}
+
 /// The source line of an encoded bulk pair, without its newline.
 pub fn source_line(bulk: &[u8]) -> &[u8] {
     let start = bulk.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let line = &bulk[start..];
-    line.strip_suffix(b"\n").unwrap_or(line)
+    let rest = &bulk[start..];
+    let end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// Encodes the `create` action and source lines, the source with what
@@ -166,6 +199,26 @@ mod tests {
             document_id("t", &id, &object("v1"), 1, 0),
             document_id("t", &id, &object("v2"), 9, 3)
         );
+    }
+
+    #[test]
+    fn a_findings_current_state_is_a_second_versioned_pair_of_the_same_source() {
+        let n = Normalized {
+            document: serde_json::json!({"a": 1}).as_object().cloned().expect("object"),
+            timestamp: Utc::now(),
+            id: DocId::Positional,
+        };
+        let mut bulk = encode_bulk("h", "x", &n, &Additions::default());
+        encode_current_state(&mut bulk, "siem_findings_current", "arn:f1", 1_764_000_000_000);
+        let text = String::from_utf8(bulk).expect("utf8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[1], lines[3], "the same source");
+        let action: serde_json::Value = serde_json::from_str(lines[2]).expect("JSON");
+        assert_eq!(action["index"]["_index"], "siem_findings_current");
+        assert_eq!(action["index"]["_id"], IndexNaming::current_finding_id("arn:f1"));
+        assert_eq!(action["index"]["version"], 1_764_000_000_000u64);
+        assert_eq!(action["index"]["version_type"], "external_gte");
     }
 
     #[test]

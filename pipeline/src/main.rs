@@ -221,8 +221,7 @@ async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
 }
 
 async fn redrive(path: &std::path::Path, from: Option<&str>) -> anyhow::Result<ExitCode> {
-    use siem_pipeline::config::DeadLetterConfig;
-    use siem_pipeline::sink::dead_letter::{DeadLetterStore, LocalDeadLetters, S3DeadLetters};
+    use siem_pipeline::sink::dead_letter;
     telemetry::init_logging(false, "warn");
     let config = load_config(path)?;
     let source = match from {
@@ -235,14 +234,8 @@ async fn redrive(path: &std::path::Path, from: Option<&str>) -> anyhow::Result<E
         None => config.dead_letter.clone(),
     };
     let sdk = siem_pipeline::source::aws_sdk_config(&config.aws).await;
-    let store: Box<dyn DeadLetterStore> = match source {
-        DeadLetterConfig::None => anyhow::bail!("no dead-letter store: give --from or set [dead_letter] in {}", path.display()),
-        DeadLetterConfig::S3 { bucket, prefix } => Box::new(S3DeadLetters {
-            client: siem_pipeline::source::aws_clients(&sdk, &config.aws).0,
-            bucket,
-            prefix,
-        }),
-        DeadLetterConfig::Directory(directory) => Box::new(LocalDeadLetters { directory }),
+    let Some(store) = dead_letter::open_store(&source, || siem_pipeline::source::aws_clients(&sdk, &config.aws).0) else {
+        anyhow::bail!("no dead-letter store: give --from or set [dead_letter] in {}", path.display());
     };
     let client = OpenSearch::new(&config.opensearch, Some(&sdk))?;
     let enrichers = siem_pipeline::enrich::Enrichers::start(&config.enrich, siem_pipeline::enrich::Fetcher { s3: None }).await;

@@ -26,12 +26,12 @@ use tracing::{info, warn};
 
 use crate::ack::{self, InFlight, Pending};
 use crate::budget::Budget;
-use crate::config::{Config, DeadLetterConfig};
+use crate::config::Config;
 use crate::document::{IndexNaming, ObjectIdentity};
 use crate::enrich::Enrichers;
 use crate::log_types::{self, LogType};
 use crate::read as reader;
-use crate::sink::dead_letter::{self, DeadLetterSender, DeadLetterStore, LocalDeadLetters, S3DeadLetters};
+use crate::sink::dead_letter::{self, DeadLetterSender, DeadLetterStore};
 use crate::sink::intake::Intake;
 use crate::sink::bulk::BatchSummary;
 use crate::sink::circuit::Circuit;
@@ -116,17 +116,7 @@ impl Pipeline {
         let opensearch = OpenSearch::new(&config.opensearch, Some(&sdk))?;
         opensearch.ping().await?;
         crate::sink::templates::install(&opensearch, &config.opensearch.index_prefix).await?;
-        let dead_letters: Option<Arc<dyn DeadLetterStore>> = match &config.dead_letter {
-            DeadLetterConfig::None => None,
-            DeadLetterConfig::S3 { bucket, prefix } => Some(Arc::new(S3DeadLetters {
-                client: s3.clone(),
-                bucket: bucket.clone(),
-                prefix: prefix.clone(),
-            })),
-            DeadLetterConfig::Directory(directory) => Some(Arc::new(LocalDeadLetters {
-                directory: directory.clone(),
-            })),
-        };
+        let dead_letters = dead_letter::open_store(&config.dead_letter, || s3.clone());
         let fetcher = crate::enrich::Fetcher { s3: Some(s3.clone()) };
         let enrichers = Arc::new(Enrichers::start(&config.enrich, fetcher).await);
         Ok(Pipeline {

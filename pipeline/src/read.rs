@@ -25,9 +25,9 @@ use chrono::{DateTime, Utc};
 use crate::decode::compression::{LimitedRead, detect_from_reader};
 use crate::decode::parquet::{self, ParquetLines};
 use crate::decode::{FrameError, Framer};
-use crate::document::{IndexNaming, ObjectIdentity, document_id, encode_bulk};
+use crate::document::{IndexNaming, ObjectIdentity, document_id, encode_bulk, encode_current_state};
 use crate::enrich::{Additions, Enrichers, Scope};
-use crate::log_types::{LogType, NormalizeError};
+use crate::log_types::{DocId, LogType, NormalizeError};
 
 /// Limits that protect a worker from one bad object.
 #[derive(Debug, Clone, Copy)]
@@ -107,8 +107,11 @@ fn flag_out_of_range(document: &mut serde_json::Map<String, serde_json::Value>) 
 pub struct EncodedRecord {
     pub index: String,
     pub id: String,
-    /// The `create` action line and the source line, each ending in `\n`.
+    /// The `create` action line and the source line, each ending in `\n`,
+    /// and for a finding the pair that sets its current state.
     pub bulk: Vec<u8>,
+    /// Actions in `bulk`: 1, or 2 for a finding.
+    pub actions: usize,
     pub ordinal: u64,
     /// The record as it was read (shared by the documents of one frame): what
     /// a dead letter keeps if OpenSearch refuses the document.
@@ -327,14 +330,23 @@ impl<'a> FrameEncoder<'a> {
             if out_of_range {
                 flag_out_of_range(&mut normalized.document);
             }
+            if let DocId::Finding { key, .. } = &normalized.id {
+                crate::ecs::set_in(&mut normalized.document, "siem.finding.key", key.as_str());
+            }
             let index = self.naming.index(log_type.name(), at);
             let id = document_id(log_type.name(), &normalized.id, self.identity, ordinal, sub as u32);
-            let bulk = encode_bulk(&index, &id, &normalized, &self.added);
+            let mut bulk = encode_bulk(&index, &id, &normalized, &self.added);
+            let mut actions = 1;
+            if let DocId::Finding { key, version, .. } = &normalized.id {
+                encode_current_state(&mut bulk, &self.naming.current_findings(), key, *version);
+                actions = 2;
+            }
             summary.documents += 1;
             let step = on_record(Ok(EncodedRecord {
                 index,
                 id,
                 bulk,
+                actions,
                 ordinal,
                 frame: shared_frame.clone(),
             }));

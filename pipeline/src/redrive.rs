@@ -128,6 +128,7 @@ pub async fn redrive(
                 id: r.id,
                 log_type: log_type.name(),
                 bulk: r.bulk,
+                actions: r.actions,
                 record: r.frame,
                 origin: RecordOrigin {
                     object: identity.clone(),

@@ -190,3 +190,24 @@ fn normalize_fails_on_an_object_that_yields_nothing_without_an_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no \"Records\" array"), "{stderr}");
 }
+
+#[test]
+fn check_config_warns_that_serverless_time_series_collections_refuse_document_ids() {
+    let config = temp_file(
+        "aoss.toml",
+        br#"
+[aws]
+region = "us-east-1"
+[sqs]
+queue_url = "http://127.0.0.1:4566/000000000000/q"
+[opensearch]
+url = "https://abc123.us-east-1.aoss.amazonaws.com"
+auth = "sigv4"
+sigv4_service = "aoss"
+"#,
+    );
+    let out = bin().args(["check-config", "--config"]).arg(&config).output().expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("aoss") && stderr.contains("search collection"), "{stderr}");
+}

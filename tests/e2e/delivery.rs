@@ -142,6 +142,10 @@ async fn bad_records_are_counted_and_dead_lettered_and_the_rest_indexed() {
     assert_eq!(letters[0]["record"], "{\"id\": \"truncated");
     assert_eq!(letters[1]["record_base64"], "eyJpZCI6ICL//iJ9");
     assert_eq!(letters[2]["ordinal"], 3);
+    // Too long to keep: the letter says where it lies in the object.
+    let start = object.windows(12).position(|w| w == b"{\"padding\": ").expect("the long line");
+    assert_eq!(letters[2]["record_location"]["decompressed_offset"], start as u64, "{}", letters[2]);
+    assert!(letters[2]["record_location"]["length"].as_u64().is_some_and(|n| n >= 4096 + 15), "{}", letters[2]);
     assert!(METRICS.records.with_label_values(&["guardduty", "invalid_json"]).get() >= 1);
     assert!(METRICS.records.with_label_values(&["guardduty", "too_long"]).get() >= 1);
     assert_eq!(s.queue_depth().await, 0);

@@ -225,5 +225,52 @@ async fn every_workflow_state_of_a_finding_is_kept_once_whatever_the_order_and_t
         .collect();
     seen.sort();
     assert_eq!(seen, ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"], "every state once in the history");
+    let current = current_findings(&s).sources_where("rule.id", "S3.8").await;
+    assert_eq!(current.len(), 1, "one current document for the finding: {current:?}");
+    assert_eq!(
+        at(&current[0], "aws.securityhub.Workflow.Status"),
+        "RESOLVED",
+        "the latest state, whatever the order it arrived in"
+    );
     assert_eq!(s.queue_depth().await, 0);
+}
+
+/// The scenario's current-findings index.
+fn current_findings(s: &Scenario) -> siem_pipeline_tests::OpenSearchProbe {
+    siem_pipeline_tests::OpenSearchProbe {
+        url: s.stack.opensearch_url.clone(),
+        pattern: format!("{}_findings_current", s.index_prefix),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guardduty_finding_seen_directly_and_through_security_hub_is_one_current_finding() {
+    let s = Scenario::new("gd-and-sh", Delivery::Direct).await;
+    let sh_event = read("securityhub/products-custom-action.jsonl")
+        .lines()
+        .find(|l| l.contains("\"ProductName\": \"GuardDuty\""))
+        .expect("a GuardDuty finding through Security Hub")
+        .to_owned();
+    let event: Value = serde_json::from_str(&sh_event).expect("JSON");
+    let arn = event["detail"]["findings"][0]["Id"].as_str().expect("Id").to_owned();
+    // GuardDuty's own export of the same finding, updated after Security Hub's copy.
+    let export = json!({"schemaVersion": "2.0", "accountId": "123456789012", "region": "us-east-1", "partition": "aws",
+        "id": arn.rsplit('/').next(), "arn": arn, "type": "Recon:EC2/PortProbeUnprotectedPort",
+        "title": "Unprotected port on EC2 instance is being probed.", "description": "probed",
+        "severity": 5.0, "createdAt": "2026-11-01T00:00:00.000Z", "updatedAt": "2026-12-01T00:00:00.000Z",
+        "resource": {"resourceType": "Instance"}, "service": {"serviceName": "guardduty", "count": 2, "archived": false}});
+    s.put("firehose/securityhub/2026/11/28/10/siem-findings-1-2026-11-28-10-15-02-gd.gz", gzip(sh_event.as_bytes())).await;
+    s.put(
+        "AWSLogs/123456789012/GuardDuty/us-east-1/2026/12/01/gd-and-sh.jsonl.gz",
+        gzip(format!("{export}\n").as_bytes()),
+    )
+    .await;
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!(summary.indexed, 2, "{summary:?}");
+    let current = current_findings(&s).sources_where("siem.finding.key", &arn).await;
+    assert_eq!(current.len(), 1, "counted once: {current:?}");
+    assert_eq!(at(&current[0], "siem.log_type"), "guardduty", "the later state is GuardDuty's own");
+    assert_eq!(s.opensearch().count().await, 2, "both stay in the history");
 }

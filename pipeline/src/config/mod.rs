@@ -222,7 +222,7 @@ impl Config {
         }
         if self.opensearch.is_serverless() {
             out.push(
-                "opensearch.sigv4_service = \"aoss\": use a search collection; time-series collections refuse the \
+                "opensearch.sigv4_service = \"aoss\": use a search collection; time-series collections do not honour the \
                  document ids that make a redelivered message a no-op"
                     .to_owned(),
             );

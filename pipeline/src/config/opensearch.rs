@@ -63,8 +63,8 @@ impl OpenSearchConfig {
         matches!(self.auth, OpenSearchAuth::Basic { .. }) && self.url.starts_with("http://")
     }
 
-    /// Amazon OpenSearch Serverless: its time-series collections refuse the
-    /// client-chosen `_id` that makes redelivery a no-op; only search
+    /// Amazon OpenSearch Serverless: its time-series collections do not honour
+    /// the client-chosen `_id` that makes redelivery a no-op; only search
     /// collections keep that guarantee.
     pub fn is_serverless(&self) -> bool {
         matches!(&self.auth, OpenSearchAuth::SigV4 { service } if service == "aoss")

@@ -39,9 +39,11 @@ pub enum FrameError {
     /// after this point can be read.
     #[error("stream error after {frames} frames: {source}")]
     Io { frames: u64, source: io::Error },
-    /// One frame longer than the limit was skipped; reading goes on.
-    #[error("frame {ordinal} is {len} bytes, over the limit of {limit}")]
-    TooLong { ordinal: u64, len: usize, limit: usize },
+    /// One frame longer than the limit was skipped; reading goes on. It is
+    /// not kept in memory: `offset` is where it starts in the decompressed
+    /// object, so that it can be cut out of the object again.
+    #[error("frame {ordinal} is {len} bytes at decompressed offset {offset}, over the limit of {limit}")]
+    TooLong { ordinal: u64, len: usize, limit: usize, offset: u64 },
     /// Bytes that cannot start a record were skipped; reading goes on. They
     /// are kept, up to the frame limit, for the dead-letter store.
     #[error("frame {ordinal}: {len} bytes of unexpected data skipped ({:?}...)", String::from_utf8_lossy(&bytes[..bytes.len().min(40)]))]
@@ -192,6 +194,7 @@ impl<R: BufRead> Framer<R> {
         }
         loop {
             self.buf.clear();
+            let start = self.offset;
             let mut len = 0usize;
             let mut over = false;
             let mut saw_any = false;
@@ -227,6 +230,7 @@ impl<R: BufRead> Framer<R> {
                     ordinal: self.ordinal,
                     len,
                     limit: self.max_frame,
+                    offset: start,
                 });
             }
             while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
@@ -373,6 +377,7 @@ impl<R: BufRead> Framer<R> {
     /// Captures one value into `buf`, enforcing the frame limit.
     fn capture_value(&mut self) -> Result<bool, FrameError> {
         self.buf.clear();
+        let start = self.offset;
         let len = self.scan_value(true)?;
         if len > self.max_frame {
             self.buf.clear();
@@ -380,6 +385,7 @@ impl<R: BufRead> Framer<R> {
                 ordinal: self.ordinal,
                 len,
                 limit: self.max_frame,
+                offset: start,
             });
         }
         Ok(true)

@@ -43,6 +43,11 @@ pub fn state_id(id: &str, updated: &str, finding: &Value, volatile: &[&str]) -> 
     format!("{id}\u{1f}{updated}\u{1f}{}", &hash.finalize().to_hex()[..16])
 }
 
+/// A time as the version of a finding's current state: epoch milliseconds.
+pub fn version(t: DateTime<Utc>) -> u64 {
+    u64::try_from(t.timestamp_millis()).unwrap_or(0)
+}
+
 /// The value at `path` under `v`.
 pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(v, |v, p| v.get(p))

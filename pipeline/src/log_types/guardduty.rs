@@ -354,12 +354,18 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     doc.set("event.category", categories);
     doc.set("event.type", types);
     related.write_to(&mut doc);
-    let natural = state_id(id, updated_raw, &finding, &[]);
+    let state = state_id(id, updated_raw, &finding, &[]);
+    // Security Hub's `Id` of a GuardDuty finding is its ARN.
+    let key = s(&finding, &["arn"]).unwrap_or(id).to_owned();
     doc.set("aws.guardduty", finding);
     Ok(Normalized {
         document: doc.into_map(),
         timestamp,
-        id: DocId::Natural(natural),
+        id: DocId::Finding {
+            state,
+            key,
+            version: super::finding::version(timestamp),
+        },
     })
 }
 
@@ -611,7 +617,8 @@ mod tests {
     fn id_is_the_finding_id_and_update_time_and_the_original_is_kept() {
         let n = one(finding(2.0, json!({})));
         assert!(
-            matches!(&n.id, DocId::Natural(id) if id.starts_with("f1\u{1f}2026-11-28T10:00:00.000Z") && id.len() == "f1\u{1f}2026-11-28T10:00:00.000Z".len() + 17),
+            matches!(&n.id, DocId::Finding { state, key, version } if state.starts_with("f1\u{1f}2026-11-28T10:00:00.000Z") && state.len() == "f1\u{1f}2026-11-28T10:00:00.000Z".len() + 17
+                && key == "arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f1" && *version == 1_795_860_000_000),
             "the finding's id, its update time and a hash of its state: {:?}",
             n.id
         );

@@ -240,12 +240,17 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     related.write_to(&mut doc);
     // Exports write times as epoch seconds, events as text: the times are
     // not part of the state (the update time is in the id already).
-    let natural = state_id(arn, &iso(updated), &f, &["updatedAt", "firstObservedAt", "lastObservedAt"]);
+    let state = state_id(arn, &iso(updated), &f, &["updatedAt", "firstObservedAt", "lastObservedAt"]);
+    let key = arn.to_owned();
     doc.set("aws.inspector", f);
     Ok(Normalized {
         document: doc.into_map(),
         timestamp: updated,
-        id: DocId::Natural(natural),
+        id: DocId::Finding {
+            state,
+            key,
+            version: super::finding::version(updated),
+        },
     })
 }
 

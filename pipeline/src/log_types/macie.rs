@@ -169,12 +169,17 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     }
 
     related.write_to(&mut doc);
-    let natural = state_id(id, &iso(updated), &f, &[]);
+    let state = state_id(id, &iso(updated), &f, &[]);
+    let key = id.to_owned();
     doc.set("aws.macie", f);
     Ok(Normalized {
         document: doc.into_map(),
         timestamp: updated,
-        id: DocId::Natural(natural),
+        id: DocId::Finding {
+            state,
+            key,
+            version: super::finding::version(updated),
+        },
     })
 }
 
@@ -328,7 +333,7 @@ mod tests {
             "USA_SOCIAL_SECURITY_NUMBER"
         );
         assert!(
-            matches!(&n.id, DocId::Natural(id) if id.starts_with("m1\u{1f}2026-11-28T10:00:00.000Z") && id.len() == "m1\u{1f}2026-11-28T10:00:00.000Z".len() + 17),
+            matches!(&n.id, DocId::Finding { state, key, .. } if state.starts_with("m1\u{1f}2026-11-28T10:00:00.000Z") && state.len() == "m1\u{1f}2026-11-28T10:00:00.000Z".len() + 17 && key == "m1"),
             "the finding's id, its update time and a hash of its state: {:?}",
             n.id
         );

@@ -111,6 +111,13 @@ pub enum DocId {
     /// The record's position in its object (bucket, key, version or ETag,
     /// ordinal): the same object read twice gives the same ids.
     Positional,
+    /// One state of a finding. `state` makes the id of its document in the
+    /// finding's history (as [`DocId::Natural`]); `key` is the finding's
+    /// identity in every source that reports it (GuardDuty's finding ARN is
+    /// Security Hub's `Id` for it), under which the current-findings index
+    /// keeps one document, replaced only by a state at least as recent
+    /// (`version`: the state's time in epoch milliseconds).
+    Finding { state: String, key: String, version: u64 },
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

@@ -326,12 +326,21 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
 
     related.write_to(&mut doc);
     // Security Hub sets ProcessedAt on every import, also of an unchanged state.
-    let natural = state_id(id, &iso(updated), &f, &["ProcessedAt"]);
+    let state = state_id(id, &iso(updated), &f, &["ProcessedAt"]);
+    // A workflow change keeps UpdatedAt but not ProcessedAt: the later of the
+    // two orders the states of a finding.
+    let processed = f.get("ProcessedAt").and_then(super::finding::flexible_time);
+    let current_version = super::finding::version(processed.map_or(updated, |p| p.max(updated)));
+    let key = id.to_owned();
     doc.set("aws.securityhub", f);
     Ok(Normalized {
         document: doc.into_map(),
         timestamp: updated,
-        id: DocId::Natural(natural),
+        id: DocId::Finding {
+            state,
+            key,
+            version: current_version,
+        },
     })
 }
 
@@ -644,12 +653,16 @@ mod tests {
     #[test]
     fn a_workflow_change_without_a_new_update_time_is_a_new_document_and_a_redelivery_is_not() {
         // BatchUpdateFindings keeps UpdatedAt: NEW, then NOTIFIED, then SUPPRESSED.
-        let ids: Vec<DocId> = ["NEW", "NOTIFIED", "SUPPRESSED"]
+        let state = |f: Value| match run(f).expect("normalizes").remove(0).id {
+            DocId::Finding { state, .. } => state,
+            other => panic!("not a finding's id: {other:?}"),
+        };
+        let ids: Vec<String> = ["NEW", "NOTIFIED", "SUPPRESSED"]
             .iter()
             .map(|status| {
                 let mut f = control("FAILED");
                 f["Workflow"] = json!({"Status": status});
-                run(f).expect("normalizes")[0].id.clone()
+                state(f)
             })
             .collect();
         assert_ne!(ids[0], ids[1]);
@@ -657,14 +670,25 @@ mod tests {
         let mut again = control("FAILED");
         again["Workflow"] = json!({"Status": "NEW"});
         again["ProcessedAt"] = json!("2026-12-01T00:00:00.000Z");
-        assert_eq!(run(again).expect("normalizes")[0].id, ids[0], "the same state imported again is one document");
+        assert_eq!(state(again), ids[0], "the same state imported again is one document");
+    }
+
+    #[test]
+    fn the_current_state_is_ordered_by_the_later_of_update_and_processing_time() {
+        let mut f = control("FAILED");
+        f["UpdatedAt"] = json!("2026-11-28T10:00:00.000Z");
+        f["ProcessedAt"] = json!("2026-11-28T11:00:00.000Z");
+        let n = run(f).expect("normalizes").remove(0);
+        let DocId::Finding { key, version, .. } = n.id else { panic!("not a finding") };
+        assert_eq!(key, "arn:aws:securityhub:us-east-1:123456789012:security-control/S3.8/finding/f1");
+        assert_eq!(version, 1_795_863_600_000, "ProcessedAt, an hour after UpdatedAt");
     }
 
     #[test]
     fn the_id_is_the_finding_id_and_update_time() {
         let n = &run(control("FAILED")).expect("normalizes")[0];
         let prefix = "arn:aws:securityhub:us-east-1:123456789012:security-control/S3.8/finding/f1\u{1f}2026-11-28T10:00:00.000Z\u{1f}";
-        assert!(matches!(&n.id, DocId::Natural(id) if id.starts_with(prefix) && id.len() == prefix.len() + 16), "{:?}", n.id);
+        assert!(matches!(&n.id, DocId::Finding { state, .. } if state.starts_with(prefix) && state.len() == prefix.len() + 16), "{:?}", n.id);
     }
 
     #[test]

@@ -195,8 +195,9 @@ async fn send_part(
             Attempt::Items(items) => {
                 let mut retry = Vec::new();
                 let mut first_retry_reason = None;
-                for (doc, item) in docs.drain(..).zip(items) {
-                    BulkItemAnswered { status: item.status }.emit();
+                let mut items = items.into_iter();
+                for doc in docs.drain(..) {
+                    let item = settle_items(items.by_ref().take(doc.actions));
                     match verdict(item.status, item.error.as_ref().map(|e| e.kind.as_str())) {
                         ItemVerdict::Indexed => {
                             summary.indexed += 1;
@@ -297,7 +298,7 @@ async fn attempt(client: &dyn BulkApi, docs: &[Document], circuit: &Circuit) -> 
         return Attempt::RetryAll(reason);
     }
     match serde_json::from_slice::<BulkResponse>(&response.body) {
-        Ok(parsed) if parsed.items.len() == docs.len() => Attempt::Items(
+        Ok(parsed) if parsed.items.len() == docs.iter().map(|d| d.actions).sum::<usize>() => Attempt::Items(
             parsed
                 .items
                 .into_iter()
@@ -311,6 +312,30 @@ async fn attempt(client: &dyn BulkApi, docs: &[Document], circuit: &Circuit) -> 
         )),
         Err(e) => Attempt::RetryAll(format!("unreadable bulk response: {e}")),
     }
+}
+
+/// The one answer that decides a document from the answers to its actions:
+/// its history `create` and, for a finding, the `index` of its current
+/// state. A current state refused as older (409 with external versioning)
+/// is no failure. Otherwise the worst answer decides: refused, then to be
+/// retried (both actions are idempotent), then the history's own answer.
+fn settle_items(items: impl Iterator<Item = BulkItem>) -> BulkItem {
+    let mut decided: Option<BulkItem> = None;
+    for (n, item) in items.enumerate() {
+        BulkItemAnswered { status: item.status }.emit();
+        if n > 0 && item.status == 409 {
+            continue;
+        }
+        let rank = |i: &BulkItem| match verdict(i.status, i.error.as_ref().map(|e| e.kind.as_str())) {
+            ItemVerdict::Rejected => 2,
+            ItemVerdict::Retry => 1,
+            ItemVerdict::Indexed | ItemVerdict::AlreadyIndexed => 0,
+        };
+        if decided.as_ref().is_none_or(|d| rank(&item) > rank(d)) {
+            decided = Some(item);
+        }
+    }
+    decided.unwrap_or(BulkItem { status: 500, error: None })
 }
 
 fn describe(item: &BulkItem) -> String {

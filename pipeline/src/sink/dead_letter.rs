@@ -47,6 +47,9 @@ pub struct DeadLetter {
     pub reason: String,
     /// The record as it was read.
     pub record: Vec<u8>,
+    /// For a record too long to keep: where it lies in the decompressed
+    /// object, `(offset, length)`.
+    pub record_location: Option<(u64, usize)>,
 }
 
 impl DeadLetter {
@@ -56,10 +59,12 @@ impl DeadLetter {
     pub fn for_record(log_type: &'static str, identity: &Arc<ObjectIdentity>, error: RecordError) -> Option<DeadLetter> {
         let error_type = error.label().to_owned();
         let reason = error.to_string();
-        let (ordinal, record) = match error {
-            RecordError::Normalize { ordinal, frame, .. } => (ordinal, frame),
-            RecordError::Frame(FrameError::TooLong { ordinal, .. }) => (ordinal, Vec::new()),
-            RecordError::Frame(FrameError::Garbage { ordinal, bytes, .. }) => (ordinal, bytes),
+        let (ordinal, record, record_location) = match error {
+            RecordError::Normalize { ordinal, frame, .. } => (ordinal, frame, None),
+            RecordError::Frame(FrameError::TooLong {
+                ordinal, offset, len, ..
+            }) => (ordinal, Vec::new(), Some((offset, len))),
+            RecordError::Frame(FrameError::Garbage { ordinal, bytes, .. }) => (ordinal, bytes, None),
             RecordError::Frame(FrameError::Io { .. } | FrameError::Structure { .. }) => return None,
         };
         Some(DeadLetter {
@@ -74,6 +79,7 @@ impl DeadLetter {
             error_type,
             reason,
             record,
+            record_location,
         })
     }
 
@@ -91,6 +97,7 @@ impl DeadLetter {
                 .and_then(|e| e.reason.clone())
                 .unwrap_or_else(|| format!("status {status}")),
             record: doc.record.to_vec(),
+            record_location: None,
         }
     }
 
@@ -117,6 +124,11 @@ impl DeadLetter {
             },
         };
         v[record.0] = record.1;
+        if let Some((offset, length)) = self.record_location {
+            // Too long to keep: the bytes are in the object, decompressed, at
+            // `offset` (`gzip -dc OBJECT | tail -c +$((offset + 1)) | head -c length`).
+            v["record_location"] = json!({"decompressed_offset": offset, "length": length});
+        }
         let mut line = serde_json::to_vec(&v).unwrap_or_default();
         line.push(b'\n');
         line
@@ -301,6 +313,25 @@ impl DeadLetterStore for LocalDeadLetters {
     }
 }
 
+/// The store `config` names, if any; `s3` makes the S3 client when needed.
+pub fn open_store(
+    config: &crate::config::DeadLetterConfig,
+    s3: impl FnOnce() -> aws_sdk_s3::Client,
+) -> Option<Arc<dyn DeadLetterStore>> {
+    use crate::config::DeadLetterConfig;
+    match config {
+        DeadLetterConfig::None => None,
+        DeadLetterConfig::S3 { bucket, prefix } => Some(Arc::new(S3DeadLetters {
+            client: s3(),
+            bucket: bucket.clone(),
+            prefix: prefix.clone(),
+        })),
+        DeadLetterConfig::Directory(directory) => Some(Arc::new(LocalDeadLetters {
+            directory: directory.clone(),
+        })),
+    }
+}
+
 /// A dead letter on its way to the store.
 #[derive(Debug)]
 pub struct Entry {
@@ -451,6 +482,7 @@ mod tests {
             error_type: "mapper_parsing_exception".into(),
             reason: "failed to parse".into(),
             record: record.to_vec(),
+            record_location: None,
         }
     }
 

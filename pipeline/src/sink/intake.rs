@@ -44,6 +44,7 @@ impl Intake {
             id: record.id,
             log_type,
             bulk: record.bulk,
+            actions: record.actions,
             record: record.frame,
             origin: RecordOrigin {
                 object: identity.clone(),
@@ -93,5 +94,80 @@ impl Intake {
             pending: object.split(),
             share: Some(share),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use futures::future::BoxFuture;
+    use tokio::sync::Notify;
+
+    use super::*;
+    use crate::ack::InFlight;
+    use crate::log_types::NormalizeError;
+    use crate::sink::dead_letter::{DeadLetterError, DeadLetterStore, spawn_writer};
+    use crate::source::Message;
+
+    /// A store that writes only once the gate opens.
+    struct Gated(Arc<Notify>);
+
+    impl DeadLetterStore for Gated {
+        fn write(&self, _name: String, _body: Vec<u8>) -> BoxFuture<'_, Result<(), DeadLetterError>> {
+            Box::pin(async move {
+                self.0.notified().await;
+                Ok(())
+            })
+        }
+        fn describe(&self) -> String {
+            "gated".into()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dead_letter_holds_its_share_of_the_bytes_budget_until_it_is_written() {
+        let gate = Arc::new(Notify::new());
+        let (dead_letters, writer) = spawn_writer(Arc::new(Gated(gate.clone())));
+        let budget = Budget::new(8 << 10);
+        let intake = Arc::new(Intake {
+            documents: mpsc::channel(1).0,
+            dead_letters,
+            budget: budget.clone(),
+        });
+        let (in_flight, _completions) = InFlight::new();
+        let message = Message {
+            message_id: "m".into(),
+            receipt_handle: "r".into(),
+            body: String::new(),
+            sent_at: None,
+            receive_count: 1,
+        };
+        let object = in_flight.receive(&message);
+        let identity = Arc::new(ObjectIdentity {
+            bucket: "b".into(),
+            key: "k".into(),
+            version: String::new(),
+        });
+        let reading = intake.clone();
+        tokio::task::spawn_blocking(move || {
+            let error = RecordError::Normalize {
+                ordinal: 0,
+                source: NormalizeError::InvalidJson("not JSON".into()),
+                frame: vec![b'x'; 6 << 10],
+            };
+            reading.record_error(error, "t", &identity, &object);
+            object.done();
+        })
+        .await
+        .expect("hands the letter over");
+
+        let no_room = tokio::time::timeout(Duration::from_millis(100), budget.take(4 << 10)).await;
+        assert!(no_room.is_err(), "6 KiB of an 8 KiB budget are held by the unwritten dead letter");
+        gate.notify_one();
+        let room = tokio::time::timeout(Duration::from_secs(5), budget.take(4 << 10)).await;
+        assert!(room.is_ok_and(|share| share.is_some()), "written, its share came back");
+        drop(intake);
+        writer.await.expect("the writer ends");
     }
 }

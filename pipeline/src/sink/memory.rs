@@ -19,6 +19,8 @@ pub type ItemRule = Box<dyn Fn(&str, &str, &Value) -> Option<(u16, &'static str)
 #[derive(Default)]
 struct State {
     documents: BTreeMap<(String, String), Value>,
+    /// External versions of documents written with `index`.
+    versions: BTreeMap<(String, String), u64>,
     requests: u64,
     fail_requests: u32,
     panic_requests: u32,
@@ -107,28 +109,54 @@ impl MemoryIndex {
         let mut items = Vec::new();
         while let (Some(action), Some(source)) = (lines.next(), lines.next()) {
             let action: Value = serde_json::from_slice(action).unwrap_or_default();
-            let index = action["create"]["_index"].as_str().unwrap_or_default().to_owned();
-            let id = action["create"]["_id"].as_str().unwrap_or_default().to_owned();
+            let (verb, meta) = action
+                .as_object()
+                .and_then(|a| a.iter().next())
+                .map(|(verb, meta)| (verb.clone(), meta.clone()))
+                .unwrap_or_default();
+            let index = meta["_index"].as_str().unwrap_or_default().to_owned();
+            let id = meta["_id"].as_str().unwrap_or_default().to_owned();
+            let answer = |status: u16, error: Option<(&str, String)>| {
+                let mut item = json!({"_index": index, "_id": id, "status": status});
+                if let Some((kind, reason)) = error {
+                    item["error"] = json!({"type": kind, "reason": reason});
+                }
+                json!({ verb.clone(): item })
+            };
             let Ok(source) = serde_json::from_slice::<Value>(source) else {
-                items.push(json!({"create": {"_index": index, "_id": id, "status": 400,
-                    "error": {"type": "mapper_parsing_exception", "reason": "not JSON"}}}));
+                items.push(answer(400, Some(("mapper_parsing_exception", "not JSON".into()))));
                 continue;
             };
             if let Some((status, kind)) = state.rule.as_ref().and_then(|rule| rule(&index, &id, &source)) {
-                items.push(json!({"create": {"_index": index, "_id": id, "status": status,
-                    "error": {"type": kind, "reason": format!("{kind} (injected)")}}}));
+                items.push(answer(status, Some((kind, format!("{kind} (injected)")))));
                 continue;
             }
-            let status = match state.documents.entry((index.clone(), id.clone())) {
-                std::collections::btree_map::Entry::Occupied(_) => 409,
-                std::collections::btree_map::Entry::Vacant(slot) => {
-                    slot.insert(source);
-                    201
+            let key = (index.clone(), id.clone());
+            let status = match (verb.as_str(), meta["version"].as_u64()) {
+                // `index` with external_gte versioning: an older version is refused.
+                ("index", Some(version)) => {
+                    if state.versions.get(&key).is_some_and(|stored| *stored > version) {
+                        409
+                    } else {
+                        state.versions.insert(key.clone(), version);
+                        state.documents.insert(key, source);
+                        200
+                    }
                 }
+                _ => match state.documents.entry(key) {
+                    std::collections::btree_map::Entry::Occupied(_) => 409,
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        slot.insert(source);
+                        201
+                    }
+                },
             };
-            items.push(json!({"create": {"_index": index, "_id": id, "status": status}}));
+            items.push(answer(status, None));
         }
-        let errors = items.iter().any(|i| i["create"]["status"].as_u64() != Some(201));
+        let errors = items
+            .iter()
+            .filter_map(|i| i.as_object().and_then(|o| o.values().next()))
+            .any(|i| !matches!(i["status"].as_u64(), Some(200 | 201)));
         RawResponse {
             status: 200,
             body: Bytes::from(json!({"took": 1, "errors": errors, "items": items}).to_string()),

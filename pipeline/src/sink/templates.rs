@@ -16,6 +16,11 @@ pub const COMPONENT_TEMPLATES: &[(&str, &str)] = &[
     ("siem", include_str!("../../../mappings/component_templates/siem.json")),
 ];
 
+/// Templates of indices that are views over several log types, `(name,
+/// body)`: the current state of every finding.
+pub const VIEW_TEMPLATES: &[(&str, &str)] =
+    &[("findings-current", include_str!("../../../mappings/views/findings_current.json"))];
+
 /// The index template of every registered log type, `(log type name, body)`,
 /// in registry order: each log type owns its template
 /// ([`LogType::index_template`](crate::log_types::LogType::index_template)), so none can be left out.
@@ -49,7 +54,8 @@ pub fn render(body: &str, prefix: &str) -> String {
     body.replace("{prefix}", prefix)
 }
 
-/// Installs every component template, then every index template.
+/// Installs every component template, then every index template (log types'
+/// and views').
 pub async fn install(client: &OpenSearch, prefix: &str) -> Result<usize, SinkError> {
     let mut installed = 0;
     for (name, body) in COMPONENT_TEMPLATES {
@@ -57,7 +63,7 @@ pub async fn install(client: &OpenSearch, prefix: &str) -> Result<usize, SinkErr
         client.json(Method::Put, &path, Some(render(body, prefix).into_bytes())).await?;
         installed += 1;
     }
-    for (name, body) in index_templates() {
+    for (name, body) in index_templates().chain(VIEW_TEMPLATES.iter().copied()) {
         let path = format!("/_index_template/{prefix}-{name}");
         client.json(Method::Put, &path, Some(render(body, prefix).into_bytes())).await?;
         installed += 1;
@@ -72,7 +78,7 @@ mod tests {
 
     #[test]
     fn every_template_is_json_after_rendering() {
-        for (name, body) in COMPONENT_TEMPLATES.iter().copied().chain(index_templates()) {
+        for (name, body) in COMPONENT_TEMPLATES.iter().copied().chain(index_templates()).chain(VIEW_TEMPLATES.iter().copied()) {
             let rendered = render(body, "siem");
             assert!(!rendered.contains("{prefix}"), "{name}");
             serde_json::from_str::<serde_json::Value>(&rendered)
