@@ -251,11 +251,9 @@ fn line_document(
     doc.set("log.syslog.hostname", parsed.hostname);
     doc.set("log.syslog.appname", parsed.program);
     doc.set_opt("log.syslog.procid", parsed.pid.map(|p| p.to_string()));
-    messages::describe(parsed.program, parsed.pid, parsed.message, &mut doc, &mut related);
-    if doc.get("process.name").is_none() {
-        doc.set("process.name", parsed.program);
-        doc.set_opt("process.pid", parsed.pid);
-    }
+    doc.set("process.name", parsed.program);
+    doc.set_opt("process.pid", parsed.pid);
+    messages::describe(parsed.program, parsed.message, &mut doc, &mut related);
     related.write_to(&mut doc);
     Ok((doc, timestamp))
 }
@@ -301,6 +299,21 @@ mod tests {
         assert_eq!(at(&d, "event.original"), line);
         assert_eq!(at(&d, "message"), "Accepted password for alice from 198.51.100.4 port 50022 ssh2");
         assert_eq!(at(&d, "event.action"), "ssh_login");
+    }
+
+    #[test]
+    fn a_sudo_line_is_the_sudo_process_with_the_command_it_ran() {
+        let mut n = FileNormalizer { clock: fixed };
+        let line = "Nov 28 07:02:00 web-1 sudo[4400]: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; \
+                    COMMAND=/bin/cat /etc/shadow";
+        let d = normalize(&mut n, line).expect("normalizes").remove(0);
+        assert_eq!(at(&d, "process.name"), "sudo");
+        assert_eq!(at(&d, "process.pid"), 4400);
+        assert_eq!(at(&d, "process.command_line"), "/bin/cat /etc/shadow");
+        assert_eq!(at(&d, "process.args"), &json!(["/bin/cat", "/etc/shadow"]));
+        assert_eq!(at(&d, "user.name"), "alice");
+        assert_eq!(at(&d, "user.effective.name"), "root");
+        assert_eq!(at(&d, "related.user"), &json!(["alice", "root"]));
     }
 
     #[test]

@@ -10,9 +10,10 @@
 //! - `user.name` is who acted; `user.effective.name` whom they acted as (sudo's
 //!   `USER=`, su's target, the user of a PAM session opened by someone else);
 //!   `user.target.name` the account an IAM tool changed;
-//! - for a sudo command, `process.*` describes the command sudo ran (name,
-//!   executable, args, command line, working directory) and sudo itself is
-//!   `process.parent`: the process of the event is the one started;
+//! - `process.name`/`process.pid` are the program that logged (from the syslog
+//!   header): for a sudo line that is `sudo`, and the command it ran as the
+//!   target user is `process.command_line` and `process.args` (the words of
+//!   the command as logged), with `process.working_directory` from `PWD=`;
 //! - a failed login is `event.type: [start]` with `event.outcome: failure`,
 //!   as ECS's own examples do.
 
@@ -39,11 +40,10 @@ impl Event {
     }
 }
 
-/// Writes what `message` (logged by `program`, with `pid`) says into `doc`.
+/// Writes what `message` (logged by `program`) says into `doc`.
 /// Returns whether the message was recognised.
 pub fn describe(
     program: Option<&str>,
-    pid: Option<u32>,
     message: &str,
     doc: &mut EcsDocument,
     related: &mut Related,
@@ -54,7 +54,7 @@ pub fn describe(
     } else {
         match program.unwrap_or_default() {
             "sshd" | "sshd-session" => sshd(message, doc, related),
-            "sudo" => sudo(message, pid, doc, related),
+            "sudo" => sudo(message, doc, related),
             "su" => su(message, doc, related),
             "useradd" | "usermod" | "userdel" | "groupadd" | "groupdel" | "groupmod" | "passwd" | "chpasswd"
             | "gpasswd" => shadow_utils(message, doc, related),
@@ -178,7 +178,7 @@ fn sshd(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> 
 }
 
 /// `USER : [REASON ; ]TTY=… ; PWD=… ; USER=… ; COMMAND=…`
-fn sudo(m: &str, pid: Option<u32>, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
+fn sudo(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
     let (name, rest) = m.split_once(" : ")?;
     let (fields, command) = match rest.split_once("COMMAND=") {
         Some((fields, command)) => (fields, Some(command.trim())),
@@ -207,16 +207,11 @@ fn sudo(m: &str, pid: Option<u32>, doc: &mut EcsDocument, related: &mut Related)
     }
     user(doc, related, "user.name", Some(name));
     user(doc, related, "user.effective.name", target);
+    // sudo joins the arguments with spaces and quotes none: an argument that
+    // held a space comes out as two, which the line cannot tell apart.
     if let Some(command) = command.filter(|c| !c.is_empty()) {
-        let args: Vec<&str> = command.split_whitespace().collect();
         doc.set("process.command_line", command);
-        doc.set("process.args", args.clone());
-        if let Some(executable) = args.first() {
-            doc.set("process.executable", *executable);
-            doc.set("process.name", executable.rsplit('/').next().unwrap_or(executable));
-        }
-        doc.set("process.parent.name", "sudo");
-        doc.set_opt("process.parent.pid", pid);
+        doc.set("process.args", command.split_whitespace().collect::<Vec<_>>());
     }
     doc.set_opt("event.reason", reason);
     let outcome = if reason.is_some() { "failure" } else { "success" };
@@ -357,7 +352,7 @@ mod tests {
     fn describe_doc(program: &str, message: &str) -> Option<Value> {
         let mut doc = EcsDocument::default();
         let mut related = Related::default();
-        let recognised = describe(Some(program), Some(42), message, &mut doc, &mut related);
+        let recognised = describe(Some(program), message, &mut doc, &mut related);
         related.write_to(&mut doc);
         recognised.then(|| Value::Object(doc.into_map()))
     }
@@ -421,16 +416,19 @@ mod tests {
     }
 
     #[test]
-    fn a_sudo_command_is_the_process_and_sudo_its_parent() {
-        let d = describe_doc("sudo", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx")
+    fn a_sudo_line_is_logged_by_sudo_and_runs_its_command_as_the_target_user() {
+        let d = describe_doc("sudo", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat /etc/shadow")
             .expect("recognised");
         assert_eq!(at(&d, "user.name"), "alice");
         assert_eq!(at(&d, "user.effective.name"), "root");
-        assert_eq!(at(&d, "process.name"), "systemctl");
-        assert_eq!(at(&d, "process.args"), &json!(["/usr/bin/systemctl", "restart", "nginx"]));
+        assert_eq!(at(&d, "related.user"), &json!(["alice", "root"]));
+        assert_eq!(at(&d, "process.command_line"), "/bin/cat /etc/shadow");
+        assert_eq!(at(&d, "process.args"), &json!(["/bin/cat", "/etc/shadow"]));
         assert_eq!(at(&d, "process.working_directory"), "/home/alice");
-        assert_eq!(at(&d, "process.parent.name"), "sudo");
-        assert_eq!(at(&d, "process.parent.pid"), 42);
+        // The program that logged is the syslog header's, not the command's.
+        assert_eq!(at(&d, "process.name"), &Value::Null);
+        assert_eq!(at(&d, "process.executable"), &Value::Null);
+        assert_eq!(at(&d, "process.parent"), &Value::Null);
         assert_eq!(at(&d, "event.outcome"), "success");
     }
 
