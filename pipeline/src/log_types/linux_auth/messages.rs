@@ -1,5 +1,6 @@
 //! What an auth message says, in ECS: the messages of sshd, sudo, su, PAM
-//! (`pam_unix(<service>:<type>)` from any program) and the shadow-utils tools
+//! (`pam_unix(<service>:<type>)` and `pam_succeed_if(…)` from any program,
+//! and libpam's own `PAM …`) and the shadow-utils tools
 //! (useradd, usermod, userdel, groupadd, groupdel, passwd). A message nobody
 //! recognises describes nothing and is indexed with its text only.
 //!
@@ -49,8 +50,8 @@ pub fn describe(
     related: &mut Related,
 ) -> bool {
     let message = message.trim();
-    let event = if message.starts_with("pam_unix(") {
-        pam(message, doc, related)
+    let event = if let Some((module, text)) = pam_message(message) {
+        pam(module, text, doc, related)
     } else {
         match program.unwrap_or_default() {
             "sshd" | "sshd-session" => sshd(message, doc, related),
@@ -244,9 +245,41 @@ fn without_uid(s: &str) -> &str {
     s.split_once('(').map_or(s, |(n, _)| n).trim()
 }
 
-/// `pam_unix(SERVICE:TYPE): …`
-fn pam(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
-    let (_, text) = m.split_once("): ")?;
+/// `MODULE(SERVICE:TYPE): TEXT` → `(MODULE, TEXT)`. What a module logs
+/// while libpam ends the handle has no module name: `PAM TEXT` → `("", TEXT)`.
+fn pam_message(m: &str) -> Option<(&str, &str)> {
+    if let Some(text) = m.strip_prefix("PAM ") {
+        return Some(("", text));
+    }
+    let (head, text) = m.split_once("): ")?;
+    let (module, _service) = head.split_once('(')?;
+    (module.starts_with("pam_") && !module.contains(char::is_whitespace)).then_some((module, text))
+}
+
+fn pam(module: &str, text: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
+    match module {
+        "pam_unix" | "" => pam_unix(text, doc, related),
+        "pam_succeed_if" => pam_succeed_if(text, doc, related),
+        _ => None,
+    }
+}
+
+/// `requirement "EXPR" not met by user "USER"` (or `was met`): a condition
+/// of the PAM stack on the account, checked for each attempt.
+fn pam_succeed_if(text: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
+    let (requirement, name) = text.strip_prefix("requirement ")?.rsplit_once(" by user ")?;
+    let action = if requirement.ends_with(" not met") {
+        "pam_requirement_not_met"
+    } else if requirement.ends_with(" was met") {
+        "pam_requirement_met"
+    } else {
+        return None;
+    };
+    user(doc, related, "user.name", Some(name.trim().trim_matches('"')));
+    Some(Event::new(action, "authentication", &["info"], None))
+}
+
+fn pam_unix(text: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
     for (prefix, action, kind) in [
         ("session opened for user ", "session_opened", "start"),
         ("session closed for user ", "session_closed", "end"),
@@ -481,6 +514,29 @@ mod tests {
         .expect("recognised");
         assert_eq!(at(&d, "user.name"), "deploy");
         assert_eq!(at(&d, "user.effective.name"), "root");
+    }
+
+    #[test]
+    fn a_pam_succeed_if_line_names_the_user() {
+        let d = describe_doc("sshd", r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root""#)
+            .expect("recognised");
+        assert_eq!(at(&d, "user.name"), "root");
+        assert_eq!(at(&d, "related.user"), &json!(["root"]));
+        assert_eq!(at(&d, "event.action"), "pam_requirement_not_met");
+        assert_eq!(at(&d, "event.category"), &json!(["authentication"]));
+        assert_eq!(at(&d, "event.type"), &json!(["info"]));
+        let d = describe_doc("sudo", r#"pam_succeed_if(sudo:account): requirement "user ingroup wheel" was met by user "alice""#)
+            .expect("recognised");
+        assert_eq!(at(&d, "user.name"), "alice");
+        assert_eq!(at(&d, "event.action"), "pam_requirement_met");
+    }
+
+    #[test]
+    fn other_pam_modules_and_look_alike_texts_are_not_recognised() {
+        assert!(describe_doc("sshd", "pam_systemd(sshd:session): Failed to create session: Connection refused").is_none());
+        assert!(describe_doc("sshd", r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" by user"#).is_none());
+        assert!(describe_doc("sshd", "pam_succeed_if(sshd:auth): requirement").is_none());
+        assert!(describe_doc("cron", "some text (with a parenthesis): and a colon").is_none());
     }
 
     #[test]
