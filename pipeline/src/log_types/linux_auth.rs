@@ -369,6 +369,83 @@ mod tests {
         assert_eq!(at(&d, "@timestamp"), "2025-12-31T23:59:59Z");
     }
 
+    /// Every document of the Linux auth fixtures, in order; the lines that
+    /// are record errors (checked by the golden test) give none.
+    fn fixture_documents() -> Vec<Value> {
+        let mut docs = Vec::new();
+        let firehose = include_str!("../../../tests/fixtures/linux_auth/firehose-cloudwatch.json");
+        for value in serde_json::Deserializer::from_str(firehose).into_iter::<Value>() {
+            let frame = value.expect("the fixture is concatenated JSON").to_string();
+            docs.extend(normalize(&mut CloudWatchNormalizer, &frame).expect("normalizes"));
+        }
+        for file in [
+            include_str!("../../../tests/fixtures/linux_auth_file/auth-log-rfc3339.log"),
+            include_str!("../../../tests/fixtures/linux_auth_file/ssh-password-guessing.log"),
+        ] {
+            let mut n = FileNormalizer { clock: fixed };
+            docs.extend(file.lines().filter_map(|line| normalize(&mut n, line).ok()).flatten());
+        }
+        docs
+    }
+
+    fn has(d: &Value, path: &str, value: &str) -> bool {
+        at(d, path).as_array().is_some_and(|a| a.iter().any(|v| v == value))
+    }
+
+    /// An authentication attempt, as the module documents it.
+    fn is_attempt(d: &Value) -> bool {
+        has(d, "event.category", "authentication") && has(d, "event.type", "start")
+    }
+
+    #[test]
+    fn the_fixtures_hold_one_attempt_event_per_authentication_attempt() {
+        let documents = fixture_documents();
+        let attempts: Vec<(&str, &str)> = documents
+            .iter()
+            .filter(|d| is_attempt(d))
+            .map(|d| {
+                let outcome = at(d, "event.outcome").as_str().unwrap_or("(none)");
+                (outcome, at(d, "message").as_str().unwrap_or_default())
+            })
+            .collect();
+        let expected = [
+            ("failure", "Failed password for root from 203.0.113.60 port 52000 ssh2"),
+            ("failure", "Failed password for root from 203.0.113.60 port 52000 ssh2"),
+            (
+                "success",
+                "Accepted publickey for ec2-user from 198.51.100.4 port 50400 ssh2: \
+                 RSA SHA256:Zz2examplefingerprintCCCCCCCCCCCCCCCCCCCCCC",
+            ),
+            (
+                "success",
+                "Accepted publickey for alice from 198.51.100.4 port 50022 ssh2: \
+                 ED25519 SHA256:Xq0examplefingerprintAAAAAAAAAAAAAAAAAAAAAA",
+            ),
+            ("success", "Accepted password for deploy from 198.51.100.5 port 50110 ssh2"),
+            ("failure", "Failed password for invalid user oracle from 203.0.113.50 port 41000 ssh2"),
+            (
+                "failure",
+                "Failed publickey for root from 203.0.113.51 port 41022 ssh2: \
+                 RSA SHA256:Yy1examplefingerprintBBBBBBBBBBBBBBBBBBBBBB",
+            ),
+            ("success", "(to postgres) alice on pts/0"),
+            ("failure", "FAILED SU (to root) deploy on pts/1"),
+            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
+            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
+            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
+            ("failure", "Failed password for invalid user admin from 203.0.113.71 port 40222 ssh2"),
+        ];
+        assert_eq!(attempts, expected);
+    }
+
+    #[test]
+    fn only_attempt_events_have_an_authentication_outcome() {
+        for d in fixture_documents().iter().filter(|d| !is_attempt(d)) {
+            let authentication = has(d, "event.category", "authentication");
+            assert!(!authentication || at(d, "event.outcome").is_null(), "{}", at(d, "event.original"));
+        }
+    }
+
     #[test]
     fn other_message_types_are_errors() {
         assert!(normalize(&mut CloudWatchNormalizer, r#"{"messageType":"X","logEvents":[]}"#).is_err());
