@@ -446,6 +446,50 @@ mod tests {
         }
     }
 
+    /// The Lucene query of a visualization of the Linux auth dashboard.
+    fn panel_query(id: &str) -> String {
+        let (_, ndjson) = crate::dashboards::SAVED_OBJECTS
+            .iter()
+            .find(|(file, _)| *file == "siem-linux-auth.ndjson")
+            .expect("the Linux auth dashboard is embedded");
+        let object: Value = ndjson
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|o| o["id"] == id)
+            .unwrap_or_else(|| panic!("no saved object {id}"));
+        let source = object["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"].as_str().expect("search source");
+        let source: Value = serde_json::from_str(source).expect("search source is JSON");
+        source["query"]["query"].as_str().expect("a Lucene query").to_owned()
+    }
+
+    /// Whether `d` matches `query`, a conjunction of `field:value` terms (all
+    /// the Lucene this dashboard's failed login panels use).
+    fn matches(d: &Value, query: &str) -> bool {
+        query.split(" AND ").all(|term| {
+            let (field, value) = term.split_once(':').unwrap_or_else(|| panic!("not field:value: {term}"));
+            assert!(!value.contains([' ', '*', '(', '"']), "not a plain term: {term}");
+            at(d, field) == value || has(d, field, value)
+        })
+    }
+
+    #[test]
+    fn the_failed_logins_panels_count_each_failed_attempt_of_the_fixtures_once() {
+        let documents = fixture_documents();
+        let failed_attempts: Vec<&Value> =
+            documents.iter().filter(|d| is_attempt(d) && at(d, "event.outcome") == "failure").collect();
+        assert_eq!(failed_attempts.len(), 9);
+        for id in [
+            "siem-linux-auth-metric-failed",
+            "siem-linux-auth-failed-over-time",
+            "siem-linux-auth-failed-by-source",
+            "siem-linux-auth-failed-by-user",
+        ] {
+            let query = panel_query(id);
+            let counted: Vec<&Value> = documents.iter().filter(|d| matches(d, &query)).collect();
+            assert_eq!(counted, failed_attempts, "{id}: {query}");
+        }
+    }
+
     #[test]
     fn other_message_types_are_errors() {
         assert!(normalize(&mut CloudWatchNormalizer, r#"{"messageType":"X","logEvents":[]}"#).is_err());
