@@ -572,7 +572,9 @@ def vpcflow():
 
 def linux_auth():
     p = "siem-index-pattern-linux-auth-any"
-    failed = "event.category:authentication AND event.outcome:failure"
+    # One document per attempt (sshd's Failed/Accepted lines, su's result): the PAM and sshd lines
+    # around an attempt are event.type:info, so that each failed attempt counts once.
+    failed = "event.category:authentication AND event.type:start AND event.outcome:failure"
     b = Board("siem-linux-auth.ndjson", "siem-linux-auth", "SIEM: Linux authentication",
               "Linux authentication logs (sshd, sudo, su, PAM), shipped through CloudWatch Logs "
               "(linux_auth) or uploaded as files (linux_auth_file): failed and successful logins, sudo "

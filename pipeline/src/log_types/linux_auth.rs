@@ -251,11 +251,9 @@ fn line_document(
     doc.set("log.syslog.hostname", parsed.hostname);
     doc.set("log.syslog.appname", parsed.program);
     doc.set_opt("log.syslog.procid", parsed.pid.map(|p| p.to_string()));
-    messages::describe(parsed.program, parsed.pid, parsed.message, &mut doc, &mut related);
-    if doc.get("process.name").is_none() {
-        doc.set("process.name", parsed.program);
-        doc.set_opt("process.pid", parsed.pid);
-    }
+    doc.set("process.name", parsed.program);
+    doc.set_opt("process.pid", parsed.pid);
+    messages::describe(parsed.program, parsed.message, &mut doc, &mut related);
     related.write_to(&mut doc);
     Ok((doc, timestamp))
 }
@@ -301,6 +299,21 @@ mod tests {
         assert_eq!(at(&d, "event.original"), line);
         assert_eq!(at(&d, "message"), "Accepted password for alice from 198.51.100.4 port 50022 ssh2");
         assert_eq!(at(&d, "event.action"), "ssh_login");
+    }
+
+    #[test]
+    fn a_sudo_line_is_the_sudo_process_with_the_command_it_ran() {
+        let mut n = FileNormalizer { clock: fixed };
+        let line = "Nov 28 07:02:00 web-1 sudo[4400]: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; \
+                    COMMAND=/bin/cat /etc/shadow";
+        let d = normalize(&mut n, line).expect("normalizes").remove(0);
+        assert_eq!(at(&d, "process.name"), "sudo");
+        assert_eq!(at(&d, "process.pid"), 4400);
+        assert_eq!(at(&d, "process.command_line"), "/bin/cat /etc/shadow");
+        assert_eq!(at(&d, "process.args"), &json!(["/bin/cat", "/etc/shadow"]));
+        assert_eq!(at(&d, "user.name"), "alice");
+        assert_eq!(at(&d, "user.effective.name"), "root");
+        assert_eq!(at(&d, "related.user"), &json!(["alice", "root"]));
     }
 
     #[test]
@@ -354,6 +367,127 @@ mod tests {
                 {"id": "1", "timestamp": 1767225605000_i64, "message": "Dec 31 23:59:59 web-1 su: (to root) alice on pts/0"}]});
         let d = normalize(&mut CloudWatchNormalizer, &frame.to_string()).expect("ok").remove(0);
         assert_eq!(at(&d, "@timestamp"), "2025-12-31T23:59:59Z");
+    }
+
+    /// Every document of the Linux auth fixtures, in order; the lines that
+    /// are record errors (checked by the golden test) give none.
+    fn fixture_documents() -> Vec<Value> {
+        let mut docs = Vec::new();
+        let firehose = include_str!("../../../tests/fixtures/linux_auth/firehose-cloudwatch.json");
+        for value in serde_json::Deserializer::from_str(firehose).into_iter::<Value>() {
+            let frame = value.expect("the fixture is concatenated JSON").to_string();
+            docs.extend(normalize(&mut CloudWatchNormalizer, &frame).expect("normalizes"));
+        }
+        for file in [
+            include_str!("../../../tests/fixtures/linux_auth_file/auth-log-rfc3339.log"),
+            include_str!("../../../tests/fixtures/linux_auth_file/ssh-password-guessing.log"),
+        ] {
+            let mut n = FileNormalizer { clock: fixed };
+            docs.extend(file.lines().filter_map(|line| normalize(&mut n, line).ok()).flatten());
+        }
+        docs
+    }
+
+    fn has(d: &Value, path: &str, value: &str) -> bool {
+        at(d, path).as_array().is_some_and(|a| a.iter().any(|v| v == value))
+    }
+
+    /// An authentication attempt, as the module documents it.
+    fn is_attempt(d: &Value) -> bool {
+        has(d, "event.category", "authentication") && has(d, "event.type", "start")
+    }
+
+    #[test]
+    fn the_fixtures_hold_one_attempt_event_per_authentication_attempt() {
+        let documents = fixture_documents();
+        let attempts: Vec<(&str, &str)> = documents
+            .iter()
+            .filter(|d| is_attempt(d))
+            .map(|d| {
+                let outcome = at(d, "event.outcome").as_str().unwrap_or("(none)");
+                (outcome, at(d, "message").as_str().unwrap_or_default())
+            })
+            .collect();
+        let expected = [
+            ("failure", "Failed password for root from 203.0.113.60 port 52000 ssh2"),
+            ("failure", "Failed password for root from 203.0.113.60 port 52000 ssh2"),
+            (
+                "success",
+                "Accepted publickey for ec2-user from 198.51.100.4 port 50400 ssh2: \
+                 RSA SHA256:Zz2examplefingerprintCCCCCCCCCCCCCCCCCCCCCC",
+            ),
+            (
+                "success",
+                "Accepted publickey for alice from 198.51.100.4 port 50022 ssh2: \
+                 ED25519 SHA256:Xq0examplefingerprintAAAAAAAAAAAAAAAAAAAAAA",
+            ),
+            ("success", "Accepted password for deploy from 198.51.100.5 port 50110 ssh2"),
+            ("failure", "Failed password for invalid user oracle from 203.0.113.50 port 41000 ssh2"),
+            (
+                "failure",
+                "Failed publickey for root from 203.0.113.51 port 41022 ssh2: \
+                 RSA SHA256:Yy1examplefingerprintBBBBBBBBBBBBBBBBBBBBBB",
+            ),
+            ("success", "(to postgres) alice on pts/0"),
+            ("failure", "FAILED SU (to root) deploy on pts/1"),
+            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
+            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
+            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
+            ("failure", "Failed password for invalid user admin from 203.0.113.71 port 40222 ssh2"),
+        ];
+        assert_eq!(attempts, expected);
+    }
+
+    #[test]
+    fn only_attempt_events_have_an_authentication_outcome() {
+        for d in fixture_documents().iter().filter(|d| !is_attempt(d)) {
+            let authentication = has(d, "event.category", "authentication");
+            assert!(!authentication || at(d, "event.outcome").is_null(), "{}", at(d, "event.original"));
+        }
+    }
+
+    /// The Lucene query of a visualization of the Linux auth dashboard.
+    fn panel_query(id: &str) -> String {
+        let (_, ndjson) = crate::dashboards::SAVED_OBJECTS
+            .iter()
+            .find(|(file, _)| *file == "siem-linux-auth.ndjson")
+            .expect("the Linux auth dashboard is embedded");
+        let object: Value = ndjson
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|o| o["id"] == id)
+            .unwrap_or_else(|| panic!("no saved object {id}"));
+        let source = object["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"].as_str().expect("search source");
+        let source: Value = serde_json::from_str(source).expect("search source is JSON");
+        source["query"]["query"].as_str().expect("a Lucene query").to_owned()
+    }
+
+    /// Whether `d` matches `query`, a conjunction of `field:value` terms (all
+    /// the Lucene this dashboard's failed login panels use).
+    fn matches(d: &Value, query: &str) -> bool {
+        query.split(" AND ").all(|term| {
+            let (field, value) = term.split_once(':').unwrap_or_else(|| panic!("not field:value: {term}"));
+            assert!(!value.contains([' ', '*', '(', '"']), "not a plain term: {term}");
+            at(d, field) == value || has(d, field, value)
+        })
+    }
+
+    #[test]
+    fn the_failed_logins_panels_count_each_failed_attempt_of_the_fixtures_once() {
+        let documents = fixture_documents();
+        let failed_attempts: Vec<&Value> =
+            documents.iter().filter(|d| is_attempt(d) && at(d, "event.outcome") == "failure").collect();
+        assert_eq!(failed_attempts.len(), 9);
+        for id in [
+            "siem-linux-auth-metric-failed",
+            "siem-linux-auth-failed-over-time",
+            "siem-linux-auth-failed-by-source",
+            "siem-linux-auth-failed-by-user",
+        ] {
+            let query = panel_query(id);
+            let counted: Vec<&Value> = documents.iter().filter(|d| matches(d, &query)).collect();
+            assert_eq!(counted, failed_attempts, "{id}: {query}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What an auth message says, in ECS: the messages of sshd, sudo, su, PAM
-//! (`pam_unix(<service>:<type>)` from any program) and the shadow-utils tools
+//! (`pam_unix(<service>:<type>)` and `pam_succeed_if(…)` from any program,
+//! and libpam's own `PAM …`) and the shadow-utils tools
 //! (useradd, usermod, userdel, groupadd, groupdel, passwd). A message nobody
 //! recognises describes nothing and is indexed with its text only.
 //!
@@ -10,11 +11,24 @@
 //! - `user.name` is who acted; `user.effective.name` whom they acted as (sudo's
 //!   `USER=`, su's target, the user of a PAM session opened by someone else);
 //!   `user.target.name` the account an IAM tool changed;
-//! - for a sudo command, `process.*` describes the command sudo ran (name,
-//!   executable, args, command line, working directory) and sudo itself is
-//!   `process.parent`: the process of the event is the one started;
-//! - a failed login is `event.type: [start]` with `event.outcome: failure`,
-//!   as ECS's own examples do.
+//! - `process.name`/`process.pid` are the program that logged (from the syslog
+//!   header): for a sudo line that is `sudo`, and the command it ran as the
+//!   target user is `process.command_line` and `process.args` (the words of
+//!   the command as logged), with `process.working_directory` from `PWD=`;
+//! - an authentication attempt is one document: `event.category:
+//!   [authentication]`, `event.type: [start]` and `event.outcome`, as ECS's
+//!   own examples do. Only the program that authenticates writes one line per
+//!   attempt: sshd's `Accepted …`/`Failed METHOD for …` (one per userauth
+//!   request it answers) and su's result. The lines around an attempt are
+//!   `event.type: [info]` without an outcome, so that counting attempts
+//!   counts each once: pam_unix's `authentication failure` (the first failure
+//!   of a PAM handle only) and `N more authentication failures` (the rest,
+//!   when the handle ends), pam_succeed_if's requirements (one per attempt,
+//!   beside sshd's line), sshd's `Invalid user` (once per connection, before
+//!   its `Failed … for invalid user` lines), its `maximum authentication
+//!   attempts exceeded` (after the last attempt's line) and `Failed none`
+//!   (the client asking which methods it may use; sshd counts no failure for
+//!   it either).
 
 use std::net::IpAddr;
 
@@ -39,22 +53,21 @@ impl Event {
     }
 }
 
-/// Writes what `message` (logged by `program`, with `pid`) says into `doc`.
+/// Writes what `message` (logged by `program`) says into `doc`.
 /// Returns whether the message was recognised.
 pub fn describe(
     program: Option<&str>,
-    pid: Option<u32>,
     message: &str,
     doc: &mut EcsDocument,
     related: &mut Related,
 ) -> bool {
     let message = message.trim();
-    let event = if message.starts_with("pam_unix(") {
-        pam(message, doc, related)
+    let event = if let Some((module, text)) = pam_message(message) {
+        pam(module, text, doc, related)
     } else {
         match program.unwrap_or_default() {
             "sshd" | "sshd-session" => sshd(message, doc, related),
-            "sudo" => sudo(message, pid, doc, related),
+            "sudo" => sudo(message, doc, related),
             "su" => su(message, doc, related),
             "useradd" | "usermod" | "userdel" | "groupadd" | "groupdel" | "groupmod" | "passwd" | "chpasswd"
             | "gpasswd" => shadow_utils(message, doc, related),
@@ -107,6 +120,22 @@ fn strip_user_prefix(s: &str) -> &str {
         .unwrap_or(s)
 }
 
+/// `[invalid user |authenticating user |user ]USER IP port N`, `IP port N`
+/// or `IP`: the address is the word before `port`.
+fn peer(doc: &mut EcsDocument, related: &mut Related, s: &str) {
+    let s = strip_user_prefix(s.trim());
+    let words: Vec<&str> = s.split_whitespace().collect();
+    match words.iter().position(|w| *w == "port") {
+        Some(i) if i >= 1 => {
+            if i >= 2 {
+                user(doc, related, "user.name", Some(&words[..i - 1].join(" ")));
+            }
+            source(doc, related, &words[i - 1..].join(" "));
+        }
+        _ => source(doc, related, s),
+    }
+}
+
 fn sshd(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
     if let Some(rest) = m.strip_prefix("Accepted ") {
         let (_method, rest) = rest.split_once(" for ")?;
@@ -116,41 +145,41 @@ fn sshd(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> 
         return Some(Event::new("ssh_login", "authentication", &["start"], Some("success")));
     }
     if let Some(rest) = m.strip_prefix("Failed ") {
-        let (_method, rest) = rest.split_once(" for ")?;
+        let (method, rest) = rest.split_once(" for ")?;
         let (name, endpoint) = user_from(rest)?;
         user(doc, related, "user.name", Some(name));
         source(doc, related, endpoint);
+        if method == "none" {
+            return Some(Event::new("ssh_auth_methods_query", "authentication", &["info"], None));
+        }
         return Some(Event::new("ssh_login", "authentication", &["start"], Some("failure")));
     }
     if let Some(rest) = m.strip_prefix("Invalid user ") {
         let (name, endpoint) = rest.rsplit_once(" from ")?;
         user(doc, related, "user.name", Some(name));
         source(doc, related, endpoint);
-        return Some(Event::new("ssh_invalid_user", "authentication", &["info"], Some("failure")));
+        return Some(Event::new("ssh_invalid_user", "authentication", &["info"], None));
     }
     if let Some(rest) = m.strip_prefix("error: maximum authentication attempts exceeded for ") {
         let (name, endpoint) = user_from(rest)?;
         user(doc, related, "user.name", Some(name));
         source(doc, related, endpoint);
-        // The end of a connection whose attempts were each logged already.
-        return Some(Event::new("ssh_max_auth_attempts", "authentication", &["info"], Some("failure")));
+        return Some(Event::new("ssh_max_auth_attempts", "authentication", &["info"], None));
     }
     let closed = ["Disconnected from ", "Connection closed by ", "Connection reset by "]
         .iter()
         .find_map(|p| m.strip_prefix(p));
     if let Some(rest) = closed {
-        let rest = strip_user_prefix(rest);
-        // `USER IP port N` or `IP port N`: the address is the word before `port`.
-        let words: Vec<&str> = rest.split_whitespace().collect();
-        match words.iter().position(|w| *w == "port") {
-            Some(i) if i >= 1 => {
-                if i >= 2 {
-                    user(doc, related, "user.name", Some(&words[..i - 1].join(" ")));
-                }
-                source(doc, related, &words[i - 1..].join(" "));
-            }
-            _ => source(doc, related, rest),
-        }
+        peer(doc, related, rest);
+        return Some(Event::new("ssh_disconnect", "network", &["connection", "end"], None));
+    }
+    // `Disconnecting authenticating user root IP port N: Too many
+    // authentication failures [preauth]`; before OpenSSH 7.6 no peer:
+    // `Disconnecting: Too many authentication failures [preauth]`.
+    if let Some((who, reason)) = m.strip_prefix("Disconnecting").and_then(|r| r.split_once(": ")) {
+        peer(doc, related, who);
+        let reason = reason.trim_end_matches("[preauth]").trim();
+        doc.set_opt("event.reason", Some(reason).filter(|r| !r.is_empty()));
         return Some(Event::new("ssh_disconnect", "network", &["connection", "end"], None));
     }
     if let Some(rest) = m.strip_prefix("Received disconnect from ") {
@@ -178,7 +207,7 @@ fn sshd(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> 
 }
 
 /// `USER : [REASON ; ]TTY=… ; PWD=… ; USER=… ; COMMAND=…`
-fn sudo(m: &str, pid: Option<u32>, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
+fn sudo(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
     let (name, rest) = m.split_once(" : ")?;
     let (fields, command) = match rest.split_once("COMMAND=") {
         Some((fields, command)) => (fields, Some(command.trim())),
@@ -207,16 +236,11 @@ fn sudo(m: &str, pid: Option<u32>, doc: &mut EcsDocument, related: &mut Related)
     }
     user(doc, related, "user.name", Some(name));
     user(doc, related, "user.effective.name", target);
+    // sudo joins the arguments with spaces and quotes none: an argument that
+    // held a space comes out as two, which the line cannot tell apart.
     if let Some(command) = command.filter(|c| !c.is_empty()) {
-        let args: Vec<&str> = command.split_whitespace().collect();
         doc.set("process.command_line", command);
-        doc.set("process.args", args.clone());
-        if let Some(executable) = args.first() {
-            doc.set("process.executable", *executable);
-            doc.set("process.name", executable.rsplit('/').next().unwrap_or(executable));
-        }
-        doc.set("process.parent.name", "sudo");
-        doc.set_opt("process.parent.pid", pid);
+        doc.set("process.args", command.split_whitespace().collect::<Vec<_>>());
     }
     doc.set_opt("event.reason", reason);
     let outcome = if reason.is_some() { "failure" } else { "success" };
@@ -249,9 +273,41 @@ fn without_uid(s: &str) -> &str {
     s.split_once('(').map_or(s, |(n, _)| n).trim()
 }
 
-/// `pam_unix(SERVICE:TYPE): …`
-fn pam(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
-    let (_, text) = m.split_once("): ")?;
+/// `MODULE(SERVICE:TYPE): TEXT` → `(MODULE, TEXT)`. What a module logs
+/// while libpam ends the handle has no module name: `PAM TEXT` → `("", TEXT)`.
+fn pam_message(m: &str) -> Option<(&str, &str)> {
+    if let Some(text) = m.strip_prefix("PAM ") {
+        return Some(("", text));
+    }
+    let (head, text) = m.split_once("): ")?;
+    let (module, _service) = head.split_once('(')?;
+    (module.starts_with("pam_") && !module.contains(char::is_whitespace)).then_some((module, text))
+}
+
+fn pam(module: &str, text: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
+    match module {
+        "pam_unix" | "" => pam_unix(text, doc, related),
+        "pam_succeed_if" => pam_succeed_if(text, doc, related),
+        _ => None,
+    }
+}
+
+/// `requirement "EXPR" not met by user "USER"` (or `was met`): a condition
+/// of the PAM stack on the account, checked for each attempt.
+fn pam_succeed_if(text: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
+    let (requirement, name) = text.strip_prefix("requirement ")?.rsplit_once(" by user ")?;
+    let action = if requirement.ends_with(" not met") {
+        "pam_requirement_not_met"
+    } else if requirement.ends_with(" was met") {
+        "pam_requirement_met"
+    } else {
+        return None;
+    };
+    user(doc, related, "user.name", Some(name.trim().trim_matches('"')));
+    Some(Event::new(action, "authentication", &["info"], None))
+}
+
+fn pam_unix(text: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
     for (prefix, action, kind) in [
         ("session opened for user ", "session_opened", "start"),
         ("session closed for user ", "session_closed", "end"),
@@ -270,31 +326,51 @@ fn pam(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
             return Some(Event::new(action, "session", &[kind], Some("success")));
         }
     }
+    // pam_unix records the first failure of a PAM handle and counts the
+    // others when the handle ends: the attempts are the application's lines.
     if let Some(rest) = text.strip_prefix("authentication failure;") {
-        let field = |key: &str| {
-            rest.split_whitespace()
-                .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
-                .filter(|v| !v.is_empty())
-        };
-        // `user` is the account authenticated; `ruser`, when set and
-        // different (su, sudo), the real user asking to become it.
-        match (field("user"), field("ruser")) {
-            (Some(account), Some(real)) if account != real => {
-                user(doc, related, "user.name", Some(real));
-                user(doc, related, "user.effective.name", Some(account));
-            }
-            (account, real) => user(doc, related, "user.name", account.or(real).or(field("logname"))),
-        }
-        if let Some(rhost) = field("rhost") {
-            source(doc, related, rhost);
-        }
-        return Some(Event::new("authentication_failure", "authentication", &["start"], Some("failure")));
+        failure_record(doc, related, rest);
+        return Some(Event::new("authentication_failure", "authentication", &["info"], None));
+    }
+    if let Some(rest) = more_failures(text) {
+        failure_record(doc, related, rest);
+        return Some(Event::new("more_authentication_failures", "authentication", &["info"], None));
     }
     if let Some(name) = text.strip_prefix("password changed for ") {
         user(doc, related, "user.target.name", Some(name));
         return Some(Event::new("password_changed", "iam", &["user", "change"], Some("success")));
     }
     None
+}
+
+/// `N more authentication failure[s]; …` → `…`.
+fn more_failures(text: &str) -> Option<&str> {
+    let (count, rest) = text.split_once(' ')?;
+    count.parse::<u32>().ok()?;
+    let rest = rest.strip_prefix("more authentication failure")?;
+    rest.strip_prefix("s;").or_else(|| rest.strip_prefix(';'))
+}
+
+/// `logname=… uid=… euid=… tty=… ruser=… rhost=… [user=…]` of pam_unix's
+/// failure records.
+fn failure_record(doc: &mut EcsDocument, related: &mut Related, rest: &str) {
+    let field = |key: &str| {
+        rest.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(key).and_then(|v| v.strip_prefix('=')))
+            .filter(|v| !v.is_empty())
+    };
+    // `user` is the account authenticated; `ruser`, when set and
+    // different (su, sudo), the real user asking to become it.
+    match (field("user"), field("ruser")) {
+        (Some(account), Some(real)) if account != real => {
+            user(doc, related, "user.name", Some(real));
+            user(doc, related, "user.effective.name", Some(account));
+        }
+        (account, real) => user(doc, related, "user.name", account.or(real).or(field("logname"))),
+    }
+    if let Some(rhost) = field("rhost") {
+        source(doc, related, rhost);
+    }
 }
 
 /// The text between the first pair of single quotes after `prefix`.
@@ -357,7 +433,7 @@ mod tests {
     fn describe_doc(program: &str, message: &str) -> Option<Value> {
         let mut doc = EcsDocument::default();
         let mut related = Related::default();
-        let recognised = describe(Some(program), Some(42), message, &mut doc, &mut related);
+        let recognised = describe(Some(program), message, &mut doc, &mut related);
         related.write_to(&mut doc);
         recognised.then(|| Value::Object(doc.into_map()))
     }
@@ -421,16 +497,19 @@ mod tests {
     }
 
     #[test]
-    fn a_sudo_command_is_the_process_and_sudo_its_parent() {
-        let d = describe_doc("sudo", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx")
+    fn a_sudo_line_is_logged_by_sudo_and_runs_its_command_as_the_target_user() {
+        let d = describe_doc("sudo", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat /etc/shadow")
             .expect("recognised");
         assert_eq!(at(&d, "user.name"), "alice");
         assert_eq!(at(&d, "user.effective.name"), "root");
-        assert_eq!(at(&d, "process.name"), "systemctl");
-        assert_eq!(at(&d, "process.args"), &json!(["/usr/bin/systemctl", "restart", "nginx"]));
+        assert_eq!(at(&d, "related.user"), &json!(["alice", "root"]));
+        assert_eq!(at(&d, "process.command_line"), "/bin/cat /etc/shadow");
+        assert_eq!(at(&d, "process.args"), &json!(["/bin/cat", "/etc/shadow"]));
         assert_eq!(at(&d, "process.working_directory"), "/home/alice");
-        assert_eq!(at(&d, "process.parent.name"), "sudo");
-        assert_eq!(at(&d, "process.parent.pid"), 42);
+        // The program that logged is the syslog header's, not the command's.
+        assert_eq!(at(&d, "process.name"), &Value::Null);
+        assert_eq!(at(&d, "process.executable"), &Value::Null);
+        assert_eq!(at(&d, "process.parent"), &Value::Null);
         assert_eq!(at(&d, "event.outcome"), "success");
     }
 
@@ -475,7 +554,6 @@ mod tests {
         .expect("recognised");
         assert_eq!(at(&d, "user.name"), "root");
         assert_eq!(at(&d, "source.ip"), "203.0.113.50");
-        assert_eq!(at(&d, "event.outcome"), "failure");
         let d = describe_doc(
             "su",
             "pam_unix(su:auth): authentication failure; logname=deploy uid=1001 euid=0 tty=pts/1 ruser=deploy rhost=  user=root",
@@ -483,6 +561,95 @@ mod tests {
         .expect("recognised");
         assert_eq!(at(&d, "user.name"), "deploy");
         assert_eq!(at(&d, "user.effective.name"), "root");
+    }
+
+    #[test]
+    fn a_pam_succeed_if_line_names_the_user() {
+        let d = describe_doc("sshd", r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root""#)
+            .expect("recognised");
+        assert_eq!(at(&d, "user.name"), "root");
+        assert_eq!(at(&d, "related.user"), &json!(["root"]));
+        assert_eq!(at(&d, "event.action"), "pam_requirement_not_met");
+        assert_eq!(at(&d, "event.category"), &json!(["authentication"]));
+        assert_eq!(at(&d, "event.type"), &json!(["info"]));
+        let d = describe_doc("sudo", r#"pam_succeed_if(sudo:account): requirement "user ingroup wheel" was met by user "alice""#)
+            .expect("recognised");
+        assert_eq!(at(&d, "user.name"), "alice");
+        assert_eq!(at(&d, "event.action"), "pam_requirement_met");
+    }
+
+    #[test]
+    fn other_pam_modules_and_look_alike_texts_are_not_recognised() {
+        assert!(describe_doc("sshd", "pam_systemd(sshd:session): Failed to create session: Connection refused").is_none());
+        assert!(describe_doc("sshd", r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" by user"#).is_none());
+        assert!(describe_doc("sshd", "pam_succeed_if(sshd:auth): requirement").is_none());
+        assert!(describe_doc("cron", "some text (with a parenthesis): and a colon").is_none());
+    }
+
+    /// Categorized as authentication, but not as an attempt of its own.
+    fn assert_reports_on_attempts(program: &str, message: &str) -> Value {
+        let d = describe_doc(program, message).unwrap_or_else(|| panic!("not recognised: {message}"));
+        assert_eq!(at(&d, "event.category"), &json!(["authentication"]), "{message}");
+        assert_eq!(at(&d, "event.type"), &json!(["info"]), "{message}");
+        assert_eq!(at(&d, "event.outcome"), &Value::Null, "{message}");
+        d
+    }
+
+    #[test]
+    fn pam_summary_lines_are_not_login_attempts() {
+        let d = assert_reports_on_attempts(
+            "sshd",
+            "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.70  user=root",
+        );
+        assert_eq!(at(&d, "event.action"), "authentication_failure");
+        let d = assert_reports_on_attempts(
+            "sshd",
+            "PAM 2 more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.70  user=root",
+        );
+        assert_eq!(at(&d, "event.action"), "more_authentication_failures");
+        assert_eq!(at(&d, "user.name"), "root");
+        assert_eq!(at(&d, "source.ip"), "203.0.113.70");
+        let d = assert_reports_on_attempts(
+            "sudo",
+            "pam_unix(sudo:auth): 1 more authentication failure; logname=bob uid=1117 euid=0 tty=/dev/pts/1 ruser=alice rhost=  user=root",
+        );
+        assert_eq!((at(&d, "user.name"), at(&d, "user.effective.name")), (&json!("alice"), &json!("root")));
+        let requirement = r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root""#;
+        assert_reports_on_attempts("sshd", requirement);
+        assert!(describe_doc("sshd", "PAM x more authentication failures; user=root").is_none());
+    }
+
+    #[test]
+    fn sshd_lines_around_the_attempts_are_not_login_attempts() {
+        let d = assert_reports_on_attempts(
+            "sshd",
+            "error: maximum authentication attempts exceeded for root from 203.0.113.70 port 53110 ssh2 [preauth]",
+        );
+        assert_eq!(at(&d, "source.port"), 53110);
+        let d = assert_reports_on_attempts("sshd", "Invalid user admin from 203.0.113.71 port 40222");
+        assert_eq!(at(&d, "user.name"), "admin");
+        let d =
+            assert_reports_on_attempts("sshd", "Failed none for invalid user admin from 203.0.113.71 port 40222 ssh2");
+        assert_eq!(at(&d, "event.action"), "ssh_auth_methods_query");
+        assert_eq!(at(&d, "user.name"), "admin");
+    }
+
+    #[test]
+    fn a_disconnect_for_too_many_failures_names_the_peer_and_the_reason() {
+        let d = describe_doc(
+            "sshd",
+            "Disconnecting authenticating user root 203.0.113.70 port 53110: Too many authentication failures [preauth]",
+        )
+        .expect("recognised");
+        assert_eq!(at(&d, "event.action"), "ssh_disconnect");
+        assert_eq!(at(&d, "event.category"), &json!(["network"]));
+        assert_eq!(at(&d, "event.reason"), "Too many authentication failures");
+        assert_eq!(at(&d, "user.name"), "root");
+        assert_eq!(at(&d, "source.port"), 53110);
+        let d = describe_doc("sshd", "Disconnecting: Too many authentication failures [preauth]").expect("recognised");
+        assert_eq!(at(&d, "source"), &Value::Null);
+        assert_eq!(at(&d, "event.reason"), "Too many authentication failures");
+        assert!(describe_doc("sshd", "Disconnecting").is_none());
     }
 
     #[test]
