@@ -212,6 +212,7 @@ fn read(object: &[u8], log_type: &str, key: &str, enrichers: &Enrichers) -> u64 
         bucket: "b".into(),
         key: key.into(),
         version: "v".into(),
+        written_at: None,
     };
     let mut bytes = 0u64;
     let summary = read_object_enriched(

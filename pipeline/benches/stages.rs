@@ -176,6 +176,7 @@ fn encoding(c: &mut Criterion) {
         bucket: "b".into(),
         key: "k".into(),
         version: "v".into(),
+        written_at: None,
     };
     for t in TYPES {
         let log_type = log_types::by_name(t).expect("log type");
@@ -212,6 +213,7 @@ fn whole_object(c: &mut Criterion) {
         bucket: "b".into(),
         key: "k".into(),
         version: "v".into(),
+        written_at: None,
     };
     let naming = IndexNaming {
         prefix: "siem".into(),

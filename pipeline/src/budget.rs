@@ -43,7 +43,7 @@ impl Budget {
     /// Waits for room for `bytes` (a document larger than the whole budget
     /// takes all of it).
     pub async fn take(&self, bytes: usize) -> Option<Share> {
-        let kib = u32::try_from(bytes >> 10).unwrap_or(u32::MAX).clamp(1, self.kib);
+        let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.kib);
         let permit = self.permits.clone().acquire_many_owned(kib).await.ok()?;
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
         BytesInFlight { delta: bytes }.emit();

@@ -27,6 +27,10 @@ pub struct ObjectIdentity {
     pub bucket: String,
     pub key: String,
     pub version: String,
+    /// When the object was written (S3's `Last-Modified`): not part of any id,
+    /// but the reference of the event-time window, kept in dead letters so
+    /// that a redrive picks the index the first read picked.
+    pub written_at: Option<chrono::DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +107,9 @@ pub struct Document {
     pub bulk: Vec<u8>,
     /// How many actions `bulk` holds (1, or 2 for a finding).
     pub actions: usize,
+    /// Whether an earlier attempt created the history document (a 409 on
+    /// retry is then this run's own document, not a redelivery).
+    pub created: bool,
     /// The record as it was read, for a dead letter.
     pub record: std::sync::Arc<[u8]>,
     pub origin: RecordOrigin,
@@ -110,6 +117,9 @@ pub struct Document {
     pub ack: Pending,
     /// This document's share of `pipeline.max_bytes_in_flight`, returned on drop.
     pub budget: Option<Share>,
+    /// Counts it in `siem_documents_in_flight` until it is dropped: settled,
+    /// given up, or lost with a task that panicked.
+    pub counted: crate::telemetry::events::DocumentInFlight,
 }
 
 /// Appends to `bulk` (a `create` pair) the finding's current state: an
@@ -163,6 +173,7 @@ mod tests {
             bucket: "b".into(),
             key: "k".into(),
             version: version.into(),
+            written_at: None,
         }
     }
 

@@ -234,11 +234,13 @@ async fn redrive(path: &std::path::Path, from: Option<&str>) -> anyhow::Result<E
         None => config.dead_letter.clone(),
     };
     let sdk = siem_pipeline::source::aws_sdk_config(&config.aws).await;
-    let Some(store) = dead_letter::open_store(&source, || siem_pipeline::source::aws_clients(&sdk, &config.aws).0) else {
+    let s3 = siem_pipeline::source::aws_clients(&sdk, &config.aws).0;
+    let Some(store) = dead_letter::open_store(&source, || s3.clone()) else {
         anyhow::bail!("no dead-letter store: give --from or set [dead_letter] in {}", path.display());
     };
     let client = OpenSearch::new(&config.opensearch, Some(&sdk))?;
-    let enrichers = siem_pipeline::enrich::Enrichers::start(&config.enrich, siem_pipeline::enrich::Fetcher { s3: None }).await;
+    // Enriched as `run` enriches, with its data wherever it is.
+    let enrichers = siem_pipeline::enrich::Enrichers::start(&config.enrich, siem_pipeline::enrich::Fetcher { s3: Some(s3) }).await;
     let summary = siem_pipeline::redrive::redrive(store.as_ref(), std::sync::Arc::new(client), &config, &enrichers)
         .await
         .with_context(|| format!("reading {}", store.describe()))?;
@@ -295,6 +297,9 @@ async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         abandoned = summary.abandoned,
         "siem-pipeline stopped"
     );
+    if let Some(stage) = summary.failed_stage {
+        anyhow::bail!("the {stage} panicked; stopped so that the task is replaced");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

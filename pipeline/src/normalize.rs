@@ -107,6 +107,7 @@ pub fn run_enriched(
             bucket: "local".into(),
             key,
             version: String::new(),
+            written_at: None,
         };
         let mut write_error = None;
         let mut on_record = |record: Result<EncodedRecord, _>| {

@@ -39,7 +39,6 @@ use crate::sink::{BulkApi, OpenSearch, batcher};
 use crate::source::receiver::Receiver;
 use crate::source::visibility::{self, Heartbeat};
 use crate::source::{Message, Notification, ObjectError, ObjectRef, ObjectStore, Queue, notification};
-use crate::telemetry::METRICS;
 use crate::telemetry::events::{self as event, Emit};
 use crate::telemetry::http::Health;
 
@@ -70,6 +69,9 @@ pub struct RunSummary {
     /// Whether shutdown had to abandon in-flight work (its messages were
     /// made visible again).
     pub abandoned: bool,
+    /// A stage that panicked and stopped the run: the process should exit
+    /// with an error, and be restarted.
+    pub failed_stage: Option<&'static str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,10 +160,14 @@ impl Pipeline {
         if dead_letters.is_none() {
             warn!("no dead-letter store configured (dead_letter.s3_url or dead_letter.directory): records that can never be indexed keep their message on the queue until its redrive policy moves it");
         }
+        // A stage that panics stops the run: receiving on into a dead sink,
+        // acker or dead-letter writer would push every message through its
+        // receive count into the queue's dead-letter queue.
+        let failed = Arc::new(std::sync::OnceLock::new());
         let (dl_sender, dl_writer) = match dead_letters {
             Some(store) => {
-                let (s, w) = dead_letter::spawn_writer(store);
-                (s, Some(w))
+                let (s, w) = dead_letter::writer(store);
+                (s, Some(tokio::spawn(vital("dead-letter writer", w, failed.clone(), shutdown.clone()))))
             }
             None => (DeadLetterSender::none(), None),
         };
@@ -169,8 +175,13 @@ impl Pipeline {
         let (in_flight, completions) = InFlight::new();
         let circuit = Circuit::default();
         let probe = tokio::spawn(circuit.clone().probe(opensearch.clone()));
-        let sink = tokio::spawn(batcher::run(doc_rx, opensearch, config.bulk.clone(), dl_sender.clone(), circuit.clone()));
-        let acker = tokio::spawn(ack::run_acker(completions, queue.clone()));
+        let sink = tokio::spawn(vital(
+            "bulk sink",
+            batcher::run(doc_rx, opensearch, config.bulk.clone(), dl_sender.clone(), circuit.clone()),
+            failed.clone(),
+            shutdown.clone(),
+        ));
+        let acker = tokio::spawn(vital("acker", ack::run_acker(completions, queue.clone()), failed.clone(), shutdown.clone()));
         let depth = tokio::spawn(crate::source::depth::watch(queue.clone(), health.clone()));
         let enrich_reload = tokio::spawn(enrichers.clone().watch());
         let shared = Arc::new(Shared {
@@ -240,14 +251,21 @@ impl Pipeline {
         };
         if !finished {
             warn!(?grace, "in-flight work did not finish within the grace period; making its messages visible again");
+            // Everything that could still be waiting is woken to fail:
+            // object slots, the bytes budget, the sink, the dead letters.
             in_flight.abandon();
             shared.release.cancel();
+            shared.objects.close();
             shared.intake.budget.close();
             sink.abort();
+            if let Some(w) = &dl_writer {
+                w.abort();
+            }
         }
         if !received_all {
-            // A receive under way at the signal hands its messages back.
-            let _ = receiving.await;
+            // A receive under way at the signal hands its messages back; it
+            // ends within the long poll.
+            let _ = tokio::time::timeout(config.sqs.wait_time + FINAL_CALLS, receiving).await;
         }
         let heartbeats = shared.heartbeats.clone();
         let bulk = if finished {
@@ -261,9 +279,6 @@ impl Pipeline {
             bulk
         } else {
             drop(shared);
-            if let Some(w) = dl_writer {
-                w.abort();
-            }
             BatchSummary::default()
         };
         drop(in_flight);
@@ -280,7 +295,28 @@ impl Pipeline {
             rejected: bulk.rejected,
             gave_up: bulk.gave_up,
             abandoned: !finished,
+            failed_stage: failed.get().copied(),
         })
+    }
+}
+
+/// Runs a stage the run cannot do without. A panic in it is logged, recorded
+/// in `failed` and stops the run; what the stage held is dropped unsettled,
+/// which fails its messages.
+async fn vital<T: Default>(
+    stage: &'static str,
+    task: impl std::future::Future<Output = T>,
+    failed: Arc<std::sync::OnceLock<&'static str>>,
+    stop: CancellationToken,
+) -> T {
+    match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(task)).await {
+        Ok(done) => done,
+        Err(_) => {
+            tracing::error!(stage, "a stage of the pipeline panicked; stopping the run");
+            let _ = failed.set(stage);
+            stop.cancel();
+            T::default()
+        }
     }
 }
 
@@ -347,9 +383,8 @@ async fn handle_message(message: Message, pending: Pending, shared: &Arc<Shared>
         };
         let (shared, object_pending) = (shared.clone(), pending.split());
         tasks.spawn(async move {
-            METRICS.objects_in_flight.inc();
+            let _counted = event::ObjectInFlight::enter();
             process_object(object, object_pending, &shared).await;
-            METRICS.objects_in_flight.dec();
             drop(permit);
         });
     }
@@ -402,6 +437,7 @@ async fn process_object(object: ObjectRef, pending: Pending, shared: &Arc<Shared
         bucket: object.bucket.clone(),
         key: object.key.clone(),
         version: body.version_id.clone().or_else(|| body.etag.clone()).unwrap_or_default(),
+        written_at: body.last_modified,
     });
     let meta = ObjectMeta {
         content_encoding: body.content_encoding.clone(),

@@ -5,8 +5,10 @@
 //! ordinal it had, so it gets the `_id` it would have had: a redrive twice, or
 //! a redrive of a record that was indexed meanwhile, adds nothing (409). A
 //! letter without its record (a record over `pipeline.max_record_bytes`, a
-//! broken stream) cannot be redriven: its object must be read again, by
-//! sending its notification again. Nothing is deleted from the store.
+//! broken stream), or whose record means nothing alone (a flow log line,
+//! without its object's header), cannot be redriven: its object must be read
+//! again, by sending its notification again. Nothing is deleted from the
+//! store.
 
 use std::sync::Arc;
 
@@ -52,6 +54,8 @@ struct Letter {
     #[serde(default)]
     version: String,
     ordinal: u64,
+    #[serde(default)]
+    written_at: Option<String>,
     #[serde(default)]
     record: Option<Value>,
     #[serde(default)]
@@ -107,12 +111,25 @@ pub async fn redrive(
                 summary.not_redrivable += 1;
                 continue;
             };
+            if !log_type.frames_stand_alone() {
+                // A flow log line means nothing without its object's header.
+                summary.not_redrivable += 1;
+                continue;
+            }
             let identity = Arc::new(ObjectIdentity {
                 bucket: letter.bucket,
                 key: letter.key,
                 version: letter.version,
+                written_at: letter
+                    .written_at
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&chrono::Utc)),
             });
-            let meta = ObjectMeta::default();
+            let meta = ObjectMeta {
+                written_at: identity.written_at,
+                ..ObjectMeta::default()
+            };
             let mut encoder = FrameEncoder::new(log_type, &identity, &meta, &naming, limits, enrichers);
             let mut read = ObjectSummary::default();
             let mut encoded: Vec<EncodedRecord> = Vec::new();
@@ -129,6 +146,7 @@ pub async fn redrive(
                 log_type: log_type.name(),
                 bulk: r.bulk,
                 actions: r.actions,
+                created: false,
                 record: r.frame,
                 origin: RecordOrigin {
                     object: identity.clone(),
@@ -136,6 +154,7 @@ pub async fn redrive(
                 },
                 ack: file.split(),
                 budget: None,
+                counted: crate::telemetry::events::DocumentInFlight::enter(),
             }));
         }
         file.done();

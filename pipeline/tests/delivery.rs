@@ -334,8 +334,9 @@ async fn a_panic_in_the_dead_letter_writer_never_deletes_its_message() {
         ..MemoryDeadLetters::default()
     });
     h.object("lines/a", &["{\"n\":1}", "not json"]);
-    h.run().await;
+    let summary = h.run().await;
     assert!(h.queue.deleted().is_empty());
+    assert_eq!(summary.failed_stage, Some("dead-letter writer"), "the run stops rather than feed a dead writer");
 }
 
 #[tokio::test(start_paused = true)]

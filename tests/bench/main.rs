@@ -156,6 +156,7 @@ fn read_path(log_type: &str, prefix: &str, file: &Path, sink: &mut dyn FnMut(Enc
         bucket: "bench".into(),
         key: file.display().to_string(),
         version: "1".into(),
+        written_at: None,
     };
     let reader = File::open(file).expect("open object");
     let mut on_record = |r: Result<EncodedRecord, _>| {

@@ -80,6 +80,12 @@ pub trait LogType: Send + Sync + 'static {
     fn holds_no_records(&self, _key: &str) -> bool {
         false
     }
+    /// Whether one frame can be normalized without the frames before it. Not
+    /// so for flow logs, whose header line names the fields of the lines
+    /// after it: their dead letters cannot be redriven alone.
+    fn frames_stand_alone(&self) -> bool {
+        true
+    }
     /// Whether an object of this log type may be Apache Parquet, read as
     /// text lines ([`crate::decode::parquet`]). Only flow logs are.
     fn reads_parquet(&self) -> bool {

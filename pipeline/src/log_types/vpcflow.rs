@@ -94,6 +94,9 @@ impl LogType for VpcFlow {
             clock: Utc::now,
         })
     }
+    fn frames_stand_alone(&self) -> bool {
+        false
+    }
     fn reads_parquet(&self) -> bool {
         true
     }

@@ -15,7 +15,6 @@ use super::dead_letter::DeadLetterSender;
 use crate::batch::{BatchLimits, Batches};
 use crate::config::BulkConfig;
 use crate::document::Document;
-use crate::telemetry::METRICS;
 
 /// Runs until `documents` is closed and every batch is settled.
 pub async fn run(
@@ -41,10 +40,8 @@ pub async fn run(
         };
         let (client, config, dead_letters, circuit) =
             (client.clone(), config.clone(), dead_letters.clone(), circuit.clone());
-        let count = batch.len() as i64;
         in_flight.spawn(async move {
             let summary = send_batch(client.as_ref(), batch, &config, &dead_letters, &circuit).await;
-            METRICS.documents_in_flight.sub(count);
             drop(slot);
             summary
         });
@@ -56,7 +53,7 @@ pub async fn run(
     }
     while let Some(done) = in_flight.join_next().await {
         // A batch task that panicked dropped its documents unsettled, which
-        // failed their messages; only its count is lost here.
+        // failed their messages; only its totals are lost here.
         total.add(done.unwrap_or_default());
     }
     total

@@ -196,10 +196,18 @@ async fn send_part(
                 let mut retry = Vec::new();
                 let mut first_retry_reason = None;
                 let mut items = items.into_iter();
-                for doc in docs.drain(..) {
-                    let item = settle_items(items.by_ref().take(doc.actions));
+                for mut doc in docs.drain(..) {
+                    let (item, created) = settle_items(items.by_ref().take(doc.actions));
+                    // A finding whose history was created by an earlier
+                    // attempt, while its current state had to be retried.
+                    let created_before = doc.created;
+                    doc.created |= created;
                     match verdict(item.status, item.error.as_ref().map(|e| e.kind.as_str())) {
                         ItemVerdict::Indexed => {
+                            summary.indexed += 1;
+                            settle(doc, Settled::Indexed, "");
+                        }
+                        ItemVerdict::AlreadyIndexed if created_before => {
                             summary.indexed += 1;
                             settle(doc, Settled::Indexed, "");
                         }
@@ -319,10 +327,15 @@ async fn attempt(client: &dyn BulkApi, docs: &[Document], circuit: &Circuit) -> 
 /// state. A current state refused as older (409 with external versioning)
 /// is no failure. Otherwise the worst answer decides: refused, then to be
 /// retried (both actions are idempotent), then the history's own answer.
-fn settle_items(items: impl Iterator<Item = BulkItem>) -> BulkItem {
+/// Also says whether the history `create` itself succeeded (2xx).
+fn settle_items(items: impl Iterator<Item = BulkItem>) -> (BulkItem, bool) {
     let mut decided: Option<BulkItem> = None;
+    let mut created = false;
     for (n, item) in items.enumerate() {
         BulkItemAnswered { status: item.status }.emit();
+        if n == 0 {
+            created = (200..300).contains(&item.status);
+        }
         if n > 0 && item.status == 409 {
             continue;
         }
@@ -335,7 +348,7 @@ fn settle_items(items: impl Iterator<Item = BulkItem>) -> BulkItem {
             decided = Some(item);
         }
     }
-    decided.unwrap_or(BulkItem { status: 500, error: None })
+    (decided.unwrap_or(BulkItem { status: 500, error: None }), created)
 }
 
 fn describe(item: &BulkItem) -> String {

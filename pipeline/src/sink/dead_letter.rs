@@ -109,6 +109,7 @@ impl DeadLetter {
             "bucket": self.origin.object.bucket,
             "key": self.origin.object.key,
             "version": self.origin.object.version,
+            "written_at": self.origin.object.written_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
             "ordinal": self.origin.ordinal,
             "index": self.index,
             "id": self.id,
@@ -260,9 +261,18 @@ impl DeadLetterStore for LocalDeadLetters {
                     tokio::fs::create_dir_all(parent).await?;
                 }
                 // Write then rename, so a reader never sees half a batch.
+                // Synced before the rename and the folder after it: the
+                // message is deleted next, so the letter must survive a crash.
                 let partial = path.with_extension("ndjson.partial");
-                tokio::fs::write(&partial, &body).await?;
-                tokio::fs::rename(&partial, &path).await
+                let mut file = tokio::fs::File::create(&partial).await?;
+                tokio::io::AsyncWriteExt::write_all(&mut file, &body).await?;
+                file.sync_all().await?;
+                drop(file);
+                tokio::fs::rename(&partial, &path).await?;
+                match path.parent() {
+                    Some(folder) => tokio::fs::File::open(folder).await?.sync_all().await,
+                    None => Ok(()),
+                }
             }
             .await;
             result.map_err(|e| DeadLetterError {
@@ -386,9 +396,15 @@ const LETTERS_PER_FILE: BatchLimits = BatchLimits {
 
 /// Starts the writer; it runs until every sender is dropped.
 pub fn spawn_writer(store: Arc<dyn DeadLetterStore>) -> (DeadLetterSender, tokio::task::JoinHandle<()>) {
+    let (sender, writer) = writer(store);
+    (sender, tokio::spawn(writer))
+}
+
+/// The sender and the writer, for the caller to run; it ends when every
+/// sender is dropped.
+pub fn writer(store: Arc<dyn DeadLetterStore>) -> (DeadLetterSender, impl std::future::Future<Output = ()> + Send) {
     let (tx, rx) = mpsc::channel(1024);
-    let handle = tokio::spawn(run_writer(rx, store));
-    (DeadLetterSender { tx: Some(tx) }, handle)
+    (DeadLetterSender { tx: Some(tx) }, run_writer(rx, store))
 }
 
 async fn run_writer(rx: mpsc::Receiver<Entry>, store: Arc<dyn DeadLetterStore>) {
@@ -473,6 +489,7 @@ mod tests {
                     bucket: "b".into(),
                     key: "k".into(),
                     version: "v1".into(),
+                    written_at: None,
                 }),
                 ordinal: 3,
             },

@@ -14,8 +14,7 @@ use crate::ack::Pending;
 use crate::budget::Budget;
 use crate::document::{Document, ObjectIdentity, RecordOrigin};
 use crate::read::{EncodedRecord, RecordError};
-use crate::telemetry::METRICS;
-use crate::telemetry::events::{Emit, RecordFailed};
+use crate::telemetry::events::{DocumentInFlight, Emit, RecordFailed};
 
 /// The sink's entrance, shared by every reading thread.
 #[derive(Debug)]
@@ -45,6 +44,7 @@ impl Intake {
             log_type,
             bulk: record.bulk,
             actions: record.actions,
+            created: false,
             record: record.frame,
             origin: RecordOrigin {
                 object: identity.clone(),
@@ -52,10 +52,9 @@ impl Intake {
             },
             ack: object.split(),
             budget: Some(share),
+            counted: DocumentInFlight::enter(),
         };
-        METRICS.documents_in_flight.inc();
         if self.documents.blocking_send(doc).is_err() {
-            METRICS.documents_in_flight.dec();
             object.fail();
             return ControlFlow::Break(());
         }
@@ -148,6 +147,7 @@ mod tests {
             bucket: "b".into(),
             key: "k".into(),
             version: String::new(),
+            written_at: None,
         });
         let reading = intake.clone();
         tokio::task::spawn_blocking(move || {

@@ -104,9 +104,7 @@ pub async fn heartbeat(
 /// Makes messages visible again at once, for another worker (messages
 /// received while shutting down).
 pub async fn release_all(queue: &dyn Queue, messages: &[Message], settings: Heartbeat) {
-    for message in messages {
-        release_one(queue, message, settings).await;
-    }
+    futures::future::join_all(messages.iter().map(|m| release_one(queue, m, settings))).await;
 }
 
 async fn release_one(queue: &dyn Queue, message: &Message, settings: Heartbeat) {

@@ -266,6 +266,42 @@ impl Emit for ObjectPanicked<'_> {
     }
 }
 
+/// An object being read; counted in `siem_objects_in_flight` until the guard
+/// is dropped, also by a panic.
+#[must_use]
+pub struct ObjectInFlight(());
+
+impl ObjectInFlight {
+    pub fn enter() -> ObjectInFlight {
+        METRICS.objects_in_flight.inc();
+        ObjectInFlight(())
+    }
+}
+
+impl Drop for ObjectInFlight {
+    fn drop(&mut self) {
+        METRICS.objects_in_flight.dec();
+    }
+}
+
+/// A document between normalization and its settlement.
+#[must_use]
+#[derive(Debug)]
+pub struct DocumentInFlight(());
+
+impl DocumentInFlight {
+    pub fn enter() -> DocumentInFlight {
+        METRICS.documents_in_flight.inc();
+        DocumentInFlight(())
+    }
+}
+
+impl Drop for DocumentInFlight {
+    fn drop(&mut self) {
+        METRICS.documents_in_flight.dec();
+    }
+}
+
 /// A record that did not become a document.
 pub struct RecordFailed<'a> {
     pub log_type: &'static str,
