@@ -128,13 +128,14 @@ pub struct Document {
 /// late (`version` lower) never replaces a newer one and the same state twice
 /// changes nothing.
 pub fn encode_current_state(bulk: &mut Vec<u8>, index: &str, key: &str, version: u64) {
-    let source = source_line(bulk).to_vec();
+    let start = bulk.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let source = start..start + source_line(bulk).len();
     bulk.extend_from_slice(b"{\"index\":{\"_index\":");
     let _ = serde_json::to_writer(&mut *bulk, index);
     bulk.extend_from_slice(b",\"_id\":");
     let _ = serde_json::to_writer(&mut *bulk, &IndexNaming::current_finding_id(key));
     bulk.extend_from_slice(format!(",\"version\":{version},\"version_type\":\"external_gte\"}}}}\n").as_bytes());
-    bulk.extend_from_slice(&source);
+    bulk.extend_from_within(source);
     bulk.push(b'\n');
 }
 
