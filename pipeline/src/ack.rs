@@ -158,17 +158,9 @@ impl Pending {
         }
     }
 
-    pub fn has_failed(&self) -> bool {
-        self.group.as_ref().is_some_and(|g| g.failed.load(Ordering::Acquire))
-    }
-
     /// Cancelled once every piece of the message is gone.
     pub fn over(&self) -> CancellationToken {
         self.group.as_ref().map(|g| g.over.clone()).unwrap_or_default()
-    }
-
-    pub fn message_id(&self) -> &str {
-        self.group.as_ref().map_or("", |g| g.message_id.as_str())
     }
 }
 

@@ -36,7 +36,7 @@ use crate::sink::intake::Intake;
 use crate::sink::bulk::BatchSummary;
 use crate::sink::circuit::Circuit;
 use crate::sink::{BulkApi, OpenSearch, batcher};
-use crate::source::receiver::Receiver;
+use crate::source::receiver::{Receiver, WAITING_TICK};
 use crate::source::visibility::{self, Heartbeat};
 use crate::source::{Message, Notification, ObjectError, ObjectRef, ObjectStore, Queue, notification};
 use crate::telemetry::events::{self as event, Emit};
@@ -86,10 +86,6 @@ pub enum StartError {
 /// deleting completed ones. `stopTimeout` must exceed
 /// `pipeline.shutdown_grace_secs` by more than this.
 const FINAL_CALLS: Duration = Duration::from_secs(5);
-
-/// While a message waits for an object slot, it tells the health check this
-/// often that it is waiting, not stuck.
-const WAITING_TICK: Duration = Duration::from_secs(10);
 
 /// State shared by the tasks of one run.
 struct Shared {

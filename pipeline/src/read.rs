@@ -143,12 +143,6 @@ impl RecordError {
             RecordError::Frame(FrameError::Structure { .. }) => "structure",
         }
     }
-
-    /// Whether nothing after this error was read: the object as a whole must
-    /// be read again, there is no single record to set aside.
-    pub fn ends_object(&self) -> bool {
-        matches!(self, RecordError::Frame(e) if e.is_fatal())
-    }
 }
 
 /// What reading one object amounted to.
@@ -239,15 +233,6 @@ pub fn read_object_enriched(
         limits,
         enrichers,
     };
-    read(reader, context, on_record)
-}
-
-/// [`read_object_enriched`] with its arguments gathered.
-fn read(
-    reader: impl Read + Send,
-    context: ReadContext<'_>,
-    on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
-) -> ObjectSummary {
     let compressed = Arc::new(AtomicU64::new(0));
     let counted = Counted {
         inner: reader,
@@ -278,6 +263,8 @@ pub struct FrameEncoder<'a> {
     scope: Scope,
     added: Additions,
     out: Vec<crate::log_types::Normalized>,
+    /// The current-findings index, named once.
+    current_findings: String,
 }
 
 impl<'a> FrameEncoder<'a> {
@@ -300,6 +287,7 @@ impl<'a> FrameEncoder<'a> {
             scope: Scope::of(log_type, enrichers),
             added: Additions::default(),
             out: Vec::new(),
+            current_findings: naming.current_findings(),
         }
     }
 
@@ -338,7 +326,7 @@ impl<'a> FrameEncoder<'a> {
             let mut bulk = encode_bulk(&index, &id, &normalized, &self.added);
             let mut actions = 1;
             if let DocId::Finding { key, version, .. } = &normalized.id {
-                encode_current_state(&mut bulk, &self.naming.current_findings(), key, *version);
+                encode_current_state(&mut bulk, &self.current_findings, key, *version);
                 actions = 2;
             }
             summary.documents += 1;

@@ -114,7 +114,7 @@ impl DeadLetterStore for MemoryDeadLetters {
 
 /// An object store whose reads of one key take a while.
 struct SlowStore {
-    inner: MemoryObjectStore,
+    inner: Arc<MemoryObjectStore>,
     slow_key: &'static str,
     delay: Duration,
 }
@@ -180,6 +180,15 @@ listen = ""
             extra = self.extra_config,
         );
         Config::from_toml(std::path::Path::new("delivery.toml"), &text, std::iter::empty()).expect("a valid config")
+    }
+
+    /// The harness's objects, with reads of `slow_key` taking `delay`.
+    fn slow(&self, slow_key: &'static str, delay: Duration) -> Arc<SlowStore> {
+        Arc::new(SlowStore {
+            inner: self.objects.clone(),
+            slow_key,
+            delay,
+        })
     }
 
     fn pipeline(&self, store: Arc<dyn ObjectStore>) -> Pipeline {
@@ -361,14 +370,7 @@ async fn a_message_waiting_in_a_receive_batch_keeps_its_visibility_extended() {
         .iter()
         .map(|key| h.object(key, &["{\"n\":1}"]))
         .collect();
-    let store = Arc::new(SlowStore {
-        inner: MemoryObjectStore::default(),
-        slow_key: "lines/slow",
-        delay: VISIBILITY * 5,
-    });
-    for key in ["lines/slow", "lines/b", "lines/c"] {
-        store.inner.put("bucket", key, "{\"n\":1}");
-    }
+    let store = h.slow("lines/slow", VISIBILITY * 5);
     let run = tokio::spawn(h.pipeline(store).run(CancellationToken::new()));
     tokio::time::sleep(VISIBILITY * 3).await;
     assert!(h.queue.receive_now().is_empty(), "no waiting message became visible to other workers");
@@ -383,12 +385,7 @@ async fn shutdown_releases_what_cannot_finish_within_the_grace_period() {
     let mut h = Harness::new();
     h.extra_config = "[pipeline]\nshutdown_grace_secs = 1\n".into();
     let id = h.object("lines/slow", &["{\"n\":1}"]);
-    let store = Arc::new(SlowStore {
-        inner: MemoryObjectStore::default(),
-        slow_key: "lines/slow",
-        delay: Duration::from_secs(3600),
-    });
-    store.inner.put("bucket", "lines/slow", "{\"n\":1}");
+    let store = h.slow("lines/slow", Duration::from_secs(3600));
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(h.pipeline(store).run(shutdown.clone()));
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -410,12 +407,7 @@ async fn the_grace_period_runs_from_the_signal_not_from_the_end_of_a_long_poll()
     h.queue = Arc::new(MemoryQueue::new(VISIBILITY).with_wait(Duration::from_secs(20)));
     h.extra_config = "[pipeline]\nshutdown_grace_secs = 10\n".into();
     h.object("lines/slow", &["{\"n\":1}"]);
-    let store = Arc::new(SlowStore {
-        inner: MemoryObjectStore::default(),
-        slow_key: "lines/slow",
-        delay: Duration::from_secs(3600),
-    });
-    store.inner.put("bucket", "lines/slow", "{\"n\":1}");
+    let store = h.slow("lines/slow", Duration::from_secs(3600));
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(h.pipeline(store).run(shutdown.clone()));
     // The receiver is in the middle of a 20 s long poll when the signal comes.
@@ -453,15 +445,10 @@ async fn while_opensearch_does_not_answer_nothing_more_is_received_and_all_index
 async fn a_pipeline_waiting_on_back_pressure_stays_healthy() {
     let mut h = Harness::new();
     h.extra_config = "[s3]\nmax_concurrent_objects = 1\n".into();
-    let store = Arc::new(SlowStore {
-        inner: MemoryObjectStore::default(),
-        slow_key: "lines/slow",
-        delay: Duration::from_secs(300),
-    });
     for key in ["lines/slow", "lines/next"] {
-        store.inner.put("bucket", key, "{\"n\":1}");
-        h.queue.send(&s3_notification("bucket", key));
+        h.object(key, &["{\"n\":1}"]);
     }
+    let store = h.slow("lines/slow", Duration::from_secs(300));
     let pipeline = h.pipeline(store);
     let health = pipeline.health.clone();
     let run = tokio::spawn(pipeline.run(CancellationToken::new()));

@@ -69,7 +69,7 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
 
 async fn cleanup(http: &reqwest::Client, url: &str, prefix: &str) {
     let _ = http.delete(format!("{url}/{prefix}-*")).send().await;
-    for (name, _) in templates::INDEX_TEMPLATES {
+    for (name, _) in templates::index_templates() {
         let _ = http.delete(format!("{url}/_index_template/{prefix}-{name}")).send().await;
     }
     for (name, _) in templates::COMPONENT_TEMPLATES {

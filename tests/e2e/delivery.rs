@@ -75,11 +75,9 @@ async fn throttled_requests_and_items_are_retried_until_every_record_is_indexed(
     assert!(retries >= injected_requests + injected_items, "retries are counted: {retries}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_record_that_can_never_index_is_dead_lettered_and_the_rest_indexed() {
-    let s = Scenario::new("conflict", Delivery::Direct).await;
-    // October's index has a mapping the documents contradict, as after a
-    // hand-made change: `rule.category` is a number there.
+/// October's GuardDuty index with a mapping the documents contradict, as
+/// after a hand-made change: `rule.category` is a number there. Its name.
+async fn contradicting_october_index(s: &Scenario) -> String {
     let october = format!("{}-guardduty-2026.10", s.index_prefix);
     let r = reqwest::Client::new()
         .put(format!("{}/{october}", s.stack.opensearch_url))
@@ -88,6 +86,13 @@ async fn a_record_that_can_never_index_is_dead_lettered_and_the_rest_indexed() {
         .await
         .expect("create index");
     assert!(r.status().is_success(), "{:?}", r.text().await);
+    october
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_can_never_index_is_dead_lettered_and_the_rest_indexed() {
+    let s = Scenario::new("conflict", Delivery::Direct).await;
+    let october = contradicting_october_index(&s).await;
     let mut export = guardduty_findings(9, "2026-11", "ok");
     let bad = guardduty_findings(1, "2026-10", "bad");
     export.push_str(&bad);
@@ -365,15 +370,8 @@ fn redrive_command(s: &Scenario, extra: &str) -> (bool, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_redriven_after_a_fix_are_indexed_once_and_a_second_redrive_adds_nothing() {
     let s = Scenario::new("redrive", Delivery::Direct).await;
-    let october = format!("{}-guardduty-2026.10", s.index_prefix);
+    let october = contradicting_october_index(&s).await;
     let http = reqwest::Client::new();
-    let r = http
-        .put(format!("{}/{october}", s.stack.opensearch_url))
-        .json(&json!({"mappings": {"properties": {"rule": {"properties": {"category": {"type": "long"}}}}}}))
-        .send()
-        .await
-        .expect("create index");
-    assert!(r.status().is_success(), "{:?}", r.text().await);
     let mut export = guardduty_findings(9, "2026-11", "ok");
     export.push_str(&guardduty_findings(1, "2026-10", "bad"));
     s.put(KEY, gzip(export.as_bytes())).await;

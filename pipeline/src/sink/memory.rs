@@ -21,7 +21,6 @@ struct State {
     documents: BTreeMap<(String, String), Value>,
     /// External versions of documents written with `index`.
     versions: BTreeMap<(String, String), u64>,
-    requests: u64,
     fail_requests: u32,
     panic_requests: u32,
     max_request_bytes: Option<usize>,
@@ -55,10 +54,6 @@ impl MemoryIndex {
             .collect()
     }
 
-    pub fn requests(&self) -> u64 {
-        self.state().requests
-    }
-
     /// The next `n` requests answer 503 as a whole.
     pub fn fail_next_requests(&self, n: u32) {
         self.state().fail_requests = n;
@@ -86,7 +81,6 @@ impl MemoryIndex {
 
     fn answer(&self, body: &[u8]) -> RawResponse {
         let mut state = self.state();
-        state.requests += 1;
         if state.panic_requests > 0 {
             state.panic_requests -= 1;
             drop(state);

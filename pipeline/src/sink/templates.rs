@@ -33,23 +33,6 @@ pub fn index_template(log_type: &str) -> Option<&'static str> {
     by_name(log_type).ok().map(|t| t.index_template())
 }
 
-/// [`index_templates`] as a constant that `for` can iterate, for the callers
-/// that named a list of templates before the log types owned them.
-pub const INDEX_TEMPLATES: IndexTemplates = IndexTemplates;
-
-/// See [`INDEX_TEMPLATES`].
-#[derive(Debug, Clone, Copy)]
-pub struct IndexTemplates;
-
-impl IntoIterator for IndexTemplates {
-    type Item = (&'static str, &'static str);
-    type IntoIter = std::vec::IntoIter<Self::Item>;
-
-    fn into_iter(self) -> Self::IntoIter {
-        index_templates().collect::<Vec<_>>().into_iter()
-    }
-}
-
 pub fn render(body: &str, prefix: &str) -> String {
     body.replace("{prefix}", prefix)
 }

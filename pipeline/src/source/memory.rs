@@ -36,13 +36,15 @@ struct State {
     hang_visibility_changes: u32,
 }
 
+/// Messages per receive, as SQS's maximum.
+const MAX_MESSAGES: usize = 10;
+
 /// A queue in memory.
 #[derive(Debug)]
 pub struct MemoryQueue {
     visibility_timeout: Duration,
     /// How long an empty receive waits (SQS's long poll).
     wait: Duration,
-    max_messages: usize,
     sequence: AtomicU64,
     state: Mutex<State>,
 }
@@ -52,7 +54,6 @@ impl MemoryQueue {
         MemoryQueue {
             visibility_timeout,
             wait: Duration::from_secs(1),
-            max_messages: 10,
             sequence: AtomicU64::new(0),
             state: Mutex::new(State::default()),
         }
@@ -61,12 +62,6 @@ impl MemoryQueue {
     /// How long an empty receive waits (SQS allows up to 20 s).
     pub fn with_wait(mut self, wait: Duration) -> Self {
         self.wait = wait;
-        self
-    }
-
-    /// At most this many messages per receive (SQS allows 1 to 10).
-    pub fn with_max_messages(mut self, max: usize) -> Self {
-        self.max_messages = max;
         self
     }
 
@@ -97,7 +92,7 @@ impl MemoryQueue {
         let mut state = self.state();
         let mut out = Vec::new();
         for stored in state.messages.values_mut() {
-            if out.len() == self.max_messages {
+            if out.len() == MAX_MESSAGES {
                 break;
             }
             if stored.visible_at > now {

@@ -18,7 +18,7 @@ use crate::telemetry::http::Health;
 
 /// While a receiver waits for room, it tells the health check this often
 /// that it is waiting, not stuck.
-const WAITING_TICK: Duration = Duration::from_secs(10);
+pub const WAITING_TICK: Duration = Duration::from_secs(10);
 
 /// One receive loop; several may share a queue, a slot semaphore and an
 /// empty streak.
