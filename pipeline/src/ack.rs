@@ -57,6 +57,8 @@ struct Group {
     /// deleted any more.
     abandoned: Arc<AtomicBool>,
     /// Cancelled when the message's work is over, for its visibility heartbeat.
+    /// Never cancelled for an abandoned message: its heartbeat stays to make
+    /// it visible again at once when shutdown releases what is in flight.
     over: CancellationToken,
     completions: mpsc::UnboundedSender<Completion>,
     /// Counts the message among those in flight until the group is gone.
@@ -65,10 +67,11 @@ struct Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
-        self.over.cancel();
-        let failed = self.failed.load(Ordering::Acquire)
-            || self.abandoned.load(Ordering::Acquire)
-            || std::thread::panicking();
+        let abandoned = self.abandoned.load(Ordering::Acquire);
+        if !abandoned {
+            self.over.cancel();
+        }
+        let failed = self.failed.load(Ordering::Acquire) || abandoned || std::thread::panicking();
         let outcome = if failed { Outcome::Failed } else { Outcome::Complete };
         // The receiver is gone only at shutdown; the message then simply
         // becomes visible again, which is safe.
@@ -286,14 +289,16 @@ mod tests {
     }
 
     #[test]
-    fn an_abandoned_run_deletes_nothing() {
+    fn an_abandoned_run_deletes_nothing_and_leaves_the_release_to_the_heartbeat() {
         let (in_flight, mut rx) = InFlight::new();
         let p = in_flight.receive(&message());
         let over = p.over();
         in_flight.abandon();
         p.done();
-        assert!(over.is_cancelled());
         assert_eq!(rx.try_recv().expect("completed").outcome, Outcome::Failed);
+        // A heartbeat that saw its work "over" would stop without handing
+        // the message back, and it would stay hidden for its whole timeout.
+        assert!(!over.is_cancelled());
     }
 
     #[tokio::test]
