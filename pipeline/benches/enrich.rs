@@ -31,7 +31,6 @@ use criterion::{Criterion, Throughput, criterion_group};
 use serde_json::{Map, Value, json};
 use siem_pipeline::config::IndexRotation;
 use siem_pipeline::document::{IndexNaming, ObjectIdentity};
-use siem_pipeline::enrich::{Additions, Enrichers};
 use siem_pipeline::enrich::accounts::Accounts;
 use siem_pipeline::enrich::direction::Direction;
 use siem_pipeline::enrich::geoip::{DEFAULT_CACHE_ENTRIES, Database, GeoIp};
@@ -39,6 +38,7 @@ use siem_pipeline::enrich::indicators::{Atom, HashKind, Indicator};
 use siem_pipeline::enrich::net::Cidr;
 use siem_pipeline::enrich::source::Reloadable;
 use siem_pipeline::enrich::threat_intel::{IndicatorList, ThreatIntel};
+use siem_pipeline::enrich::{Additions, Enrichers};
 use siem_pipeline::log_types;
 use siem_pipeline::pipeline::{Limits, ObjectMeta, read_object_enriched};
 
@@ -70,7 +70,11 @@ fn indicators(n: usize) -> Vec<Indicator> {
             let (atom, name) = match i % 3 {
                 0 => {
                     let ip = std::net::Ipv4Addr::from((r >> 8) as u32);
-                    let text = if i % 30 == 0 { format!("{ip}/24") } else { ip.to_string() };
+                    let text = if i % 30 == 0 {
+                        format!("{ip}/24")
+                    } else {
+                        ip.to_string()
+                    };
                     (Atom::Ip(Cidr::parse(&text).expect("cidr")), text)
                 }
                 1 => {
@@ -78,7 +82,12 @@ fn indicators(n: usize) -> Vec<Indicator> {
                     (Atom::Domain(d.clone()), d)
                 }
                 _ => {
-                    let h = format!("{r:016x}{:016x}{:016x}{:016x}", rng.next(), rng.next(), rng.next());
+                    let h = format!(
+                        "{r:016x}{:016x}{:016x}{:016x}",
+                        rng.next(),
+                        rng.next(),
+                        rng.next()
+                    );
                     (Atom::Hash(HashKind::Sha256, h.clone()), h)
                 }
             };
@@ -104,7 +113,10 @@ fn threat_intel_listing(n: usize, listed: &str) -> ThreatIntel {
         confidence: None,
     });
     ThreatIntel {
-        lists: vec![Reloadable::fixed("bench", IndicatorList::new("bench feed", list))],
+        lists: vec![Reloadable::fixed(
+            "bench",
+            IndicatorList::new("bench feed", list),
+        )],
     }
 }
 
@@ -124,7 +136,11 @@ fn geoip_caching(cached: usize) -> GeoIp {
     let mut asn = mmdb_writer::Writer::new("GeoLite2-ASN");
     let mut rng = Rng(42);
     let mut nets: Vec<ipnet::IpNet> = (0..5000)
-        .map(|_| format!("{}/24", std::net::Ipv4Addr::from(rng.next() as u32)).parse().expect("net"))
+        .map(|_| {
+            format!("{}/24", std::net::Ipv4Addr::from(rng.next() as u32))
+                .parse()
+                .expect("net")
+        })
         .collect();
     nets.push("203.0.113.0/24".parse().expect("net"));
     nets.push("198.51.100.0/24".parse().expect("net"));
@@ -149,7 +165,10 @@ fn geoip_caching(cached: usize) -> GeoIp {
             "c",
             Database::from_bytes(city.to_bytes().expect("db"), cached).expect("db"),
         )),
-        asn: Some(Reloadable::fixed("a", Database::from_bytes(asn.to_bytes().expect("db"), cached).expect("db"))),
+        asn: Some(Reloadable::fixed(
+            "a",
+            Database::from_bytes(asn.to_bytes().expect("db"), cached).expect("db"),
+        )),
     }
 }
 
@@ -160,7 +179,9 @@ fn all_enrichers() -> Enrichers {
 fn all_enrichers_with(threat_intel: ThreatIntel) -> Enrichers {
     Enrichers::from_parts(
         Some(Accounts {
-            configured: [("123456789012".to_owned(), "production".to_owned())].into_iter().collect(),
+            configured: [("123456789012".to_owned(), "production".to_owned())]
+                .into_iter()
+                .collect(),
             file: None,
         }),
         Some(geoip()),
@@ -181,7 +202,11 @@ fn vpc_object() -> Vec<u8> {
         "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
     );
     for i in 0..RECORDS {
-        let src = if i % 2 == 0 { format!("203.0.113.{}", i % 250) } else { format!("10.0.{}.{}", i % 200, i % 250) };
+        let src = if i % 2 == 0 {
+            format!("203.0.113.{}", i % 250)
+        } else {
+            format!("10.0.{}.{}", i % 200, i % 250)
+        };
         out.push_str(&format!(
             "2 123456789012 eni-0a1b2c3d {src} 10.0.0.5 {} 443 6 10 840 1795000000 1795000060 ACCEPT OK\n",
             40000 + i % 20000
@@ -191,7 +216,8 @@ fn vpc_object() -> Vec<u8> {
 }
 
 fn guardduty_object() -> Vec<u8> {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/guardduty");
+    let dir =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/guardduty");
     let text = std::fs::read_to_string(dir.join("ec2-network.jsonl")).expect("fixture");
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut out = String::new();
@@ -240,14 +266,26 @@ fn normalize_with_and_without_enrichment(c: &mut Criterion) {
     // Matches are rare in practice: here 8 flows in 2,000 (0.4%).
     let few_matches = all_enrichers_with(threat_intel_listing(100_000, "203.0.113.8/32"));
     let objects = [
-        ("vpcflow", "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log", vpc_object()),
-        ("guardduty", "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/x.jsonl", guardduty_object()),
+        (
+            "vpcflow",
+            "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log",
+            vpc_object(),
+        ),
+        (
+            "guardduty",
+            "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/x.jsonl",
+            guardduty_object(),
+        ),
     ];
     let mut group = c.benchmark_group("enrich/normalize");
     group.throughput(Throughput::Elements(RECORDS as u64));
     for (log_type, key, object) in &objects {
-        group.bench_function(format!("{log_type}/off"), |b| b.iter(|| black_box(read(object, log_type, key, &off))));
-        group.bench_function(format!("{log_type}/on"), |b| b.iter(|| black_box(read(object, log_type, key, &on))));
+        group.bench_function(format!("{log_type}/off"), |b| {
+            b.iter(|| black_box(read(object, log_type, key, &off)))
+        });
+        group.bench_function(format!("{log_type}/on"), |b| {
+            b.iter(|| black_box(read(object, log_type, key, &on)))
+        });
         group.bench_function(format!("{log_type}/on_few_matches"), |b| {
             b.iter(|| black_box(read(object, log_type, key, &few_matches)))
         });
@@ -258,16 +296,30 @@ fn normalize_with_and_without_enrichment(c: &mut Criterion) {
 /// Every enricher on its own, named.
 fn each_enricher() -> [(&'static str, Enrichers); 5] {
     [
-        ("geoip", Enrichers::from_parts(None, Some(geoip()), None, None, false)),
+        (
+            "geoip",
+            Enrichers::from_parts(None, Some(geoip()), None, None, false),
+        ),
         // Every lookup a miss: the object's public flows come from 125 addresses.
-        ("geoip_uncached", Enrichers::from_parts(None, Some(geoip_caching(0)), None, None, false)),
-        ("threat_intel", Enrichers::from_parts(None, None, None, Some(threat_intel(100_000)), false)),
-        ("related", Enrichers::from_parts(None, None, None, None, true)),
+        (
+            "geoip_uncached",
+            Enrichers::from_parts(None, Some(geoip_caching(0)), None, None, false),
+        ),
+        (
+            "threat_intel",
+            Enrichers::from_parts(None, None, None, Some(threat_intel(100_000)), false),
+        ),
+        (
+            "related",
+            Enrichers::from_parts(None, None, None, None, true),
+        ),
         (
             "direction_accounts",
             Enrichers::from_parts(
                 Some(Accounts {
-                    configured: [("123456789012".to_owned(), "production".to_owned())].into_iter().collect(),
+                    configured: [("123456789012".to_owned(), "production".to_owned())]
+                        .into_iter()
+                        .collect(),
                     file: None,
                 }),
                 None,
@@ -289,7 +341,9 @@ fn each_enricher_alone(c: &mut Criterion) {
     let mut group = c.benchmark_group("enrich/vpcflow_alone");
     group.throughput(Throughput::Elements(RECORDS as u64));
     for (name, enrichers) in &alone {
-        group.bench_function(*name, |b| b.iter(|| black_box(read(&object, "vpcflow", key, enrichers))));
+        group.bench_function(*name, |b| {
+            b.iter(|| black_box(read(&object, "vpcflow", key, enrichers)))
+        });
     }
     group.finish();
 }
@@ -307,11 +361,16 @@ fn threat_intel_lookup_cost_does_not_grow_with_the_list(c: &mut Criterion) {
     let mut group = c.benchmark_group("enrich/one_document");
     let (geo, on) = (geoip(), all_enrichers());
     group.bench_function("geoip", |b| {
-        b.iter_batched_ref(|| document.clone(), |doc| black_box(geo.enrich(doc)), criterion::BatchSize::SmallInput)
+        b.iter_batched_ref(
+            || document.clone(),
+            |doc| black_box(geo.enrich(doc)),
+            criterion::BatchSize::SmallInput,
+        )
     });
     // A finding's log type reads every field, as `Enrichers::enrich` does,
     // with the scope made once as the pipeline makes it once per object.
-    let everything = siem_pipeline::enrich::Scope::of(log_types::by_name("guardduty").expect("log type"), &on);
+    let everything =
+        siem_pipeline::enrich::Scope::of(log_types::by_name("guardduty").expect("log type"), &on);
     group.bench_function("all", |b| {
         b.iter_batched_ref(
             || (document.clone(), Additions::default()),
@@ -335,7 +394,10 @@ fn threat_intel_lookup_cost_does_not_grow_with_the_list(c: &mut Criterion) {
     };
     let vpcflow = log_types::by_name("vpcflow").expect("log type");
     let mut group = c.benchmark_group("enrich/public_flow");
-    for (name, enrichers) in each_enricher().iter().chain([("all", all_enrichers())].iter()) {
+    for (name, enrichers) in each_enricher()
+        .iter()
+        .chain([("all", all_enrichers())].iter())
+    {
         let scope = siem_pipeline::enrich::Scope::of(vpcflow, enrichers);
         group.bench_function(*name, |b| {
             b.iter_batched_ref(
@@ -376,8 +438,16 @@ fn interleaved_ratios(rounds: usize) {
     let on = all_enrichers();
     let few_matches = all_enrichers_with(threat_intel_listing(100_000, "203.0.113.8/32"));
     let objects = [
-        ("vpcflow", "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log", vpc_object()),
-        ("guardduty", "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/x.jsonl", guardduty_object()),
+        (
+            "vpcflow",
+            "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log",
+            vpc_object(),
+        ),
+        (
+            "guardduty",
+            "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/x.jsonl",
+            guardduty_object(),
+        ),
     ];
     let time = |object: &[u8], log_type: &str, key: &str, enrichers: &Enrichers| {
         let start = std::time::Instant::now();
@@ -390,7 +460,9 @@ fn interleaved_ratios(rounds: usize) {
         let variants = [("on", &on), ("on_few_matches", &few_matches)]
             .into_iter()
             .chain(alone.iter().map(|(name, e)| (*name, e)));
-        for (variant, enrichers) in variants.filter(|(v, _)| format!("{log_type}/{v}").starts_with(&only)) {
+        for (variant, enrichers) in
+            variants.filter(|(v, _)| format!("{log_type}/{v}").starts_with(&only))
+        {
             let (mut bases, mut ratios): (Vec<f64>, Vec<f64>) = (0..rounds)
                 .map(|_| {
                     let base = time(object, log_type, key, &off);
@@ -410,7 +482,10 @@ fn interleaved_ratios(rounds: usize) {
 }
 
 fn main() {
-    if let Some(rounds) = std::env::var("SIEM_ENRICH_RATIO").ok().and_then(|r| r.parse::<usize>().ok()) {
+    if let Some(rounds) = std::env::var("SIEM_ENRICH_RATIO")
+        .ok()
+        .and_then(|r| r.parse::<usize>().ok())
+    {
         interleaved_ratios(rounds.max(1));
         return;
     }

@@ -65,7 +65,12 @@ fn object(log_type: &str, target: usize) -> Vec<u8> {
             for f in std::fs::read_dir(&dir).expect("fixtures").flatten() {
                 let p = f.path();
                 if p.extension().is_some_and(|e| e == "jsonl") {
-                    lines.extend(std::fs::read_to_string(&p).expect("fixture").lines().map(str::to_owned));
+                    lines.extend(
+                        std::fs::read_to_string(&p)
+                            .expect("fixture")
+                            .lines()
+                            .map(str::to_owned),
+                    );
                 }
             }
             let mut i = 0;
@@ -104,7 +109,9 @@ fn notification_parsing(c: &mut Criterion) {
     .to_string();
     let mut g = c.benchmark_group("notification");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("s3_event", |b| b.iter(|| notification::parse(black_box(&body))));
+    g.bench_function("s3_event", |b| {
+        b.iter(|| notification::parse(black_box(&body)))
+    });
     g.finish();
 }
 
@@ -155,7 +162,9 @@ fn normalization(c: &mut Criterion) {
         let log_type = log_types::by_name(t).expect("log type");
         let plain = object(t, SIZE);
         let frames = frames(&plain, log_type.framing());
-        g.throughput(Throughput::Bytes(frames.iter().map(|f| f.len() as u64 + 1).sum()));
+        g.throughput(Throughput::Bytes(
+            frames.iter().map(|f| f.len() as u64 + 1).sum(),
+        ));
         g.bench_function(*t, |b| {
             b.iter(|| {
                 let mut normalizer = log_type.normalizer();
@@ -234,7 +243,15 @@ fn whole_object(c: &mut Criterion) {
                     }
                     ControlFlow::Continue(())
                 };
-                read_object(&gz[..], &ObjectMeta::default(), &identity, log_type, &naming, Limits::default(), &mut on_record);
+                read_object(
+                    &gz[..],
+                    &ObjectMeta::default(),
+                    &identity,
+                    log_type,
+                    &naming,
+                    Limits::default(),
+                    &mut on_record,
+                );
                 n
             })
         });
@@ -242,5 +259,13 @@ fn whole_object(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, notification_parsing, decompression, framing, normalization, encoding, whole_object);
+criterion_group!(
+    benches,
+    notification_parsing,
+    decompression,
+    framing,
+    normalization,
+    encoding,
+    whole_object
+);
 criterion_main!(benches);

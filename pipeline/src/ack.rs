@@ -72,7 +72,11 @@ impl Drop for Group {
             self.over.cancel();
         }
         let failed = self.failed.load(Ordering::Acquire) || abandoned || std::thread::panicking();
-        let outcome = if failed { Outcome::Failed } else { Outcome::Complete };
+        let outcome = if failed {
+            Outcome::Failed
+        } else {
+            Outcome::Complete
+        };
         // The receiver is gone only at shutdown; the message then simply
         // becomes visible again, which is safe.
         let _ = self.completions.send(Completion {
@@ -163,7 +167,10 @@ impl Pending {
 
     /// Cancelled once every piece of the message is gone.
     pub fn over(&self) -> CancellationToken {
-        self.group.as_ref().map(|g| g.over.clone()).unwrap_or_default()
+        self.group
+            .as_ref()
+            .map(|g| g.over.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -181,11 +188,20 @@ const DELETE_LINGER: Duration = Duration::from_millis(50);
 /// Deletes completed messages, ten per `DeleteMessageBatch`, until every
 /// sender of `completions` is gone.
 pub async fn run_acker(completions: mpsc::UnboundedReceiver<Completion>, queue: Arc<dyn Queue>) {
-    let mut batches = Batches::new(completions, BatchLimits::count(10, DELETE_LINGER), |_: &Completion| 1);
+    let mut batches = Batches::new(
+        completions,
+        BatchLimits::count(10, DELETE_LINGER),
+        |_: &Completion| 1,
+    );
     while let Some(batch) = batches.next().await {
-        let (complete, failed): (Vec<_>, Vec<_>) = batch.into_iter().partition(|c| c.outcome == Outcome::Complete);
+        let (complete, failed): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .partition(|c| c.outcome == Outcome::Complete);
         for c in failed {
-            events::MessageReturned { message_id: &c.message_id }.emit();
+            events::MessageReturned {
+                message_id: &c.message_id,
+            }
+            .emit();
         }
         delete(&queue, complete).await;
     }
@@ -196,7 +212,10 @@ async fn delete(queue: &Arc<dyn Queue>, batch: Vec<Completion>) {
         return;
     }
     let handles: Vec<String> = batch.iter().map(|c| c.receipt_handle.clone()).collect();
-    let mut delays = ExponentialBuilder::default().with_max_times(3).with_jitter().build();
+    let mut delays = ExponentialBuilder::default()
+        .with_max_times(3)
+        .with_jitter()
+        .build();
     let failed = loop {
         match queue.delete_batch(handles.clone()).await {
             Ok(failed) => break failed,
@@ -253,7 +272,10 @@ mod tests {
             r.done();
         }
         let c = rx.try_recv().expect("completed");
-        assert_eq!((c.receipt_handle.as_str(), c.outcome), ("r", Outcome::Complete));
+        assert_eq!(
+            (c.receipt_handle.as_str(), c.outcome),
+            ("r", Outcome::Complete)
+        );
     }
 
     #[test]

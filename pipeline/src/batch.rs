@@ -155,7 +155,11 @@ mod tests {
         drop(tx);
         assert_eq!(b.next().await, Some(vec![4, 4]));
         assert_eq!(b.next().await, Some(vec![4]));
-        assert_eq!(b.next().await, Some(vec![20]), "an item heavier than the limit goes alone");
+        assert_eq!(
+            b.next().await,
+            Some(vec![20]),
+            "an item heavier than the limit goes alone"
+        );
         assert_eq!(b.next().await, Some(vec![1]));
         assert_eq!(b.next().await, None);
     }

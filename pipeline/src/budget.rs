@@ -43,11 +43,16 @@ impl Budget {
     /// Waits for room for `bytes` (a document larger than the whole budget
     /// takes all of it).
     pub async fn take(&self, bytes: usize) -> Option<Share> {
-        let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX).clamp(1, self.kib);
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.kib);
         let permit = self.permits.clone().acquire_many_owned(kib).await.ok()?;
         let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
         BytesInFlight { delta: bytes }.emit();
-        Some(Share { _permit: permit, bytes })
+        Some(Share {
+            _permit: permit,
+            bytes,
+        })
     }
 
     /// [`Budget::take`], for blocking threads.
@@ -74,7 +79,10 @@ mod tests {
             async move { budget.take(2 << 10).await.is_some() }
         });
         tokio::task::yield_now().await;
-        assert!(!waiting.is_finished(), "no room until the first share is back");
+        assert!(
+            !waiting.is_finished(),
+            "no room until the first share is back"
+        );
         drop(a);
         assert!(waiting.await.expect("joins"));
     }

@@ -24,15 +24,42 @@ pub const FILE_PREFIX: &str = "siem";
 
 /// `(file name, NDJSON)`, index patterns first.
 pub const SAVED_OBJECTS: &[(&str, &str)] = &[
-    ("siem-index-patterns.ndjson", include_str!("../../dashboards/siem-index-patterns.ndjson")),
-    ("siem-overview.ndjson", include_str!("../../dashboards/siem-overview.ndjson")),
-    ("siem-guardduty.ndjson", include_str!("../../dashboards/siem-guardduty.ndjson")),
-    ("siem-securityhub.ndjson", include_str!("../../dashboards/siem-securityhub.ndjson")),
-    ("siem-inspector.ndjson", include_str!("../../dashboards/siem-inspector.ndjson")),
-    ("siem-macie.ndjson", include_str!("../../dashboards/siem-macie.ndjson")),
-    ("siem-cloudtrail.ndjson", include_str!("../../dashboards/siem-cloudtrail.ndjson")),
-    ("siem-vpcflow.ndjson", include_str!("../../dashboards/siem-vpcflow.ndjson")),
-    ("siem-linux-auth.ndjson", include_str!("../../dashboards/siem-linux-auth.ndjson")),
+    (
+        "siem-index-patterns.ndjson",
+        include_str!("../../dashboards/siem-index-patterns.ndjson"),
+    ),
+    (
+        "siem-overview.ndjson",
+        include_str!("../../dashboards/siem-overview.ndjson"),
+    ),
+    (
+        "siem-guardduty.ndjson",
+        include_str!("../../dashboards/siem-guardduty.ndjson"),
+    ),
+    (
+        "siem-securityhub.ndjson",
+        include_str!("../../dashboards/siem-securityhub.ndjson"),
+    ),
+    (
+        "siem-inspector.ndjson",
+        include_str!("../../dashboards/siem-inspector.ndjson"),
+    ),
+    (
+        "siem-macie.ndjson",
+        include_str!("../../dashboards/siem-macie.ndjson"),
+    ),
+    (
+        "siem-cloudtrail.ndjson",
+        include_str!("../../dashboards/siem-cloudtrail.ndjson"),
+    ),
+    (
+        "siem-vpcflow.ndjson",
+        include_str!("../../dashboards/siem-vpcflow.ndjson"),
+    ),
+    (
+        "siem-linux-auth.ndjson",
+        include_str!("../../dashboards/siem-linux-auth.ndjson"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +82,11 @@ pub enum DashboardsError {
     #[error("importing {file}: {message}")]
     Transport { file: String, message: String },
     #[error("importing {file}: HTTP {status}: {body}")]
-    Status { file: String, status: u16, body: String },
+    Status {
+        file: String,
+        status: u16,
+        body: String,
+    },
     #[error("importing {file}: unexpected response: {message}")]
     Response { file: String, message: String },
 }
@@ -115,14 +146,21 @@ struct ImportError {
 /// line is a saved object.
 pub fn render(file: &str, ndjson: &str, prefix: &str) -> Result<String, DashboardsError> {
     let mut out = String::with_capacity(ndjson.len());
-    for (i, line) in ndjson.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (i, line) in ndjson
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let bad = |message: String| DashboardsError::File {
             file: file.to_owned(),
             line: i + 1,
             message,
         };
-        let mut object: Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
-        if object.get("type").and_then(Value::as_str).is_none() || object.get("id").and_then(Value::as_str).is_none() {
+        let mut object: Value =
+            serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
+        if object.get("type").and_then(Value::as_str).is_none()
+            || object.get("id").and_then(Value::as_str).is_none()
+        {
             return Err(bad("not a saved object (no type or id)".into()));
         }
         if prefix != FILE_PREFIX
@@ -151,7 +189,9 @@ impl Dashboards {
     pub fn new(config: &DashboardsConfig) -> Result<Self, DashboardsError> {
         let basic = match &config.auth {
             OpenSearchAuth::None => None,
-            OpenSearchAuth::Basic { username, password } => Some((username.clone(), password.clone())),
+            OpenSearchAuth::Basic { username, password } => {
+                Some((username.clone(), password.clone()))
+            }
             OpenSearchAuth::SigV4 { .. } => return Err(DashboardsError::SigV4Unsupported),
         };
         let base = config.url.trim_end_matches('/');
@@ -222,10 +262,14 @@ impl Dashboards {
 
 /// Reads the import API's answer into per-object failures.
 pub fn parse_response(file: &str, body: &[u8]) -> Result<FileImport, DashboardsError> {
-    let response: ImportResponse = serde_json::from_slice(body).map_err(|e| DashboardsError::Response {
-        file: file.to_owned(),
-        message: format!("{e}: {}", String::from_utf8_lossy(&body[..body.len().min(500)])),
-    })?;
+    let response: ImportResponse =
+        serde_json::from_slice(body).map_err(|e| DashboardsError::Response {
+            file: file.to_owned(),
+            message: format!(
+                "{e}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(500)])
+            ),
+        })?;
     let failures: Vec<ObjectFailure> = response
         .errors
         .into_iter()
@@ -252,7 +296,10 @@ pub fn parse_response(file: &str, body: &[u8]) -> Result<FileImport, DashboardsE
 /// `{"type":"missing_references","references":[{"type","id"}]}` →
 /// `missing_references: index-pattern siem-all`.
 fn describe_error(error: &Value) -> String {
-    let kind = error.get("type").and_then(Value::as_str).unwrap_or("unknown");
+    let kind = error
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
     let mut details: Vec<String> = error
         .get("references")
         .and_then(Value::as_array)
@@ -299,7 +346,6 @@ fn multipart_file(file: &str, content: &[u8]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -307,12 +353,23 @@ mod tests {
     #[test]
     fn every_embedded_file_renders_for_the_default_and_another_prefix() {
         for (file, ndjson) in SAVED_OBJECTS {
-            assert_eq!(render(file, ndjson, "siem").expect("renders").lines().count(), ndjson.lines().count());
+            assert_eq!(
+                render(file, ndjson, "siem")
+                    .expect("renders")
+                    .lines()
+                    .count(),
+                ndjson.lines().count()
+            );
             let other = render(file, ndjson, "acme").expect("renders");
             for line in other.lines() {
                 let o: Value = serde_json::from_str(line).expect("json");
                 if o["type"] == "index-pattern" {
-                    assert!(o["attributes"]["title"].as_str().is_some_and(|t| t.starts_with("acme-")), "{file}");
+                    assert!(
+                        o["attributes"]["title"]
+                            .as_str()
+                            .is_some_and(|t| t.starts_with("acme-")),
+                        "{file}"
+                    );
                 }
             }
         }
@@ -320,7 +377,12 @@ mod tests {
 
     #[test]
     fn a_line_that_is_not_a_saved_object_is_named() {
-        let err = render("x.ndjson", "{\"type\":\"dashboard\",\"id\":\"a\"}\n{\"id\":1}\n", "siem").expect_err("line 2");
+        let err = render(
+            "x.ndjson",
+            "{\"type\":\"dashboard\",\"id\":\"a\"}\n{\"id\":1}\n",
+            "siem",
+        )
+        .expect_err("line 2");
         assert!(err.to_string().contains("x.ndjson line 2"), "{err}");
     }
 
@@ -341,7 +403,9 @@ mod tests {
     #[test]
     fn the_multipart_body_has_one_file_part() {
         let (content_type, body) = multipart_file("a.ndjson", b"{}\n");
-        let boundary = content_type.strip_prefix("multipart/form-data; boundary=").expect("boundary");
+        let boundary = content_type
+            .strip_prefix("multipart/form-data; boundary=")
+            .expect("boundary");
         let text = String::from_utf8(body).expect("utf8");
         assert!(text.starts_with(&format!("--{boundary}\r\n")));
         assert!(text.contains("name=\"file\"; filename=\"a.ndjson\""));
@@ -350,17 +414,23 @@ mod tests {
 
     /// The saved objects of one embedded file.
     fn objects(file: &str) -> Vec<Value> {
-        let (_, ndjson) = SAVED_OBJECTS.iter().find(|(f, _)| *f == file).expect("embedded file");
-        ndjson.lines().map(|l| serde_json::from_str(l).expect("json")).collect()
+        let (_, ndjson) = SAVED_OBJECTS
+            .iter()
+            .find(|(f, _)| *f == file)
+            .expect("embedded file");
+        ndjson
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect()
     }
 
     /// `*`-only glob matching, as index patterns use.
     fn glob(pattern: &str, name: &str) -> bool {
         match pattern.split_once('*') {
             None => pattern == name,
-            Some((head, rest)) => name
-                .strip_prefix(head)
-                .is_some_and(|tail| (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))),
+            Some((head, rest)) => name.strip_prefix(head).is_some_and(|tail| {
+                (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))
+            }),
         }
     }
 
@@ -372,12 +442,24 @@ mod tests {
         let matching: Vec<&Value> = objects
             .iter()
             .filter(|o| o["type"] == "index-pattern")
-            .filter(|o| o["attributes"]["title"].as_str().is_some_and(|t| glob(t, &index)))
+            .filter(|o| {
+                o["attributes"]["title"]
+                    .as_str()
+                    .is_some_and(|t| glob(t, &index))
+            })
             .filter(|o| !own_pattern || o["attributes"]["title"] != format!("{FILE_PREFIX}-*"))
             .collect();
-        objects.iter().filter(|o| o["type"] == "visualization" || o["type"] == "search").any(|o| {
-            o["references"].as_array().into_iter().flatten().any(|r| matching.iter().any(|p| p["id"] == r["id"]))
-        }) && objects.iter().any(|o| o["type"] == "dashboard")
+        objects
+            .iter()
+            .filter(|o| o["type"] == "visualization" || o["type"] == "search")
+            .any(|o| {
+                o["references"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|r| matching.iter().any(|p| p["id"] == r["id"]))
+            })
+            && objects.iter().any(|o| o["type"] == "dashboard")
     }
 
     #[test]
@@ -386,17 +468,24 @@ mod tests {
         for t in crate::log_types::REGISTRY {
             let name = t.name();
             assert!(
-                patterns.iter().any(|p| p["id"] == format!("siem-index-pattern-{name}")),
+                patterns
+                    .iter()
+                    .any(|p| p["id"] == format!("siem-index-pattern-{name}")),
                 "{name} has no index pattern in siem-index-patterns.ndjson: run python3 dashboards/generate.py"
             );
             assert!(
                 SAVED_OBJECTS
                     .iter()
-                    .filter(|(f, _)| *f != "siem-overview.ndjson" && *f != "siem-index-patterns.ndjson")
+                    .filter(
+                        |(f, _)| *f != "siem-overview.ndjson" && *f != "siem-index-patterns.ndjson"
+                    )
                     .any(|(f, _)| has_dashboard_of(f, name, true)),
                 "{name} has no dashboard: add its builder to dashboards/generate.py"
             );
-            assert!(has_dashboard_of("siem-overview.ndjson", name, false), "{name} is not in the overview");
+            assert!(
+                has_dashboard_of("siem-overview.ndjson", name, false),
+                "{name} is not in the overview"
+            );
         }
     }
 }

@@ -10,7 +10,6 @@ use crate::config::IndexRotation;
 use crate::enrich::Additions;
 use crate::log_types::{DocId, Normalized};
 
-
 /// Where a record came from: named in dead letters and logs. The object's
 /// identity is shared by all its records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +54,13 @@ impl IndexNaming {
     /// `<prefix>-<log type>-<YYYY.MM>` or `<prefix>-<log type>-<YYYY.MM.DD>`.
     pub fn index(&self, log_type: &str, at: DateTime<Utc>) -> String {
         match self.rotation {
-            IndexRotation::Monthly => format!("{}-{}-{:04}.{:02}", self.prefix, log_type, at.year(), at.month()),
+            IndexRotation::Monthly => format!(
+                "{}-{}-{:04}.{:02}",
+                self.prefix,
+                log_type,
+                at.year(),
+                at.month()
+            ),
             IndexRotation::Daily => format!(
                 "{}-{}-{:04}.{:02}.{:02}",
                 self.prefix,
@@ -72,7 +77,13 @@ impl IndexNaming {
 /// record's natural key or its position, as 32 hex characters. Fields are
 /// separated by a byte that cannot occur in keys, so no two inputs collide by
 /// concatenation.
-pub fn document_id(log_type: &str, id: &DocId, object: &ObjectIdentity, ordinal: u64, sub: u32) -> String {
+pub fn document_id(
+    log_type: &str,
+    id: &DocId,
+    object: &ObjectIdentity,
+    ordinal: u64,
+    sub: u32,
+) -> String {
     let mut h = blake3::Hasher::new();
     h.update(log_type.as_bytes());
     h.update(&[0]);
@@ -134,7 +145,9 @@ pub fn encode_current_state(bulk: &mut Vec<u8>, index: &str, key: &str, version:
     let _ = serde_json::to_writer(&mut *bulk, index);
     bulk.extend_from_slice(b",\"_id\":");
     let _ = serde_json::to_writer(&mut *bulk, &IndexNaming::current_finding_id(key));
-    bulk.extend_from_slice(format!(",\"version\":{version},\"version_type\":\"external_gte\"}}}}\n").as_bytes());
+    bulk.extend_from_slice(
+        format!(",\"version\":{version},\"version_type\":\"external_gte\"}}}}\n").as_bytes(),
+    );
     bulk.extend_from_within(source);
     bulk.push(b'\n');
 }
@@ -180,7 +193,10 @@ mod tests {
 
     #[test]
     fn index_name_follows_the_event_time_and_rotation() {
-        let at = Utc.with_ymd_and_hms(2026, 1, 5, 23, 59, 0).single().expect("time");
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 5, 23, 59, 0)
+            .single()
+            .expect("time");
         let monthly = IndexNaming {
             prefix: "siem".into(),
             rotation: IndexRotation::Monthly,
@@ -216,19 +232,30 @@ mod tests {
     #[test]
     fn a_findings_current_state_is_a_second_versioned_pair_of_the_same_source() {
         let n = Normalized {
-            document: serde_json::json!({"a": 1}).as_object().cloned().expect("object"),
+            document: serde_json::json!({"a": 1})
+                .as_object()
+                .cloned()
+                .expect("object"),
             timestamp: Utc::now(),
             id: DocId::Positional,
         };
         let mut bulk = encode_bulk("h", "x", &n, &Additions::default());
-        encode_current_state(&mut bulk, "siem_findings_current", "arn:f1", 1_764_000_000_000);
+        encode_current_state(
+            &mut bulk,
+            "siem_findings_current",
+            "arn:f1",
+            1_764_000_000_000,
+        );
         let text = String::from_utf8(bulk).expect("utf8");
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[1], lines[3], "the same source");
         let action: serde_json::Value = serde_json::from_str(lines[2]).expect("JSON");
         assert_eq!(action["index"]["_index"], "siem_findings_current");
-        assert_eq!(action["index"]["_id"], IndexNaming::current_finding_id("arn:f1"));
+        assert_eq!(
+            action["index"]["_id"],
+            IndexNaming::current_finding_id("arn:f1")
+        );
         assert_eq!(action["index"]["version"], 1_764_000_000_000u64);
         assert_eq!(action["index"]["version_type"], "external_gte");
     }
@@ -242,7 +269,10 @@ mod tests {
     #[test]
     fn bulk_encoding_is_a_create_action_and_a_source_line() {
         let n = Normalized {
-            document: serde_json::json!({"a": 1}).as_object().cloned().expect("object"),
+            document: serde_json::json!({"a": 1})
+                .as_object()
+                .cloned()
+                .expect("object"),
             timestamp: Utc::now(),
             id: DocId::Positional,
         };

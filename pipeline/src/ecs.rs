@@ -155,6 +155,9 @@ mod tests {
         r.user(Some(" "));
         let mut d = EcsDocument::default();
         r.write_to(&mut d);
-        assert_eq!(Value::Object(d.into_map()), json!({"related": {"ip": ["10.0.0.1", "10.0.0.2"]}}));
+        assert_eq!(
+            Value::Object(d.into_map()),
+            json!({"related": {"ip": ["10.0.0.1", "10.0.0.2"]}})
+        );
     }
 }

@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use siem_pipeline::config::{Config, PipelineConfig};
 use siem_pipeline::dashboards::Dashboards;
-use siem_pipeline::normalize::{self, Routing};
 use siem_pipeline::enrich::Enrichers;
+use siem_pipeline::normalize::{self, Routing};
 use siem_pipeline::pipeline::{Limits, Pipeline};
 use siem_pipeline::sink::{OpenSearch, templates};
 use siem_pipeline::telemetry::{self, http::Health};
@@ -24,7 +24,11 @@ use tracing::{error, info};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "siem-pipeline", version, about = "AWS security findings and logs from S3 into OpenSearch, as ECS.")]
+#[command(
+    name = "siem-pipeline",
+    version,
+    about = "AWS security findings and logs from S3 into OpenSearch, as ECS."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -118,7 +122,9 @@ fn main() -> ExitCode {
         Command::Setup { config } => runtime().and_then(|rt| rt.block_on(setup(&config))),
         Command::Run { config } => runtime().and_then(|rt| rt.block_on(run(&config))),
         Command::LogTypes { json } => Ok(print_log_types(json)),
-        Command::Redrive { config, from } => runtime().and_then(|rt| rt.block_on(redrive(&config, from.as_deref()))),
+        Command::Redrive { config, from } => {
+            runtime().and_then(|rt| rt.block_on(redrive(&config, from.as_deref())))
+        }
     };
     match result {
         Ok(code) => code,
@@ -173,9 +179,20 @@ fn run_normalize(
             let enrichers = normalize::load_enrichers(&config).context("starting the enrichers")?;
             (enrichers, Limits::from_config(&config.pipeline))
         }
-        None => (Enrichers::none(), Limits::from_config(&PipelineConfig::default())),
+        None => (
+            Enrichers::none(),
+            Limits::from_config(&PipelineConfig::default()),
+        ),
     };
-    let summary = normalize::run_enriched(files, &routing, index_prefix, &enrichers, limits, &mut out, &mut err)?;
+    let summary = normalize::run_enriched(
+        files,
+        &routing,
+        index_prefix,
+        &enrichers,
+        limits,
+        &mut out,
+        &mut err,
+    )?;
     std::io::Write::flush(&mut out)?;
     Ok(if summary.errors == 0 {
         ExitCode::SUCCESS
@@ -196,12 +213,16 @@ async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let Some(dashboards) = &config.dashboards else {
         return Ok(ExitCode::SUCCESS);
     };
-    let client = Dashboards::new(dashboards).with_context(|| format!("importing dashboards into {}", dashboards.url))?;
+    let client = Dashboards::new(dashboards)
+        .with_context(|| format!("importing dashboards into {}", dashboards.url))?;
     let mut failed = 0;
     for outcome in client.import_all(&config.opensearch.index_prefix).await {
         match outcome {
             Ok(file) => {
-                println!("imported {}: {} objects into {}", file.file, file.success_count, dashboards.url);
+                println!(
+                    "imported {}: {} objects into {}",
+                    file.file, file.success_count, dashboards.url
+                );
                 for failure in &file.failures {
                     eprintln!("error: {}: {failure}", file.file);
                 }
@@ -236,14 +257,26 @@ async fn redrive(path: &std::path::Path, from: Option<&str>) -> anyhow::Result<E
     let sdk = siem_pipeline::source::aws_sdk_config(&config.aws).await;
     let s3 = siem_pipeline::source::aws_clients(&sdk, &config.aws).0;
     let Some(store) = dead_letter::open_store(&source, || s3.clone()) else {
-        anyhow::bail!("no dead-letter store: give --from or set [dead_letter] in {}", path.display());
+        anyhow::bail!(
+            "no dead-letter store: give --from or set [dead_letter] in {}",
+            path.display()
+        );
     };
     let client = OpenSearch::new(&config.opensearch, Some(&sdk))?;
     // Enriched as `run` enriches, with its data wherever it is.
-    let enrichers = siem_pipeline::enrich::Enrichers::start(&config.enrich, siem_pipeline::enrich::Fetcher { s3: Some(s3) }).await;
-    let summary = siem_pipeline::redrive::redrive(store.as_ref(), std::sync::Arc::new(client), &config, &enrichers)
-        .await
-        .with_context(|| format!("reading {}", store.describe()))?;
+    let enrichers = siem_pipeline::enrich::Enrichers::start(
+        &config.enrich,
+        siem_pipeline::enrich::Fetcher { s3: Some(s3) },
+    )
+    .await;
+    let summary = siem_pipeline::redrive::redrive(
+        store.as_ref(),
+        std::sync::Arc::new(client),
+        &config,
+        &enrichers,
+    )
+    .await
+    .with_context(|| format!("reading {}", store.describe()))?;
     println!(
         "{} file(s), {} letter(s): {} indexed, {} already indexed, {} refused again, {} still invalid, {} without a record to send",
         summary.files,
@@ -254,11 +287,13 @@ async fn redrive(path: &std::path::Path, from: Option<&str>) -> anyhow::Result<E
         summary.invalid,
         summary.not_redrivable
     );
-    Ok(if summary.failed + summary.invalid + summary.not_redrivable == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    })
+    Ok(
+        if summary.failed + summary.invalid + summary.not_redrivable == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        },
+    )
 }
 
 async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
@@ -287,7 +322,10 @@ async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     tokio::spawn(wait_for_signal(shutdown.clone()));
     info!(queue = %pipeline.config.sqs.queue_url, opensearch = %pipeline.config.opensearch.url, "siem-pipeline started");
-    let summary = pipeline.run(shutdown).await.context("running the pipeline")?;
+    let summary = pipeline
+        .run(shutdown)
+        .await
+        .context("running the pipeline")?;
     info!(
         messages = summary.messages,
         indexed = summary.indexed,

@@ -38,9 +38,16 @@ pub enum Routing {
 #[derive(Debug, thiserror::Error)]
 pub enum NormalizeCommandError {
     #[error("{file}: cannot open: {source}")]
-    Open { file: String, source: std::io::Error },
+    Open {
+        file: String,
+        source: std::io::Error,
+    },
     #[error("{file}: no log type matches key {key:?}; use --log-type NAME (known: {known})")]
-    Unrouted { file: String, key: String, known: String },
+    Unrouted {
+        file: String,
+        key: String,
+        known: String,
+    },
     #[error(transparent)]
     UnknownLogType(#[from] log_types::UnknownLogType),
     #[error("writing output: {0}")]
@@ -64,7 +71,15 @@ pub fn run(
     err: &mut dyn Write,
 ) -> Result<NormalizeSummary, NormalizeCommandError> {
     let limits = Limits::from_config(&PipelineConfig::default());
-    run_enriched(files, routing, index_prefix, &Enrichers::none(), limits, out, err)
+    run_enriched(
+        files,
+        routing,
+        index_prefix,
+        &Enrichers::none(),
+        limits,
+        out,
+        err,
+    )
 }
 
 /// Normalizes `files` within `limits` and enriches every document with `enrichers`.
@@ -94,15 +109,19 @@ pub fn run_enriched(
             _ => log_types::route(&key).ok_or_else(|| NormalizeCommandError::Unrouted {
                 file: display.clone(),
                 key: key.clone(),
-                known: log_types::REGISTRY.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "),
+                known: log_types::REGISTRY
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?,
         };
-        let reader: Box<dyn Read + Send> = Box::new(std::fs::File::open(path).map_err(|source| {
-            NormalizeCommandError::Open {
+        let reader: Box<dyn Read + Send> = Box::new(std::fs::File::open(path).map_err(
+            |source| NormalizeCommandError::Open {
                 file: display.clone(),
                 source,
-            }
-        })?);
+            },
+        )?);
         let identity = ObjectIdentity {
             bucket: "local".into(),
             key,
@@ -153,7 +172,9 @@ pub fn run_enriched(
 /// sources with the `[aws]` settings). Nothing is watched for changes: the
 /// command is over before a reload would matter.
 pub fn load_enrichers(config: &crate::config::Config) -> std::io::Result<Enrichers> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     Ok(runtime.block_on(async {
         let e = &config.enrich;
         let needs_s3 = [&e.geoip_city, &e.geoip_asn, &e.accounts_file]

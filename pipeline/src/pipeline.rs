@@ -31,18 +31,23 @@ use crate::document::{IndexNaming, ObjectIdentity};
 use crate::enrich::Enrichers;
 use crate::log_types::{self, LogType};
 use crate::read as reader;
-use crate::sink::dead_letter::{self, DeadLetterSender, DeadLetterStore};
-use crate::sink::intake::Intake;
 use crate::sink::bulk::BatchSummary;
 use crate::sink::circuit::Circuit;
+use crate::sink::dead_letter::{self, DeadLetterSender, DeadLetterStore};
+use crate::sink::intake::Intake;
 use crate::sink::{BulkApi, OpenSearch, batcher};
 use crate::source::receiver::{Receiver, WAITING_TICK};
 use crate::source::visibility::{self, Heartbeat};
-use crate::source::{Message, Notification, ObjectError, ObjectRef, ObjectStore, Queue, notification};
+use crate::source::{
+    Message, Notification, ObjectError, ObjectRef, ObjectStore, Queue, notification,
+};
 use crate::telemetry::events::{self as event, Emit};
 use crate::telemetry::http::Health;
 
-pub use crate::read::{EncodedRecord, Limits, ObjectMeta, ObjectSummary, RecordError, read_object, read_object_enriched};
+pub use crate::read::{
+    EncodedRecord, Limits, ObjectMeta, ObjectSummary, RecordError, read_object,
+    read_object_enriched,
+};
 
 /// Everything a running pipeline needs.
 pub struct Pipeline {
@@ -115,7 +120,9 @@ impl Pipeline {
         opensearch.ping().await?;
         crate::sink::templates::install(&opensearch, &config.opensearch.index_prefix).await?;
         let dead_letters = dead_letter::open_store(&config.dead_letter, || s3.clone());
-        let fetcher = crate::enrich::Fetcher { s3: Some(s3.clone()) };
+        let fetcher = crate::enrich::Fetcher {
+            s3: Some(s3.clone()),
+        };
         let enrichers = Arc::new(Enrichers::start(&config.enrich, fetcher).await);
         Ok(Pipeline {
             queue: Arc::new(crate::source::sqs::SqsQueue::new(
@@ -154,7 +161,9 @@ impl Pipeline {
             None => Duration::from_secs(queue.attributes().await?.visibility_timeout_secs.max(2)),
         };
         if dead_letters.is_none() {
-            warn!("no dead-letter store configured (dead_letter.s3_url or dead_letter.directory): records that can never be indexed keep their message on the queue until its redrive policy moves it");
+            warn!(
+                "no dead-letter store configured (dead_letter.s3_url or dead_letter.directory): records that can never be indexed keep their message on the queue until its redrive policy moves it"
+            );
         }
         // A stage that panics stops the run: receiving on into a dead sink,
         // acker or dead-letter writer would push every message through its
@@ -163,7 +172,15 @@ impl Pipeline {
         let (dl_sender, dl_writer) = match dead_letters {
             Some(store) => {
                 let (s, w) = dead_letter::writer(store);
-                (s, Some(tokio::spawn(vital("dead-letter writer", w, failed.clone(), shutdown.clone()))))
+                (
+                    s,
+                    Some(tokio::spawn(vital(
+                        "dead-letter writer",
+                        w,
+                        failed.clone(),
+                        shutdown.clone(),
+                    ))),
+                )
             }
             None => (DeadLetterSender::none(), None),
         };
@@ -173,11 +190,22 @@ impl Pipeline {
         let probe = tokio::spawn(circuit.clone().probe(opensearch.clone()));
         let sink = tokio::spawn(vital(
             "bulk sink",
-            batcher::run(doc_rx, opensearch, config.bulk.clone(), dl_sender.clone(), circuit.clone()),
+            batcher::run(
+                doc_rx,
+                opensearch,
+                config.bulk.clone(),
+                dl_sender.clone(),
+                circuit.clone(),
+            ),
             failed.clone(),
             shutdown.clone(),
         ));
-        let acker = tokio::spawn(vital("acker", ack::run_acker(completions, queue.clone()), failed.clone(), shutdown.clone()));
+        let acker = tokio::spawn(vital(
+            "acker",
+            ack::run_acker(completions, queue.clone()),
+            failed.clone(),
+            shutdown.clone(),
+        ));
         let depth = tokio::spawn(crate::source::depth::watch(queue.clone(), health.clone()));
         let enrich_reload = tokio::spawn(enrichers.clone().watch());
         let shared = Arc::new(Shared {
@@ -220,7 +248,12 @@ impl Pipeline {
                 heartbeat: shared.heartbeat,
                 available: circuit.subscribe(),
             };
-            receivers.push(tokio::spawn(receive_loop(receiver, shared.clone(), tasks.clone(), received.clone())));
+            receivers.push(tokio::spawn(receive_loop(
+                receiver,
+                shared.clone(),
+                tasks.clone(),
+                received.clone(),
+            )));
         }
         let mut receiving = tokio::spawn(futures::future::join_all(receivers));
 
@@ -246,7 +279,10 @@ impl Pipeline {
             () = signalled_grace => false,
         };
         if !finished {
-            warn!(?grace, "in-flight work did not finish within the grace period; making its messages visible again");
+            warn!(
+                ?grace,
+                "in-flight work did not finish within the grace period; making its messages visible again"
+            );
             // Everything that could still be waiting is woken to fail:
             // object slots, the bytes budget, the sink, the dead letters.
             in_flight.abandon();
@@ -316,12 +352,18 @@ async fn vital<T: Default>(
     }
 }
 
-async fn receive_loop(mut receiver: Receiver, shared: Arc<Shared>, tasks: TaskTracker, received: Arc<AtomicU64>) {
+async fn receive_loop(
+    mut receiver: Receiver,
+    shared: Arc<Shared>,
+    tasks: TaskTracker,
+    received: Arc<AtomicU64>,
+) {
     while let Some(messages) = receiver.next().await {
         received.fetch_add(messages.len() as u64, Ordering::Relaxed);
         // Every message is kept hidden from the moment it is received, also
         // while it waits below for its turn.
-        let messages: Vec<(Message, Pending)> = messages.into_iter().map(|m| receive(m, &shared)).collect();
+        let messages: Vec<(Message, Pending)> =
+            messages.into_iter().map(|m| receive(m, &shared)).collect();
         for (message, pending) in messages {
             handle_message(message, pending, &shared, &tasks, &receiver.health).await;
         }
@@ -342,7 +384,13 @@ fn receive(message: Message, shared: &Shared) -> (Message, Pending) {
     (message, pending)
 }
 
-async fn handle_message(message: Message, pending: Pending, shared: &Arc<Shared>, tasks: &TaskTracker, health: &Health) {
+async fn handle_message(
+    message: Message,
+    pending: Pending,
+    shared: &Arc<Shared>,
+    tasks: &TaskTracker,
+    health: &Health,
+) {
     let objects = match notification::parse(&message.body) {
         Err(error) => {
             event::MessageInvalid {
@@ -389,7 +437,12 @@ async fn handle_message(message: Message, pending: Pending, shared: &Arc<Shared>
 
 async fn process_object(object: ObjectRef, pending: Pending, shared: &Arc<Shared>) {
     // Routing by key: the first log type that claims it.
-    let Some(log_type) = shared.log_types.iter().copied().find(|t| t.matches_key(&object.key)) else {
+    let Some(log_type) = shared
+        .log_types
+        .iter()
+        .copied()
+        .find(|t| t.matches_key(&object.key))
+    else {
         event::ObjectUnrouted {
             bucket: &object.bucket,
             key: &object.key,
@@ -432,7 +485,11 @@ async fn process_object(object: ObjectRef, pending: Pending, shared: &Arc<Shared
     let identity = Arc::new(ObjectIdentity {
         bucket: object.bucket.clone(),
         key: object.key.clone(),
-        version: body.version_id.clone().or_else(|| body.etag.clone()).unwrap_or_default(),
+        version: body
+            .version_id
+            .clone()
+            .or_else(|| body.etag.clone())
+            .unwrap_or_default(),
         written_at: body.last_modified,
     });
     let meta = ObjectMeta {

@@ -25,7 +25,9 @@ use chrono::{DateTime, Utc};
 use crate::decode::compression::{LimitedRead, detect_from_reader};
 use crate::decode::parquet::{self, ParquetLines};
 use crate::decode::{FrameError, Framer};
-use crate::document::{IndexNaming, ObjectIdentity, document_id, encode_bulk, encode_current_state};
+use crate::document::{
+    IndexNaming, ObjectIdentity, document_id, encode_bulk, encode_current_state,
+};
 use crate::enrich::{Additions, Enrichers, Scope};
 use crate::log_types::{DocId, LogType, NormalizeError};
 
@@ -87,9 +89,19 @@ fn index_time(event: DateTime<Utc>, meta: &ObjectMeta, limits: &Limits) -> (Date
     let Some(written) = meta.written_at else {
         return (event, false);
     };
-    let too_old = written.signed_duration_since(event).to_std().is_ok_and(|d| d > limits.max_event_age);
-    let too_new = event.signed_duration_since(written).to_std().is_ok_and(|d| d > limits.max_event_future);
-    if too_old || too_new { (written, true) } else { (event, false) }
+    let too_old = written
+        .signed_duration_since(event)
+        .to_std()
+        .is_ok_and(|d| d > limits.max_event_age);
+    let too_new = event
+        .signed_duration_since(written)
+        .to_std()
+        .is_ok_and(|d| d > limits.max_event_future);
+    if too_old || too_new {
+        (written, true)
+    } else {
+        (event, false)
+    }
 }
 
 /// Marks a document whose index was chosen by its object's time.
@@ -98,7 +110,10 @@ fn flag_out_of_range(document: &mut serde_json::Map<String, serde_json::Value>) 
         .entry("siem")
         .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
     if let serde_json::Value::Object(siem) = siem {
-        siem.insert("timestamp_out_of_range".into(), serde_json::Value::Bool(true));
+        siem.insert(
+            "timestamp_out_of_range".into(),
+            serde_json::Value::Bool(true),
+        );
     }
 }
 
@@ -209,7 +224,16 @@ pub fn read_object(
     limits: Limits,
     on_record: &mut dyn FnMut(Result<EncodedRecord, RecordError>) -> ControlFlow<()>,
 ) -> ObjectSummary {
-    read_object_enriched(reader, meta, identity, log_type, naming, limits, &Enrichers::none(), on_record)
+    read_object_enriched(
+        reader,
+        meta,
+        identity,
+        log_type,
+        naming,
+        limits,
+        &Enrichers::none(),
+        on_record,
+    )
 }
 
 /// [`read_object`], with every document enriched between normalization and
@@ -313,7 +337,8 @@ impl<'a> FrameEncoder<'a> {
         for (sub, mut normalized) in self.out.drain(..).enumerate() {
             crate::log_types::stamp(log_type, &mut normalized.document);
             self.added.clear();
-            self.enrichers.enrich_in(&self.scope, &mut normalized.document, &mut self.added);
+            self.enrichers
+                .enrich_in(&self.scope, &mut normalized.document, &mut self.added);
             let (at, out_of_range) = index_time(normalized.timestamp, self.meta, &self.limits);
             if out_of_range {
                 flag_out_of_range(&mut normalized.document);
@@ -322,7 +347,13 @@ impl<'a> FrameEncoder<'a> {
                 crate::ecs::set_in(&mut normalized.document, "siem.finding.key", key.as_str());
             }
             let index = self.naming.index(log_type.name(), at);
-            let id = document_id(log_type.name(), &normalized.id, self.identity, ordinal, sub as u32);
+            let id = document_id(
+                log_type.name(),
+                &normalized.id,
+                self.identity,
+                ordinal,
+                sub as u32,
+            );
             let mut bulk = encode_bulk(&index, &id, &normalized, &self.added);
             let mut actions = 1;
             if let DocId::Finding { key, version, .. } = &normalized.id {
@@ -372,23 +403,30 @@ fn read_frames(
         &identity.key,
     )
     .map_err(stream_error)?;
-    let decoded: Box<dyn Read + Send + '_> = if parquet::is_parquet(raw.fill_buf().map_err(stream_error)?) {
-        if !log_type.reads_parquet() {
-            return Err(stream_error(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("a Parquet object, which log type {} does not read", log_type.name()),
-            )));
-        }
-        Box::new(ParquetLines::spool(raw, limits.max_parquet_bytes).map_err(stream_error)?)
-    } else {
-        compression.decoder(raw).map_err(stream_error)?
-    };
+    let decoded: Box<dyn Read + Send + '_> =
+        if parquet::is_parquet(raw.fill_buf().map_err(stream_error)?) {
+            if !log_type.reads_parquet() {
+                return Err(stream_error(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "a Parquet object, which log type {} does not read",
+                        log_type.name()
+                    ),
+                )));
+            }
+            Box::new(ParquetLines::spool(raw, limits.max_parquet_bytes).map_err(stream_error)?)
+        } else {
+            compression.decoder(raw).map_err(stream_error)?
+        };
     let decoded = LimitedRead::new(decoded, limits.max_decompressed_bytes);
     let mut framer = Framer::new(
         BufReader::with_capacity(256 << 10, decoded),
         log_type.framing(),
         limits.max_frame_bytes,
-    );
+    )
+    // A record over the limit is kept on disk for its dead letter; it
+    // cannot be longer than its object.
+    .keeping_over_long(limits.max_decompressed_bytes);
     let mut encoder = FrameEncoder::new(log_type, identity, meta, naming, limits, enrichers);
     let result = loop {
         let step = match framer.next_frame() {
@@ -408,12 +446,17 @@ fn read_frames(
             break Ok(());
         }
         let out_bytes = framer.bytes_read();
-        if out_bytes > RATIO_GRACE_BYTES && out_bytes / compressed.load(Ordering::Relaxed).max(1) > limits.max_ratio {
+        if out_bytes > RATIO_GRACE_BYTES
+            && out_bytes / compressed.load(Ordering::Relaxed).max(1) > limits.max_ratio
+        {
             break Err(FrameError::Io {
                 frames: summary.frames,
                 source: io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("decompression ratio exceeds the limit of {}", limits.max_ratio),
+                    format!(
+                        "decompression ratio exceeds the limit of {}",
+                        limits.max_ratio
+                    ),
                 ),
             });
         }
@@ -428,7 +471,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().expect("a time")
+        Utc.with_ymd_and_hms(y, m, d, 0, 0, 0)
+            .single()
+            .expect("a time")
     }
 
     fn written(at: DateTime<Utc>) -> ObjectMeta {
@@ -441,20 +486,36 @@ mod tests {
     #[test]
     fn an_event_time_near_its_object_picks_its_own_index() {
         let limits = Limits::default();
-        assert_eq!(index_time(at(2026, 11, 1), &written(at(2026, 11, 2)), &limits), (at(2026, 11, 1), false));
-        assert_eq!(index_time(at(2019, 3, 1), &written(at(2026, 11, 2)), &limits), (at(2019, 3, 1), false), "a backfill");
+        assert_eq!(
+            index_time(at(2026, 11, 1), &written(at(2026, 11, 2)), &limits),
+            (at(2026, 11, 1), false)
+        );
+        assert_eq!(
+            index_time(at(2019, 3, 1), &written(at(2026, 11, 2)), &limits),
+            (at(2019, 3, 1), false),
+            "a backfill"
+        );
     }
 
     #[test]
     fn a_garbage_event_time_goes_to_the_index_of_its_objects_time() {
         let limits = Limits::default();
         // A flow log's `start` of 164000066: 1975.
-        assert_eq!(index_time(at(1975, 3, 14), &written(at(2026, 11, 2)), &limits), (at(2026, 11, 2), true));
-        assert_eq!(index_time(at(2031, 1, 1), &written(at(2026, 11, 2)), &limits), (at(2026, 11, 2), true));
+        assert_eq!(
+            index_time(at(1975, 3, 14), &written(at(2026, 11, 2)), &limits),
+            (at(2026, 11, 2), true)
+        );
+        assert_eq!(
+            index_time(at(2031, 1, 1), &written(at(2026, 11, 2)), &limits),
+            (at(2026, 11, 2), true)
+        );
     }
 
     #[test]
     fn without_an_object_time_the_event_time_is_kept() {
-        assert_eq!(index_time(at(1975, 3, 14), &ObjectMeta::default(), &Limits::default()), (at(1975, 3, 14), false));
+        assert_eq!(
+            index_time(at(1975, 3, 14), &ObjectMeta::default(), &Limits::default()),
+            (at(1975, 3, 14), false)
+        );
     }
 }

@@ -4,10 +4,11 @@
 //! Each letter's record is normalized anew, with the object identity and the
 //! ordinal it had, so it gets the `_id` it would have had: a redrive twice, or
 //! a redrive of a record that was indexed meanwhile, adds nothing (409). A
-//! letter without its record (a record over `pipeline.max_record_bytes`, a
-//! broken stream), or whose record means nothing alone (a flow log line,
-//! without its object's header), cannot be redriven: its object must be read
-//! again, by sending its notification again. Nothing is deleted from the
+//! record over `pipeline.max_record_bytes` is read from the `record_object`
+//! its letter names. A letter without its record (one the disk could not
+//! take while it was read), or whose record means nothing alone (a flow log
+//! line, without its object's header), cannot be redriven: its object must be
+//! read again, by sending its notification again. Nothing is deleted from the
 //! store.
 
 use std::sync::Arc;
@@ -60,6 +61,9 @@ struct Letter {
     record: Option<Value>,
     #[serde(default)]
     record_base64: Option<String>,
+    /// A record too long for the letter, stored beside it.
+    #[serde(default)]
+    record_object: Option<String>,
 }
 
 impl Letter {
@@ -67,7 +71,9 @@ impl Letter {
     fn record(&self) -> Option<Vec<u8>> {
         match (&self.record, &self.record_base64) {
             (Some(Value::String(text)), _) if !text.is_empty() => Some(text.clone().into_bytes()),
-            (Some(Value::String(_)) | Some(Value::Null) | None, Some(b64)) => BASE64_STANDARD.decode(b64).ok(),
+            (Some(Value::String(_)) | Some(Value::Null) | None, Some(b64)) => {
+                BASE64_STANDARD.decode(b64).ok()
+            }
             (Some(Value::String(_)) | Some(Value::Null) | None, None) => None,
             (Some(json), _) => serde_json::to_vec(json).ok(),
         }
@@ -107,7 +113,19 @@ pub async fn redrive(
                 summary.not_redrivable += 1;
                 continue;
             };
-            let (Ok(log_type), Some(record)) = (log_types::by_name(&letter.log_type), letter.record()) else {
+            let record = match (letter.record(), &letter.record_object) {
+                (Some(record), _) => Some(record),
+                (None, Some(name)) => match store.read(name.clone()).await {
+                    Ok(record) => Some(record),
+                    Err(error) => {
+                        tracing::warn!(file = %name, %error, "the record of a letter cannot be read");
+                        None
+                    }
+                },
+                (None, None) => None,
+            };
+            let (Ok(log_type), Some(record)) = (log_types::by_name(&letter.log_type), record)
+            else {
                 summary.not_redrivable += 1;
                 continue;
             };
@@ -130,7 +148,8 @@ pub async fn redrive(
                 written_at: identity.written_at,
                 ..ObjectMeta::default()
             };
-            let mut encoder = FrameEncoder::new(log_type, &identity, &meta, &naming, limits, enrichers);
+            let mut encoder =
+                FrameEncoder::new(log_type, &identity, &meta, &naming, limits, enrichers);
             let mut read = ObjectSummary::default();
             let mut encoded: Vec<EncodedRecord> = Vec::new();
             let _ = encoder.encode(letter.ordinal, &record, &mut read, &mut |r| {

@@ -25,3 +25,27 @@ pub fn private_temp_file(tag: &str) -> std::io::Result<(PathBuf, std::fs::File)>
     let file = options.open(&path)?;
     Ok((path, file))
 }
+
+/// A private temporary file that is removed when dropped.
+#[derive(Debug)]
+pub struct TempFile {
+    path: PathBuf,
+}
+
+impl TempFile {
+    /// A new, empty file, open for writing.
+    pub fn create(tag: &str) -> std::io::Result<(TempFile, std::fs::File)> {
+        let (path, file) = private_temp_file(tag)?;
+        Ok((TempFile { path }, file))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

@@ -53,7 +53,8 @@ struct LinesNormalizer;
 
 impl Normalizer for LinesNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        let value: Value = serde_json::from_slice(frame).map_err(|e| NormalizeError::InvalidJson(e.to_string()))?;
+        let value: Value = serde_json::from_slice(frame)
+            .map_err(|e| NormalizeError::InvalidJson(e.to_string()))?;
         if value["panic"] == true {
             panic!("normalizer bug on {value}");
         }
@@ -62,7 +63,10 @@ impl Normalizer for LinesNormalizer {
         };
         out.push(Normalized {
             document,
-            timestamp: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().expect("a time"),
+            timestamp: Utc
+                .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+                .single()
+                .expect("a time"),
             id: DocId::Positional,
         });
         Ok(())
@@ -179,7 +183,12 @@ listen = ""
             visibility = VISIBILITY.as_secs(),
             extra = self.extra_config,
         );
-        Config::from_toml(std::path::Path::new("delivery.toml"), &text, std::iter::empty()).expect("a valid config")
+        Config::from_toml(
+            std::path::Path::new("delivery.toml"),
+            &text,
+            std::iter::empty(),
+        )
+        .expect("a valid config")
     }
 
     /// The harness's objects, with reads of `slow_key` taking `delay`.
@@ -205,7 +214,10 @@ listen = ""
     }
 
     async fn run(&self) -> RunSummary {
-        self.pipeline(self.objects.clone()).run(CancellationToken::new()).await.expect("runs")
+        self.pipeline(self.objects.clone())
+            .run(CancellationToken::new())
+            .await
+            .expect("runs")
     }
 }
 
@@ -226,7 +238,12 @@ async fn a_message_is_deleted_once_every_record_of_every_object_is_indexed() {
     let id = h.queue.send(&body);
     let summary = h.run().await;
     assert_eq!(summary.indexed, 3);
-    let mut ns: Vec<i64> = h.index.documents().iter().filter_map(|(_, _, d)| d["n"].as_i64()).collect();
+    let mut ns: Vec<i64> = h
+        .index
+        .documents()
+        .iter()
+        .filter_map(|(_, _, d)| d["n"].as_i64())
+        .collect();
     ns.sort_unstable();
     assert_eq!(ns, [1, 2, 3]);
     assert_eq!(h.queue.deleted(), [id]);
@@ -235,21 +252,27 @@ async fn a_message_is_deleted_once_every_record_of_every_object_is_indexed() {
 #[tokio::test(start_paused = true)]
 async fn a_record_whose_retries_run_out_keeps_its_message_and_the_other_messages_are_deleted() {
     let h = Harness::new();
-    h.index
-        .set_rule(Box::new(|_, _, doc| (doc["n"] == 2).then_some((429, "es_rejected_execution_exception"))));
+    h.index.set_rule(Box::new(|_, _, doc| {
+        (doc["n"] == 2).then_some((429, "es_rejected_execution_exception"))
+    }));
     let stuck = h.object("lines/stuck", &["{\"n\":1}", "{\"n\":2}"]);
     let fine = h.object("lines/fine", &["{\"n\":3}"]);
     let summary = h.run().await;
     assert_eq!(summary.gave_up, 1);
     assert_eq!(h.queue.deleted(), [fine]);
-    assert_eq!(h.queue.remaining(), 1, "{stuck} stays on the queue for redelivery");
+    assert_eq!(
+        h.queue.remaining(),
+        1,
+        "{stuck} stays on the queue for redelivery"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_rejected_document_is_dead_lettered_as_sent_and_then_its_message_is_deleted() {
     let h = Harness::new();
-    h.index
-        .set_rule(Box::new(|_, _, doc| (doc["n"] == 2).then_some((400, "mapper_parsing_exception"))));
+    h.index.set_rule(Box::new(|_, _, doc| {
+        (doc["n"] == 2).then_some((400, "mapper_parsing_exception"))
+    }));
     let id = h.object("lines/a", &["{\"n\":1}", "{\"n\":2,\"x\":\"y\"}"]);
     h.run().await;
     assert_eq!(h.queue.deleted(), [id]);
@@ -276,7 +299,8 @@ async fn a_record_that_does_not_normalize_is_dead_lettered_with_its_bytes() {
 #[tokio::test(start_paused = true)]
 async fn a_cluster_that_refuses_writes_is_not_a_bad_document_nothing_is_dead_lettered_or_deleted() {
     let h = Harness::new();
-    h.index.set_rule(Box::new(|_, _, _| Some((403, "cluster_block_exception"))));
+    h.index
+        .set_rule(Box::new(|_, _, _| Some((403, "cluster_block_exception"))));
     h.object("lines/a", &["{\"n\":1}", "{\"n\":2}"]);
     let summary = h.run().await;
     assert_eq!((summary.rejected, summary.gave_up), (0, 2));
@@ -294,7 +318,11 @@ async fn a_request_too_large_is_split_and_a_document_too_large_is_dead_lettered_
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let id = h.object("lines/a", &refs);
     let summary = h.run().await;
-    assert_eq!((summary.indexed, summary.rejected, summary.gave_up), (8, 1, 0), "{summary:?}");
+    assert_eq!(
+        (summary.indexed, summary.rejected, summary.gave_up),
+        (8, 1, 0),
+        "{summary:?}"
+    );
     let letters = h.dead_letters.lines();
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0]["status"], 413);
@@ -313,7 +341,11 @@ async fn a_dead_letter_the_store_refuses_keeps_its_message() {
     h.object("lines/a", &["{\"n\":1}", "not json"]);
     h.run().await;
     assert!(h.queue.deleted().is_empty());
-    assert_eq!(h.index.documents().len(), 1, "the good record is indexed all the same");
+    assert_eq!(
+        h.index.documents().len(),
+        1,
+        "the good record is indexed all the same"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -322,7 +354,11 @@ async fn a_panicking_normalizer_never_deletes_its_message() {
     h.object("lines/bad", &["{\"n\":1}", "{\"panic\":true}", "{\"n\":3}"]);
     let fine = h.object("lines/fine", &["{\"n\":4}"]);
     h.run().await;
-    assert_eq!(h.queue.deleted(), [fine], "only the message without a panic is deleted");
+    assert_eq!(
+        h.queue.deleted(),
+        [fine],
+        "only the message without a panic is deleted"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -345,7 +381,11 @@ async fn a_panic_in_the_dead_letter_writer_never_deletes_its_message() {
     h.object("lines/a", &["{\"n\":1}", "not json"]);
     let summary = h.run().await;
     assert!(h.queue.deleted().is_empty());
-    assert_eq!(summary.failed_stage, Some("dead-letter writer"), "the run stops rather than feed a dead writer");
+    assert_eq!(
+        summary.failed_stage,
+        Some("dead-letter writer"),
+        "the run stops rather than feed a dead writer"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -373,7 +413,10 @@ async fn a_message_waiting_in_a_receive_batch_keeps_its_visibility_extended() {
     let store = h.slow("lines/slow", VISIBILITY * 5);
     let run = tokio::spawn(h.pipeline(store).run(CancellationToken::new()));
     tokio::time::sleep(VISIBILITY * 3).await;
-    assert!(h.queue.receive_now().is_empty(), "no waiting message became visible to other workers");
+    assert!(
+        h.queue.receive_now().is_empty(),
+        "no waiting message became visible to other workers"
+    );
     run.await.expect("joins").expect("runs");
     let mut deleted = h.queue.deleted();
     deleted.sort();
@@ -394,7 +437,11 @@ async fn shutdown_releases_what_cannot_finish_within_the_grace_period() {
     assert!(summary.abandoned);
     assert!(h.queue.deleted().is_empty());
     let visible = h.queue.receive_now();
-    assert_eq!(visible.len(), 1, "released at once, not after the visibility timeout");
+    assert_eq!(
+        visible.len(),
+        1,
+        "released at once, not after the visibility timeout"
+    );
     assert_eq!(visible[0].message_id, id);
 }
 
@@ -415,24 +462,36 @@ async fn the_grace_period_runs_from_the_signal_not_from_the_end_of_a_long_poll()
     let signalled = tokio::time::Instant::now();
     shutdown.cancel();
     tokio::time::sleep(Duration::from_secs(11)).await;
-    assert_eq!(h.queue.receive_now().len(), 1, "handed back when the grace period ran out");
+    assert_eq!(
+        h.queue.receive_now().len(),
+        1,
+        "handed back when the grace period ran out"
+    );
     let summary = run.await.expect("joins").expect("runs");
     assert!(summary.abandoned);
     let took = signalled.elapsed();
-    assert!(took <= Duration::from_secs(20 + 5), "stopped {took:?} after the signal");
+    assert!(
+        took <= Duration::from_secs(20 + 5),
+        "stopped {took:?} after the signal"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn while_opensearch_does_not_answer_nothing_more_is_received_and_all_indexes_once_it_does() {
     let h = Harness::new();
     h.index.set_down(true);
-    let ids: Vec<String> = (0..3).map(|i| h.object(&format!("lines/{i}"), &["{\"n\":1}"])).collect();
+    let ids: Vec<String> = (0..3)
+        .map(|i| h.object(&format!("lines/{i}"), &["{\"n\":1}"]))
+        .collect();
     let run = tokio::spawn(h.pipeline(h.objects.clone()).run(CancellationToken::new()));
     // An outage of many visibility timeouts and retry budgets.
     tokio::time::sleep(Duration::from_secs(600)).await;
     let counts = h.queue.receive_counts();
     assert_eq!(counts.len(), 3, "nothing deleted during the outage");
-    assert!(counts.values().all(|n| *n <= 1), "received at most once while the cluster was down: {counts:?}");
+    assert!(
+        counts.values().all(|n| *n <= 1),
+        "received at most once while the cluster was down: {counts:?}"
+    );
     h.index.set_down(false);
     run.await.expect("joins").expect("runs");
     let mut deleted = h.queue.deleted();
@@ -454,7 +513,10 @@ async fn a_pipeline_waiting_on_back_pressure_stays_healthy() {
     let run = tokio::spawn(pipeline.run(CancellationToken::new()));
     for minute in 1..=4 {
         tokio::time::sleep(Duration::from_secs(60)).await;
-        assert!(health.is_alive(Duration::from_secs(90)), "unhealthy after {minute} min of rightful waiting");
+        assert!(
+            health.is_alive(Duration::from_secs(90)),
+            "unhealthy after {minute} min of rightful waiting"
+        );
     }
     run.await.expect("joins").expect("runs");
     assert_eq!(h.queue.deleted().len(), 2);

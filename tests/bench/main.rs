@@ -35,8 +35,16 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let a = |i: usize| args.get(i).map(String::as_str).unwrap_or_else(|| usage());
     match a(0) {
-        "generate" => generate(a(1), a(2).parse().unwrap_or_else(|_| usage()), Path::new(a(3))),
-        "pipeline" => null_sink(a(1), a(2).parse().unwrap_or_else(|_| usage()), Path::new(a(3))),
+        "generate" => generate(
+            a(1),
+            a(2).parse().unwrap_or_else(|_| usage()),
+            Path::new(a(3)),
+        ),
+        "pipeline" => null_sink(
+            a(1),
+            a(2).parse().unwrap_or_else(|_| usage()),
+            Path::new(a(3)),
+        ),
         "encode" => encode(a(1), Path::new(a(2)), Path::new(a(3))),
         "index" => index(a(1), a(2), a(3), Path::new(a(4))),
         "load" => load(a(1), Path::new(a(2))),
@@ -57,7 +65,10 @@ fn usage() -> ! {
 fn generate(kind: &str, mib: u64, out: &Path) {
     let target = mib << 20;
     let file = File::create(out).expect("create output");
-    let mut gz = flate2::write::GzEncoder::new(BufWriter::with_capacity(1 << 20, file), flate2::Compression::default());
+    let mut gz = flate2::write::GzEncoder::new(
+        BufWriter::with_capacity(1 << 20, file),
+        flate2::Compression::default(),
+    );
     let mut written = 0u64;
     let mut n = 0u64;
     let root = siem_pipeline_tests::repo_root().join("tests/fixtures");
@@ -65,15 +76,23 @@ fn generate(kind: &str, mib: u64, out: &Path) {
         "cloudtrail" => {
             let mut templates = Vec::new();
             for f in ["identities.json", "errors-and-console-logins.json"] {
-                let v: Value = serde_json::from_str(&std::fs::read_to_string(root.join("cloudtrail").join(f)).expect("fixture"))
-                    .expect("fixture JSON");
+                let v: Value = serde_json::from_str(
+                    &std::fs::read_to_string(root.join("cloudtrail").join(f)).expect("fixture"),
+                )
+                .expect("fixture JSON");
                 templates.extend(v["Records"].as_array().cloned().unwrap_or_default());
             }
             gz.write_all(b"{\"Records\":[").expect("write");
             while written < target {
                 let mut r = templates[(n as usize) % templates.len()].clone();
                 r["eventID"] = json!(format!("{:08x}-0000-4000-8000-{:012x}", n >> 16, n));
-                r["eventTime"] = json!(format!("2026-11-{:02}T{:02}:{:02}:{:02}Z", 1 + n % 28, n % 24, n % 60, (n / 60) % 60));
+                r["eventTime"] = json!(format!(
+                    "2026-11-{:02}T{:02}:{:02}:{:02}Z",
+                    1 + n % 28,
+                    n % 24,
+                    n % 60,
+                    (n / 60) % 60
+                ));
                 r["sourceIPAddress"] = json!(format!("203.0.113.{}", n % 250));
                 let mut line = serde_json::to_vec(&r).expect("encode");
                 if n > 0 {
@@ -102,7 +121,11 @@ fn generate(kind: &str, mib: u64, out: &Path) {
                     40 + (n * 13) % 90000,
                     1795833600 + n / 100,
                     1795833660 + n / 100,
-                    if n.is_multiple_of(7) { "REJECT" } else { "ACCEPT" },
+                    if n.is_multiple_of(7) {
+                        "REJECT"
+                    } else {
+                        "ACCEPT"
+                    },
                 );
                 gz.write_all(line.as_bytes()).expect("write");
                 written += line.len() as u64;
@@ -111,7 +134,10 @@ fn generate(kind: &str, mib: u64, out: &Path) {
         }
         "guardduty" => {
             let mut templates = Vec::new();
-            for f in std::fs::read_dir(root.join("guardduty")).expect("fixtures").flatten() {
+            for f in std::fs::read_dir(root.join("guardduty"))
+                .expect("fixtures")
+                .flatten()
+            {
                 let p = f.path();
                 if p.extension().is_some_and(|e| e == "jsonl") {
                     for l in std::fs::read_to_string(&p).expect("fixture").lines() {
@@ -125,7 +151,13 @@ fn generate(kind: &str, mib: u64, out: &Path) {
             while written < target {
                 let mut f = templates[(n as usize) % templates.len()].clone();
                 f["id"] = json!(format!("{n:032x}"));
-                f["updatedAt"] = json!(format!("2026-11-{:02}T{:02}:{:02}:{:02}.000Z", 1 + n % 28, n % 24, n % 60, (n / 60) % 60));
+                f["updatedAt"] = json!(format!(
+                    "2026-11-{:02}T{:02}:{:02}:{:02}.000Z",
+                    1 + n % 28,
+                    n % 24,
+                    n % 60,
+                    (n / 60) % 60
+                ));
                 let mut line = serde_json::to_vec(&f).expect("encode");
                 line.push(b'\n');
                 gz.write_all(&line).expect("write");
@@ -136,14 +168,22 @@ fn generate(kind: &str, mib: u64, out: &Path) {
         _ => usage(),
     }
     gz.finish().expect("finish").flush().expect("flush");
-    println!("{}", json!({"kind": kind, "records": n, "uncompressed_bytes": written}));
+    println!(
+        "{}",
+        json!({"kind": kind, "records": n, "uncompressed_bytes": written})
+    );
 }
 
 // -- the read path ----------------------------------------------------------------
 
 /// Runs decompress → frame → normalize → encode on `file`, handing each
 /// document to `sink`. Returns (documents, record errors, decompressed bytes).
-fn read_path(log_type: &str, prefix: &str, file: &Path, sink: &mut dyn FnMut(EncodedRecord)) -> (u64, u64, u64) {
+fn read_path(
+    log_type: &str,
+    prefix: &str,
+    file: &Path,
+    sink: &mut dyn FnMut(EncodedRecord),
+) -> (u64, u64, u64) {
     let log_type = log_types::by_name(log_type).unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(2)
@@ -165,7 +205,15 @@ fn read_path(log_type: &str, prefix: &str, file: &Path, sink: &mut dyn FnMut(Enc
         }
         ControlFlow::Continue(())
     };
-    let s = read_object(reader, &ObjectMeta::default(), &identity, log_type, &naming, Limits::default(), &mut on_record);
+    let s = read_object(
+        reader,
+        &ObjectMeta::default(),
+        &identity,
+        log_type,
+        &naming,
+        Limits::default(),
+        &mut on_record,
+    );
     (s.documents, s.record_errors, s.decompressed_bytes)
 }
 
@@ -178,7 +226,8 @@ fn null_sink(log_type: &str, threads: usize, file: &Path) {
             let (t, f) = (log_type.to_owned(), file.to_owned());
             std::thread::spawn(move || {
                 let mut bulk_bytes = 0u64;
-                let (docs, errors, bytes) = read_path(&t, "bench", &f, &mut |r| bulk_bytes += r.bulk.len() as u64);
+                let (docs, errors, bytes) =
+                    read_path(&t, "bench", &f, &mut |r| bulk_bytes += r.bulk.len() as u64);
                 (docs, errors, bytes, bulk_bytes)
             })
         })
@@ -201,7 +250,9 @@ fn null_sink(log_type: &str, threads: usize, file: &Path) {
 /// Writes the documents as a `_bulk` body, for the reference loader.
 fn encode(log_type: &str, file: &Path, out: &Path) {
     let mut w = BufWriter::with_capacity(1 << 20, File::create(out).expect("create"));
-    let (docs, _, _) = read_path(log_type, "bench", file, &mut |r| w.write_all(&r.bulk).expect("write"));
+    let (docs, _, _) = read_path(log_type, "bench", file, &mut |r| {
+        w.write_all(&r.bulk).expect("write")
+    });
     w.flush().expect("flush");
     println!("{}", json!({"documents": docs}));
 }
@@ -238,7 +289,10 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Sends bodies with `CONCURRENCY` requests in flight; returns item errors.
 async fn send_bodies(url: &str, mut bodies: tokio::sync::mpsc::Receiver<Vec<u8>>) -> u64 {
-    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
     let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     while let Some(body) = bodies.recv().await {
@@ -256,7 +310,12 @@ async fn send_bodies(url: &str, mut bodies: tokio::sync::mpsc::Receiver<Vec<u8>>
             drop(permit);
             v["items"]
                 .as_array()
-                .map(|items| items.iter().filter(|i| i["create"]["status"].as_u64().unwrap_or(500) >= 300).count() as u64)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter(|i| i["create"]["status"].as_u64().unwrap_or(500) >= 300)
+                        .count() as u64
+                })
                 .unwrap_or(u64::MAX)
         });
     }
@@ -294,7 +353,8 @@ impl BulkSender {
     fn push(&mut self, pair: &[u8]) {
         self.body.extend_from_slice(pair);
         if self.body.len() >= BODY_BYTES {
-            let full = std::mem::replace(&mut self.body, Vec::with_capacity(BODY_BYTES + (1 << 20)));
+            let full =
+                std::mem::replace(&mut self.body, Vec::with_capacity(BODY_BYTES + (1 << 20)));
             self.tx.blocking_send(full).expect("send");
         }
     }
@@ -342,5 +402,8 @@ fn load(url: &str, file: &Path) {
         docs += 1;
     }
     let errors = bulk.finish();
-    println!("{}", json!({"documents": docs, "item_errors": errors, "seconds": started.elapsed().as_secs_f64()}));
+    println!(
+        "{}",
+        json!({"documents": docs, "item_errors": errors, "seconds": started.elapsed().as_secs_f64()})
+    );
 }

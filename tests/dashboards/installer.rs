@@ -35,7 +35,12 @@ struct Fake {
 }
 
 fn reply(status: StatusCode, body: Value) -> Response {
-    (status, [("content-type", "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn bad_request(message: &str) -> Response {
@@ -45,9 +50,18 @@ fn bad_request(message: &str) -> Response {
     )
 }
 
-async fn import(State(fake): State<Arc<Fake>>, uri: Uri, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> Response {
+async fn import(
+    State(fake): State<Arc<Fake>>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if uri.path() != "/api/saved_objects/_import" {
-        return reply(StatusCode::NOT_FOUND, json!({"statusCode": 404, "error": "Not Found"}));
+        return reply(
+            StatusCode::NOT_FOUND,
+            json!({"statusCode": 404, "error": "Not Found"}),
+        );
     }
     if headers.get("osd-xsrf").and_then(|v| v.to_str().ok()) != Some("true") {
         return bad_request("Request must contain a osd-xsrf header.");
@@ -63,7 +77,10 @@ async fn import(State(fake): State<Arc<Fake>>, uri: Uri, RawQuery(query): RawQue
     if query.as_deref() != Some("overwrite=true") {
         return bad_request("expected overwrite=true");
     }
-    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let Some(boundary) = content_type.strip_prefix("multipart/form-data; boundary=") else {
         return reply(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -71,7 +88,9 @@ async fn import(State(fake): State<Arc<Fake>>, uri: Uri, RawQuery(query): RawQue
         );
     };
     let Some((filename, content)) = file_part(&body, boundary) else {
-        return bad_request("[request body.file]: expected value of type [object] but got [undefined]");
+        return bad_request(
+            "[request body.file]: expected value of type [object] but got [undefined]",
+        );
     };
     if !filename.ends_with(".ndjson") {
         return bad_request(&format!("Invalid file extension {filename}"));
@@ -79,7 +98,11 @@ async fn import(State(fake): State<Arc<Fake>>, uri: Uri, RawQuery(query): RawQue
     let mut objects = Vec::new();
     for line in content.lines().filter(|l| !l.trim().is_empty()) {
         match serde_json::from_str::<Value>(line) {
-            Ok(o) if o["type"].is_string() && o["id"].is_string() && o["attributes"].is_object() => objects.push(o),
+            Ok(o)
+                if o["type"].is_string() && o["id"].is_string() && o["attributes"].is_object() =>
+            {
+                objects.push(o)
+            }
             _ => return bad_request("not a saved object"),
         }
     }
@@ -94,7 +117,10 @@ async fn import(State(fake): State<Arc<Fake>>, uri: Uri, RawQuery(query): RawQue
     let success_count = objects.len() - errors.len();
     fake.imports.lock().expect("lock").push(Import {
         filename,
-        tenant: headers.get("securitytenant").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        tenant: headers
+            .get("securitytenant")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         objects,
     });
     reply(
@@ -114,7 +140,12 @@ fn file_part(body: &[u8], boundary: &str) -> Option<(String, String)> {
             .lines()
             .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
         if disposition.contains("name=\"file\"") {
-            let filename = disposition.split("filename=\"").nth(1)?.split('"').next()?.to_owned();
+            let filename = disposition
+                .split("filename=\"")
+                .nth(1)?
+                .split('"')
+                .next()?
+                .to_owned();
             return Some((filename, content.strip_suffix("\r\n")?.to_owned()));
         }
     }
@@ -124,7 +155,9 @@ fn file_part(body: &[u8], boundary: &str) -> Option<(String, String)> {
 async fn start(fake: Fake) -> (String, Arc<Fake>) {
     let fake = Arc::new(fake);
     let app = Router::new().fallback(import).with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("address");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -154,7 +187,11 @@ fn basic_header(user: &str, password: &str) -> String {
     let input = format!("{user}:{password}").into_bytes();
     let mut out = String::from("Basic ");
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -174,20 +211,33 @@ async fn every_file_is_imported_with_the_headers_the_api_requires() {
         ..Fake::default()
     })
     .await;
-    let client = Dashboards::new(&config(&format!("{url}/"), basic("admin", "s3cret"), Some("global"))).expect("client");
+    let client = Dashboards::new(&config(
+        &format!("{url}/"),
+        basic("admin", "s3cret"),
+        Some("global"),
+    ))
+    .expect("client");
     let outcomes = client.import_all("siem").await;
     assert_eq!(outcomes.len(), SAVED_OBJECTS.len());
     for (outcome, (file, ndjson)) in outcomes.iter().zip(SAVED_OBJECTS) {
         let imported = outcome.as_ref().unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(imported.file, *file);
         assert!(imported.failures.is_empty(), "{:?}", imported.failures);
-        assert_eq!(imported.success_count as usize, ndjson.lines().count(), "{file}");
+        assert_eq!(
+            imported.success_count as usize,
+            ndjson.lines().count(),
+            "{file}"
+        );
     }
     let imports = fake.imports.lock().expect("lock").clone();
     let files: Vec<&str> = imports.iter().map(|i| i.filename.as_str()).collect();
     let expected: Vec<&str> = SAVED_OBJECTS.iter().map(|(f, _)| *f).collect();
     assert_eq!(files, expected, "one request per file, named like the file");
-    assert!(imports.iter().all(|i| i.tenant.as_deref() == Some("global")));
+    assert!(
+        imports
+            .iter()
+            .all(|i| i.tenant.as_deref() == Some("global"))
+    );
 }
 
 #[tokio::test]
@@ -195,17 +245,30 @@ async fn importing_twice_overwrites_and_succeeds_again() {
     let (url, fake) = start(Fake::default()).await;
     let client = Dashboards::new(&config(&url, OpenSearchAuth::None, None)).expect("client");
     for _ in 0..2 {
-        assert!(client.import_all("siem").await.iter().all(|o| o.as_ref().is_ok_and(|f| f.failures.is_empty())));
+        assert!(
+            client
+                .import_all("siem")
+                .await
+                .iter()
+                .all(|o| o.as_ref().is_ok_and(|f| f.failures.is_empty()))
+        );
     }
     let imports = fake.imports.lock().expect("lock");
     assert_eq!(imports.len(), 2 * SAVED_OBJECTS.len());
-    assert!(imports.iter().all(|i| i.tenant.is_none()), "no tenant header unless configured");
+    assert!(
+        imports.iter().all(|i| i.tenant.is_none()),
+        "no tenant header unless configured"
+    );
 }
 
 #[tokio::test]
 async fn a_partial_failure_is_reported_object_by_object() {
     let (url, _fake) = start(Fake {
-        failing: ["siem-overview-source-map".to_owned(), "siem-overview".to_owned()].into(),
+        failing: [
+            "siem-overview-source-map".to_owned(),
+            "siem-overview".to_owned(),
+        ]
+        .into(),
         ..Fake::default()
     })
     .await;
@@ -242,7 +305,10 @@ async fn rejected_credentials_fail_each_file_with_the_status() {
     let client = Dashboards::new(&config(&url, basic("admin", "wrong"), None)).expect("client");
     for outcome in client.import_all("siem").await {
         let err = outcome.expect_err("401");
-        assert!(matches!(err, DashboardsError::Status { status: 401, .. }), "{err}");
+        assert!(
+            matches!(err, DashboardsError::Status { status: 401, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains(".ndjson: HTTP 401"), "{err}");
     }
 }
@@ -265,9 +331,18 @@ async fn another_index_prefix_renames_the_index_patterns() {
 
 #[test]
 fn sigv4_is_refused_with_a_clear_message() {
-    let err = Dashboards::new(&config("https://d/_dashboards", OpenSearchAuth::SigV4 { service: "es".into() }, None))
-        .expect_err("not supported");
-    assert!(err.to_string().contains("SigV4 is not yet supported"), "{err}");
+    let err = Dashboards::new(&config(
+        "https://d/_dashboards",
+        OpenSearchAuth::SigV4 {
+            service: "es".into(),
+        },
+        None,
+    ))
+    .expect_err("not supported");
+    assert!(
+        err.to_string().contains("SigV4 is not yet supported"),
+        "{err}"
+    );
 }
 
 #[test]

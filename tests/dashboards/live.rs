@@ -29,17 +29,27 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
         None,
     )
     .expect("OpenSearch client");
-    templates::install(&client, prefix).await.expect("install templates");
+    templates::install(&client, prefix)
+        .await
+        .expect("install templates");
 
     let mut bulk = String::new();
     let mut documents = 0;
     for t in siem_pipeline::log_types::REGISTRY {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        normalize::run(&fixture_inputs(t.name()), &Routing::LogType(t.name().to_owned()), prefix, &mut out, &mut err)
-            .unwrap_or_else(|e| panic!("normalizing the {} fixtures: {e}", t.name()));
+        normalize::run(
+            &fixture_inputs(t.name()),
+            &Routing::LogType(t.name().to_owned()),
+            prefix,
+            &mut out,
+            &mut err,
+        )
+        .unwrap_or_else(|e| panic!("normalizing the {} fixtures: {e}", t.name()));
         for line in String::from_utf8(out).expect("utf8").lines() {
             let doc: Value = serde_json::from_str(line).expect("normalize output is JSON");
-            bulk.push_str(&json!({"index": {"_index": doc["_index"], "_id": doc["_id"]}}).to_string());
+            bulk.push_str(
+                &json!({"index": {"_index": doc["_index"], "_id": doc["_id"]}}).to_string(),
+            );
             bulk.push('\n');
             bulk.push_str(&doc["_source"].to_string());
             bulk.push('\n');
@@ -70,14 +80,25 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
 async fn cleanup(http: &reqwest::Client, url: &str, prefix: &str) {
     let _ = http.delete(format!("{url}/{prefix}-*")).send().await;
     for (name, _) in templates::index_templates() {
-        let _ = http.delete(format!("{url}/_index_template/{prefix}-{name}")).send().await;
+        let _ = http
+            .delete(format!("{url}/_index_template/{prefix}-{name}"))
+            .send()
+            .await;
     }
     for (name, _) in templates::COMPONENT_TEMPLATES {
-        let _ = http.delete(format!("{url}/_component_template/{prefix}-{name}")).send().await;
+        let _ = http
+            .delete(format!("{url}/_component_template/{prefix}-{name}"))
+            .send()
+            .await;
     }
 }
 
-async fn search(http: &reqwest::Client, url: &str, pattern: &str, body: &Value) -> (reqwest::StatusCode, Value) {
+async fn search(
+    http: &reqwest::Client,
+    url: &str,
+    pattern: &str,
+    body: &Value,
+) -> (reqwest::StatusCode, Value) {
     let response = http
         .post(format!("{url}/{pattern}/_search"))
         .json(body)
@@ -92,7 +113,10 @@ async fn search(http: &reqwest::Client, url: &str, pattern: &str, body: &Value) 
 async fn every_visualization_and_search_returns_data_from_the_fixtures() {
     let stack = Stack::get();
     let url = stack.opensearch_url.trim_end_matches('/').to_owned();
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
     let prefix = unique("dashboards");
     let documents = load_fixtures(&http, &url, &prefix).await;
     assert!(documents > 0, "no fixture documents");
@@ -101,13 +125,24 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
     let mut without_geo = Vec::new();
     let mut checked = 0;
     for (file, objects) in saved_objects() {
-        for o in objects.iter().filter(|o| o["type"] == "visualization" || o["type"] == "search") {
+        for o in objects
+            .iter()
+            .filter(|o| o["type"] == "visualization" || o["type"] == "search")
+        {
             let id = o["id"].as_str().unwrap_or_default();
-            let title = pattern_title(&objects, o).unwrap_or_else(|| panic!("{file}: {id}: no index pattern"));
-            let pattern = format!("{prefix}{}", title.strip_prefix("siem").expect("siem- pattern"));
+            let title = pattern_title(&objects, o)
+                .unwrap_or_else(|| panic!("{file}: {id}: no index pattern"));
+            let pattern = format!(
+                "{prefix}{}",
+                title.strip_prefix("siem").expect("siem- pattern")
+            );
             let (body, vis) = if o["type"] == "visualization" {
                 let vis = Vis::parse(o).unwrap_or_else(|e| panic!("{file}: {id}: {e}"));
-                (vis.search_body(true).unwrap_or_else(|e| panic!("{file}: {id}: {e}")), Some(vis))
+                (
+                    vis.search_body(true)
+                        .unwrap_or_else(|e| panic!("{file}: {id}: {e}")),
+                    Some(vis),
+                )
             } else {
                 let q = search_source_query(o).unwrap_or_else(|e| panic!("{file}: {id}: {e}"));
                 let sort: Vec<Value> = o["attributes"]["sort"]
@@ -116,7 +151,10 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
                     .flatten()
                     .map(|s| json!({s[0].as_str().unwrap_or("@timestamp"): s[1].as_str().unwrap_or("desc")}))
                     .collect();
-                (json!({"size": 5, "track_total_hits": true, "query": lucene(&q), "sort": sort}), None)
+                (
+                    json!({"size": 5, "track_total_hits": true, "query": lucene(&q), "sort": sort}),
+                    None,
+                )
             };
             let (mut status, mut response) = search(&http, &url, &pattern, &body).await;
             if let Some(vis) = vis.as_ref().filter(|_| lacks_geo_module(&response)) {
@@ -124,14 +162,18 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
                 // distribution bundles but a node built without modules may lack: then check
                 // that documents with locations exist.
                 without_geo.push(format!("{file}: {id}"));
-                let body = vis.search_body(false).unwrap_or_else(|e| panic!("{file}: {id}: {e}"));
+                let body = vis
+                    .search_body(false)
+                    .unwrap_or_else(|e| panic!("{file}: {id}: {e}"));
                 (status, response) = search(&http, &url, &pattern, &body).await;
             }
             checked += 1;
             let has_data = match &vis {
                 _ if !status.is_success() => false,
                 Some(vis) => vis.has_data(&response),
-                None => response["hits"]["hits"].as_array().is_some_and(|h| !h.is_empty()),
+                None => response["hits"]["hits"]
+                    .as_array()
+                    .is_some_and(|h| !h.is_empty()),
             };
             if !has_data {
                 failures.push(format!(
@@ -150,5 +192,10 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
         );
     }
     assert!(checked > 50, "only {checked} objects checked");
-    assert!(failures.is_empty(), "{} of {checked}:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked}:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -28,7 +28,9 @@ pub fn saved_objects() -> Vec<(&'static str, Vec<Value>)> {
                 .lines()
                 .filter(|l| !l.trim().is_empty())
                 .enumerate()
-                .map(|(i, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{file} line {}: {e}", i + 1)))
+                .map(|(i, l)| {
+                    serde_json::from_str(l).unwrap_or_else(|e| panic!("{file} line {}: {e}", i + 1))
+                })
                 .collect();
             (*file, objects)
         })
@@ -68,28 +70,39 @@ fn every_object_is_a_saved_object_whose_references_resolve_in_its_file() {
         let mut ids = BTreeSet::new();
         for o in &objects {
             let (Some(kind), Some(id)) = (o["type"].as_str(), o["id"].as_str()) else {
-                failures.push(format!("{file}: an object without type or id: {:.200}", o.to_string()));
+                failures.push(format!(
+                    "{file}: an object without type or id: {:.200}",
+                    o.to_string()
+                ));
                 continue;
             };
             if !o["attributes"].is_object() {
                 failures.push(format!("{file}: {kind} {id} has no attributes"));
             }
             if !["index-pattern", "visualization", "search", "dashboard"].contains(&kind) {
-                failures.push(format!("{file}: {kind} {id}: not a type these dashboards use"));
+                failures.push(format!(
+                    "{file}: {kind} {id}: not a type these dashboards use"
+                ));
             }
             if !ids.insert(id.to_owned()) {
                 failures.push(format!("{file}: id {id} is used twice"));
             }
             for r in o["references"].as_array().into_iter().flatten() {
-                let resolves = objects.iter().any(|t| t["id"] == r["id"] && t["type"] == r["type"]);
+                let resolves = objects
+                    .iter()
+                    .any(|t| t["id"] == r["id"] && t["type"] == r["type"]);
                 if !resolves {
-                    failures.push(format!("{file}: {kind} {id}: reference {r} is not in the file"));
+                    failures.push(format!(
+                        "{file}: {kind} {id}: reference {r} is not in the file"
+                    ));
                 }
             }
             if kind == "index-pattern" {
                 if let Some((other, first)) = patterns.get(id) {
                     if first != o {
-                        failures.push(format!("{file}: index pattern {id} differs from the one in {other}"));
+                        failures.push(format!(
+                            "{file}: index pattern {id} differs from the one in {other}"
+                        ));
                     }
                 } else {
                     patterns.insert(id.to_owned(), (file, o.clone()));
@@ -111,8 +124,9 @@ fn dashboards_reference_their_panels_and_panels_their_references() {
     let mut failures = Vec::new();
     for (file, objects) in saved_objects() {
         for d in objects.iter().filter(|o| o["type"] == "dashboard") {
-            let panels: Vec<Value> = serde_json::from_str(d["attributes"]["panelsJSON"].as_str().unwrap_or("null"))
-                .unwrap_or_else(|e| panic!("{file}: panelsJSON: {e}"));
+            let panels: Vec<Value> =
+                serde_json::from_str(d["attributes"]["panelsJSON"].as_str().unwrap_or("null"))
+                    .unwrap_or_else(|e| panic!("{file}: panelsJSON: {e}"));
             let names: BTreeSet<&str> = d["references"]
                 .as_array()
                 .into_iter()
@@ -130,7 +144,11 @@ fn dashboards_reference_their_panels_and_panels_their_references() {
                 }
             }
             if panels.len() != names.len() {
-                failures.push(format!("{file}: {} panels, {} references", panels.len(), names.len()));
+                failures.push(format!(
+                    "{file}: {} panels, {} references",
+                    panels.len(),
+                    names.len()
+                ));
             }
         }
     }
@@ -156,11 +174,15 @@ fn index_patterns_use_the_timestamp_and_list_exactly_the_mapped_fields() {
             let mut expected = BTreeMap::new();
             for t in types {
                 for (name, f) in mapping::fields(t) {
-                    expected.insert(name, (f.osd_type().to_owned(), f.searchable, f.aggregatable));
+                    expected.insert(
+                        name,
+                        (f.osd_type().to_owned(), f.searchable, f.aggregatable),
+                    );
                 }
             }
             let listed: Vec<Value> =
-                serde_json::from_str(p["attributes"]["fields"].as_str().unwrap_or("[]")).expect("fields JSON");
+                serde_json::from_str(p["attributes"]["fields"].as_str().unwrap_or("[]"))
+                    .expect("fields JSON");
             let actual: BTreeMap<String, (String, bool, bool)> = listed
                 .iter()
                 .filter(|f| !f["name"].as_str().unwrap_or("_").starts_with('_'))
@@ -176,8 +198,16 @@ fn index_patterns_use_the_timestamp_and_list_exactly_the_mapped_fields() {
                 })
                 .collect();
             if actual != expected {
-                let missing: Vec<_> = expected.keys().filter(|k| !actual.contains_key(*k)).take(5).collect();
-                let extra: Vec<_> = actual.keys().filter(|k| !expected.contains_key(*k)).take(5).collect();
+                let missing: Vec<_> = expected
+                    .keys()
+                    .filter(|k| !actual.contains_key(*k))
+                    .take(5)
+                    .collect();
+                let extra: Vec<_> = actual
+                    .keys()
+                    .filter(|k| !expected.contains_key(*k))
+                    .take(5)
+                    .collect();
                 let differ: Vec<_> = actual
                     .iter()
                     .filter(|(k, v)| expected.get(*k).is_some_and(|e| e != *v))
@@ -191,7 +221,11 @@ fn index_patterns_use_the_timestamp_and_list_exactly_the_mapped_fields() {
         }
     }
     let mut wanted = vec!["siem-*".to_owned()];
-    wanted.extend(siem_pipeline::log_types::REGISTRY.iter().map(|t| format!("siem-{}-*", t.name())));
+    wanted.extend(
+        siem_pipeline::log_types::REGISTRY
+            .iter()
+            .map(|t| format!("siem-{}-*", t.name())),
+    );
     for w in wanted {
         if !titles.contains(&w) {
             failures.push(format!("no index pattern {w}"));
@@ -209,7 +243,9 @@ fn agg_field_problem(title: &str, agg: &str, field: &str) -> Option<String> {
         let fields = mapping::fields(t);
         let problem = match lookup(&fields, field) {
             None => Some("not mapped".to_owned()),
-            Some(Known::FlatObjectSubField) => Some("a flat_object sub-field: not aggregatable".to_owned()),
+            Some(Known::FlatObjectSubField) => {
+                Some("a flat_object sub-field: not aggregatable".to_owned())
+            }
             Some(Known::Leaf(f)) => {
                 let fits = match agg {
                     "terms" | "cardinality" => f.aggregatable,
@@ -219,7 +255,9 @@ fn agg_field_problem(title: &str, agg: &str, field: &str) -> Option<String> {
                     _ => false,
                 };
                 if f.nested {
-                    Some(format!("under a nested object: {agg} needs a nested aggregation"))
+                    Some(format!(
+                        "under a nested object: {agg} needs a nested aggregation"
+                    ))
                 } else if fits {
                     None
                 } else {
@@ -242,19 +280,25 @@ fn query_problem(title: &str, query: &str, field: &str) -> Option<String> {
     let flat = log_types_of(title)
         .iter()
         .any(|t| lookup(&mapping::fields(t), field) == Some(Known::FlatObjectSubField));
-    if flat && (query.contains(&format!("{field}:*")) || query.contains(&format!("_exists_:{field}"))) {
-        return Some(format!("{field} is a flat_object sub-field: an exists query on it matches nothing"));
+    if flat
+        && (query.contains(&format!("{field}:*")) || query.contains(&format!("_exists_:{field}")))
+    {
+        return Some(format!(
+            "{field} is a flat_object sub-field: an exists query on it matches nothing"
+        ));
     }
     query_field_problem(title, field)
 }
 
 /// Whether a query may name `field` on the pattern's log types.
 fn query_field_problem(title: &str, field: &str) -> Option<String> {
-    let searchable = log_types_of(title).iter().any(|t| match lookup(&mapping::fields(t), field) {
-        Some(Known::Leaf(f)) => f.searchable,
-        Some(Known::FlatObjectSubField) => true,
-        None => false,
-    });
+    let searchable = log_types_of(title)
+        .iter()
+        .any(|t| match lookup(&mapping::fields(t), field) {
+            Some(Known::Leaf(f)) => f.searchable,
+            Some(Known::FlatObjectSubField) => true,
+            None => false,
+        });
     (!searchable).then(|| format!("{field} is not searchable in {title}"))
 }
 
@@ -262,10 +306,15 @@ fn query_field_problem(title: &str, field: &str) -> Option<String> {
 fn every_field_a_visualization_or_search_uses_is_mapped_with_a_fitting_type() {
     let mut failures = Vec::new();
     for (file, objects) in saved_objects() {
-        for o in objects.iter().filter(|o| o["type"] == "visualization" || o["type"] == "search") {
+        for o in objects
+            .iter()
+            .filter(|o| o["type"] == "visualization" || o["type"] == "search")
+        {
             let id = o["id"].as_str().unwrap_or_default();
             let Some(title) = pattern_title(&objects, o) else {
-                failures.push(format!("{file}: {id} references no index pattern of its file"));
+                failures.push(format!(
+                    "{file}: {id} references no index pattern of its file"
+                ));
                 continue;
             };
             let queries = if o["type"] == "visualization" {
@@ -320,12 +369,26 @@ fn every_field_a_visualization_or_search_uses_is_mapped_with_a_fitting_type() {
 #[test]
 fn visualizations_use_only_the_legacy_types_every_2x_release_has() {
     const TYPES: &[&str] = &[
-        "line", "area", "histogram", "horizontal_bar", "pie", "table", "metric", "tagcloud", "tile_map", "region_map",
+        "line",
+        "area",
+        "histogram",
+        "horizontal_bar",
+        "pie",
+        "table",
+        "metric",
+        "tagcloud",
+        "tile_map",
+        "region_map",
     ];
     for (file, objects) in saved_objects() {
         for o in objects.iter().filter(|o| o["type"] == "visualization") {
             let vis = Vis::parse(o).unwrap_or_else(|e| panic!("{file}: {e}"));
-            assert!(TYPES.contains(&vis.vis_type.as_str()), "{file}: {} is a {}", vis.id, vis.vis_type);
+            assert!(
+                TYPES.contains(&vis.vis_type.as_str()),
+                "{file}: {} is a {}",
+                vis.id,
+                vis.vis_type
+            );
             assert_eq!(
                 o["migrationVersion"]["visualization"], "7.10.0",
                 "{file}: {}: a migration version every 2.x release knows",

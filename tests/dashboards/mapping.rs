@@ -22,8 +22,8 @@ impl Field {
     pub fn osd_type(&self) -> &'static str {
         match self.es_type.as_str() {
             "keyword" | "wildcard" | "text" | "match_only_text" => "string",
-            "long" | "integer" | "short" | "byte" | "float" | "double" | "half_float" | "scaled_float"
-            | "unsigned_long" => "number",
+            "long" | "integer" | "short" | "byte" | "float" | "double" | "half_float"
+            | "scaled_float" | "unsigned_long" => "number",
             "date" | "date_nanos" => "date",
             "ip" => "ip",
             "boolean" => "boolean",
@@ -46,16 +46,31 @@ pub fn fields(log_type: &str) -> BTreeMap<String, Field> {
     ))
     .expect("index template JSON");
     let mut out = BTreeMap::new();
-    for name in index["composed_of"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for name in index["composed_of"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
         let short = name.strip_prefix("siem-").unwrap_or(name);
         let (_, body) = COMPONENT_TEMPLATES
             .iter()
             .find(|(n, _)| *n == short)
             .unwrap_or_else(|| panic!("{log_type}: no component template {name}"));
         let component: Value = serde_json::from_str(&render(body, "siem")).expect("component JSON");
-        walk(&component["template"]["mappings"]["properties"], "", false, &mut out);
+        walk(
+            &component["template"]["mappings"]["properties"],
+            "",
+            false,
+            &mut out,
+        );
     }
-    walk(&index["template"]["mappings"]["properties"], "", false, &mut out);
+    walk(
+        &index["template"]["mappings"]["properties"],
+        "",
+        false,
+        &mut out,
+    );
     out
 }
 
@@ -72,7 +87,12 @@ fn walk(properties: &Value, parent: &str, nested: bool, out: &mut BTreeMap<Strin
             continue;
         }
         out.insert(path.clone(), field(es_type, node, nested));
-        for (sub, sub_node) in node.get("fields").and_then(Value::as_object).into_iter().flatten() {
+        for (sub, sub_node) in node
+            .get("fields")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             let sub_type = sub_node["type"].as_str().unwrap_or("object");
             out.insert(format!("{path}.{sub}"), field(sub_type, sub_node, nested));
         }
@@ -109,7 +129,9 @@ pub fn glob(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == name,
         Some((head, rest)) => {
-            let Some(tail) = name.strip_prefix(head) else { return false };
+            let Some(tail) = name.strip_prefix(head) else {
+                return false;
+            };
             (0..=tail.len()).any(|i| tail.is_char_boundary(i) && glob(rest, &tail[i..]))
         }
     }
@@ -129,7 +151,10 @@ pub fn lookup(fields: &BTreeMap<String, Field>, name: &str) -> Option<Known> {
     }
     let mut end = name.len();
     while let Some(dot) = name[..end].rfind('.') {
-        if fields.get(&name[..dot]).is_some_and(|f| f.es_type == "flat_object") {
+        if fields
+            .get(&name[..dot])
+            .is_some_and(|f| f.es_type == "flat_object")
+        {
             return Some(Known::FlatObjectSubField);
         }
         end = dot;

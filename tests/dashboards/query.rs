@@ -17,14 +17,17 @@ pub struct Vis {
 
 /// The error OpenSearch gives for an aggregation of a module it lacks.
 pub fn lacks_geo_module(response: &Value) -> bool {
-    response.to_string().contains("Unknown aggregation type [geohash_grid]")
+    response
+        .to_string()
+        .contains("Unknown aggregation type [geohash_grid]")
 }
 
 impl Vis {
     pub fn parse(object: &Value) -> Result<Vis, String> {
         let attributes = &object["attributes"];
-        let state: Value = serde_json::from_str(attributes["visState"].as_str().ok_or("no visState")?)
-            .map_err(|e| format!("visState: {e}"))?;
+        let state: Value =
+            serde_json::from_str(attributes["visState"].as_str().ok_or("no visState")?)
+                .map_err(|e| format!("visState: {e}"))?;
         let query = search_source_query(object)?;
         let aggs: Vec<Value> = state["aggs"]
             .as_array()
@@ -48,7 +51,12 @@ impl Vis {
         self.metrics
             .iter()
             .chain(&self.buckets)
-            .filter_map(|a| Some((a["type"].as_str()?.to_owned(), a["params"]["field"].as_str()?.to_owned())))
+            .filter_map(|a| {
+                Some((
+                    a["type"].as_str()?.to_owned(),
+                    a["params"]["field"].as_str()?.to_owned(),
+                ))
+            })
             .collect()
     }
 
@@ -96,7 +104,9 @@ impl Vis {
             match kind {
                 "count" => {}
                 "sum" | "avg" | "max" | "min" | "cardinality" => {
-                    let field = m["params"]["field"].as_str().ok_or("metric without field")?;
+                    let field = m["params"]["field"]
+                        .as_str()
+                        .ok_or("metric without field")?;
                     out.insert(id_of(m)?, json!({kind: {"field": field}}));
                 }
                 other => return Err(format!("metric {other} is not translated")),
@@ -118,7 +128,8 @@ impl Vis {
     fn level_has_data(&self, level: &Value, depth: usize) -> bool {
         let Some(bucket) = self.buckets.get(depth) else {
             return self.metrics.iter().all(|m| {
-                m["type"] == "count" || id_of(m).is_ok_and(|id| level[id]["value"].as_f64().is_some())
+                m["type"] == "count"
+                    || id_of(m).is_ok_and(|id| level[id]["value"].as_f64().is_some())
             });
         };
         let Ok(id) = id_of(bucket) else { return false };
@@ -135,7 +146,10 @@ impl Vis {
 }
 
 fn id_of(agg: &Value) -> Result<String, String> {
-    agg["id"].as_str().map(str::to_owned).ok_or_else(|| format!("agg without id: {agg}"))
+    agg["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("agg without id: {agg}"))
 }
 
 fn bucket_agg(agg: &Value, metrics: &[Value]) -> Result<Value, String> {
@@ -153,8 +167,12 @@ fn bucket_agg(agg: &Value, metrics: &[Value]) -> Result<Value, String> {
             };
             json!({"terms": {"field": field, "size": p["size"].as_u64().unwrap_or(10), "order": order}})
         }
-        "date_histogram" => json!({"date_histogram": {"field": field, "fixed_interval": "1h", "min_doc_count": 1}}),
-        "histogram" => json!({"histogram": {"field": field, "interval": p["interval"].as_f64().unwrap_or(1.0)}}),
+        "date_histogram" => {
+            json!({"date_histogram": {"field": field, "fixed_interval": "1h", "min_doc_count": 1}})
+        }
+        "histogram" => {
+            json!({"histogram": {"field": field, "interval": p["interval"].as_f64().unwrap_or(1.0)}})
+        }
         "filters" => {
             let mut named = Map::new();
             for f in p["filters"].as_array().into_iter().flatten() {
@@ -199,7 +217,10 @@ pub fn search_source_query(object: &Value) -> Result<String, String> {
     if source["filter"].as_array().is_some_and(|f| !f.is_empty()) {
         return Err("pinned filters are not used by these dashboards".into());
     }
-    Ok(source["query"]["query"].as_str().unwrap_or_default().to_owned())
+    Ok(source["query"]["query"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
 }
 
 /// Field names a Lucene query names (`field:value`, `_exists_:field`);
@@ -246,8 +267,13 @@ pub fn query_fields(query: &str) -> Vec<String> {
 #[test]
 fn query_fields_are_found_outside_quotes() {
     assert_eq!(
-        query_fields(r#"_exists_:destination.ip AND NOT destination.ip:"10.0.0.0/8" AND a.b:(x OR y)"#),
+        query_fields(
+            r#"_exists_:destination.ip AND NOT destination.ip:"10.0.0.0/8" AND a.b:(x OR y)"#
+        ),
         vec!["destination.ip", "destination.ip", "a.b"]
     );
-    assert_eq!(query_fields("_exists_:siem.severity.label"), vec!["siem.severity.label"]);
+    assert_eq!(
+        query_fields("_exists_:siem.severity.label"),
+        vec!["siem.severity.label"]
+    );
 }

@@ -7,7 +7,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use siem_pipeline_tests::{Delivery, QueueOptions, Scenario, gzip, guardduty_findings, pipeline_binary, repo_root};
+use siem_pipeline_tests::{
+    Delivery, QueueOptions, Scenario, guardduty_findings, gzip, pipeline_binary, repo_root,
+};
 use tokio_util::sync::CancellationToken;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -31,7 +33,10 @@ async fn wait_for_first_documents(s: &Scenario) -> u64 {
         if n > 0 {
             return n;
         }
-        assert!(Instant::now() < deadline, "no document was indexed within 90 s");
+        assert!(
+            Instant::now() < deadline,
+            "no document was indexed within 90 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -53,12 +58,19 @@ fn spawn_binary(s: &Scenario, extra: &str) -> Child {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime"
+)]
 async fn opensearch_stopped_and_started_mid_run_loses_nothing_and_duplicates_nothing() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const RECORDS: u64 = 30_000;
     let s = Scenario::new("os-restart", Delivery::Direct).await;
-    s.put(KEY, gzip(guardduty_findings(RECORDS as usize, "2026-11", "r").as_bytes())).await;
+    s.put(
+        KEY,
+        gzip(guardduty_findings(RECORDS as usize, "2026-11", "r").as_bytes()),
+    )
+    .await;
     let mut pipeline = s.pipeline("").await;
     pipeline.config.bulk.max_documents = 200;
     pipeline.config.bulk.concurrency = 1;
@@ -73,7 +85,9 @@ async fn opensearch_stopped_and_started_mid_run_loses_nothing_and_duplicates_not
     let summary = run.await.expect("run task").expect("runs");
 
     let count = s.opensearch().count().await;
-    eprintln!("records {RECORDS}, indexed before the stop {before_stop}, distinct ids after {count}, {summary:?}");
+    eprintln!(
+        "records {RECORDS}, indexed before the stop {before_stop}, distinct ids after {count}, {summary:?}"
+    );
     assert!(before_stop < RECORDS, "OpenSearch was stopped mid-run");
     assert_eq!(count, RECORDS, "every record indexed exactly once");
     assert_eq!(summary.rejected + summary.gave_up, 0, "{summary:?}");
@@ -81,7 +95,10 @@ async fn opensearch_stopped_and_started_mid_run_loses_nothing_and_duplicates_not
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime"
+)]
 async fn a_pipeline_killed_mid_object_and_started_again_indexes_everything_once() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const RECORDS: u64 = 40_000;
@@ -94,20 +111,30 @@ async fn a_pipeline_killed_mid_object_and_started_again_indexes_everything_once(
         },
     )
     .await;
-    s.put(KEY, gzip(guardduty_findings(RECORDS as usize, "2026-11", "k").as_bytes())).await;
+    s.put(
+        KEY,
+        gzip(guardduty_findings(RECORDS as usize, "2026-11", "k").as_bytes()),
+    )
+    .await;
     let mut child = spawn_binary(&s, "[pipeline]\nchannel_capacity = 500");
 
     let before_kill = wait_for_first_documents(&s).await;
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let after_kill = s.opensearch().count().await;
-    assert!(after_kill < RECORDS, "killed mid-object ({after_kill} of {RECORDS} indexed)");
+    assert!(
+        after_kill < RECORDS,
+        "killed mid-object ({after_kill} of {RECORDS} indexed)"
+    );
 
     // The message comes back after its visibility timeout (the heartbeat
     // died with the process); a new worker reads the object from the start.
     let deadline = Instant::now() + Duration::from_secs(30);
     while s.visible_messages().await == 0 {
-        assert!(Instant::now() < deadline, "the message did not become visible again");
+        assert!(
+            Instant::now() < deadline,
+            "the message did not become visible again"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let summary = s.run_pipeline("").await;
@@ -117,12 +144,19 @@ async fn a_pipeline_killed_mid_object_and_started_again_indexes_everything_once(
         "records {RECORDS}, indexed when killed {before_kill}..{after_kill}, after restart {count}, {summary:?}"
     );
     assert_eq!(count, RECORDS, "every record indexed, none twice");
-    assert_eq!(summary.indexed + summary.already_indexed, RECORDS, "{summary:?}");
+    assert_eq!(
+        summary.indexed + summary.already_indexed,
+        RECORDS,
+        "{summary:?}"
+    );
     assert_eq!(s.queue_depth().await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime"
+)]
 async fn sigterm_during_a_large_object_finishes_in_the_grace_period_or_releases_the_message() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const RECORDS: u64 = 100_000;
@@ -135,7 +169,11 @@ async fn sigterm_during_a_large_object_finishes_in_the_grace_period_or_releases_
         },
     )
     .await;
-    s.put(KEY, gzip(guardduty_findings(RECORDS as usize, "2026-11", "s").as_bytes())).await;
+    s.put(
+        KEY,
+        gzip(guardduty_findings(RECORDS as usize, "2026-11", "s").as_bytes()),
+    )
+    .await;
     let mut child = spawn_binary(
         &s,
         "[pipeline]\nshutdown_grace_secs = 2\nchannel_capacity = 500",
@@ -152,14 +190,26 @@ async fn sigterm_during_a_large_object_finishes_in_the_grace_period_or_releases_
     let took = signalled.elapsed();
 
     assert!(exit.success(), "clean exit: {exit:?}");
-    assert!(took < Duration::from_secs(2 + 5), "exited {took:?} after SIGTERM");
+    assert!(
+        took < Duration::from_secs(2 + 5),
+        "exited {took:?} after SIGTERM"
+    );
     let count = s.opensearch().count().await;
     let visible = s.visible_messages().await;
-    eprintln!("records {RECORDS}, indexed {count}, visible messages {visible}, exit after {took:?}");
+    eprintln!(
+        "records {RECORDS}, indexed {count}, visible messages {visible}, exit after {took:?}"
+    );
     if count == RECORDS {
-        assert_eq!(s.queue_depth().await, 0, "finished in time: the message is deleted");
+        assert_eq!(
+            s.queue_depth().await,
+            0,
+            "finished in time: the message is deleted"
+        );
     } else {
-        assert_eq!(visible, 1, "unfinished: the message is visible again at once, not after 120 s");
+        assert_eq!(
+            visible, 1,
+            "unfinished: the message is visible again at once, not after 120 s"
+        );
     }
 }
 
@@ -175,7 +225,10 @@ async fn cluster_setting(s: &Scenario, name: &str, value: serde_json::Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime"
+)]
 async fn the_shard_limit_reached_by_a_new_index_holds_the_message_until_it_is_raised() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let s = Scenario::with_queue(
@@ -187,7 +240,8 @@ async fn the_shard_limit_reached_by_a_new_index_holds_the_message_until_it_is_ra
         },
     )
     .await;
-    s.put(KEY, gzip(guardduty_findings(5, "2026-11", "m").as_bytes())).await;
+    s.put(KEY, gzip(guardduty_findings(5, "2026-11", "m").as_bytes()))
+        .await;
     let dir = std::env::temp_dir().join(format!("{}-dead-letters", s.index_prefix));
     let extra = format!("[dead_letter]\ndirectory = {:?}", dir.display().to_string());
     let mut pipeline = s.pipeline(&extra).await;
@@ -204,7 +258,10 @@ async fn the_shard_limit_reached_by_a_new_index_holds_the_message_until_it_is_ra
 
     assert_eq!((blocked.indexed, blocked.rejected), (0, 0), "{blocked:?}");
     assert!(blocked.gave_up >= 5, "{blocked:?}");
-    assert_eq!(letters_while_blocked, 0, "the shard limit is not a bad document");
+    assert_eq!(
+        letters_while_blocked, 0,
+        "the shard limit is not a bad document"
+    );
     assert_eq!(depth_while_blocked, 1, "the message waits on the queue");
 
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -216,7 +273,10 @@ async fn the_shard_limit_reached_by_a_new_index_holds_the_message_until_it_is_ra
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[expect(clippy::await_holding_lock, reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime")]
+#[expect(
+    clippy::await_holding_lock,
+    reason = "ONE_AT_A_TIME serializes whole tests, each on its own runtime"
+)]
 async fn a_long_opensearch_outage_holds_the_backlog_on_the_queue_not_in_its_dead_letter_queue() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     const RECORDS: u64 = 50;
@@ -237,7 +297,11 @@ async fn a_long_opensearch_outage_holds_the_backlog_on_the_queue_not_in_its_dead
     pipeline.config.sqs.exit_after_empty_receives = None;
     for i in 0..3 {
         let key = KEY.replace("large", &format!("outage-{i}"));
-        s.put(&key, gzip(guardduty_findings(RECORDS as usize, "2026-11", &format!("o{i}")).as_bytes())).await;
+        s.put(
+            &key,
+            gzip(guardduty_findings(RECORDS as usize, "2026-11", &format!("o{i}")).as_bytes()),
+        )
+        .await;
     }
     stack("stop-opensearch");
     let shutdown = CancellationToken::new();
@@ -256,7 +320,10 @@ async fn a_long_opensearch_outage_holds_the_backlog_on_the_queue_not_in_its_dead
     shutdown.cancel();
     let summary = run.await.expect("run task").expect("runs");
 
-    assert_eq!(in_dead_letter_queue, 0, "nothing reached the queue's dead-letter queue during the outage");
+    assert_eq!(
+        in_dead_letter_queue, 0,
+        "nothing reached the queue's dead-letter queue during the outage"
+    );
     assert_eq!(s.dead_letter_queue_depth().await, 0);
     assert_eq!(s.opensearch().count().await, 3 * RECORDS, "{summary:?}");
     assert_eq!(s.queue_depth().await, 0);

@@ -7,13 +7,14 @@
 use serde_json::{Value, json};
 use siem_pipeline_tests::{Delivery, Scenario, at, gzip};
 
-const KEY: &str =
-    "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/123456789012_CloudTrail_us-east-1_20261128T0000Z_abc.json.gz";
+const KEY: &str = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/123456789012_CloudTrail_us-east-1_20261128T0000Z_abc.json.gz";
 
 /// The mapped leaf fields of an index: every property with a type other than
 /// `object`/`nested`, and every multi-field.
 fn leaf_fields(properties: &Value) -> usize {
-    let Some(props) = properties.as_object() else { return 0 };
+    let Some(props) = properties.as_object() else {
+        return 0;
+    };
     props
         .values()
         .map(|p| {
@@ -21,7 +22,10 @@ fn leaf_fields(properties: &Value) -> usize {
                 Some("object" | "nested") | None => 0,
                 Some(_) => 1,
             };
-            let multi = p.get("fields").and_then(Value::as_object).map_or(0, |f| f.len());
+            let multi = p
+                .get("fields")
+                .and_then(Value::as_object)
+                .map_or(0, |f| f.len());
             own + multi + p.get("properties").map_or(0, leaf_fields)
         })
         .sum()
@@ -102,16 +106,37 @@ async fn records_whose_parameters_change_shape_all_index_into_one_index_with_a_b
         .await
         .expect("mapping json");
     let indices = mapping.as_object().expect("indices");
-    assert_eq!(indices.len(), 1, "one monthly index: {:?}", indices.keys().collect::<Vec<_>>());
+    assert_eq!(
+        indices.len(),
+        1,
+        "one monthly index: {:?}",
+        indices.keys().collect::<Vec<_>>()
+    );
     let (index, body) = indices.iter().next().expect("an index");
-    assert_eq!(at(body, "mappings.properties.aws.properties.cloudtrail.type"), "flat_object");
+    assert_eq!(
+        at(body, "mappings.properties.aws.properties.cloudtrail.type"),
+        "flat_object"
+    );
     let leaves = leaf_fields(&body["mappings"]["properties"]);
     eprintln!("{index}: {leaves} leaf fields");
-    assert!(leaves < MAX_LEAF_FIELDS, "{index} maps {leaves} leaf fields");
+    assert!(
+        leaves < MAX_LEAF_FIELDS,
+        "{index} maps {leaves} leaf fields"
+    );
 
-    let cut = os.sources_where("tags", siem_pipeline::log_types::cloudtrail::TRUNCATED_TAG).await;
-    assert_eq!(cut.len(), 1, "the record with a 40 000-byte value is indexed, cut");
-    assert!(at(&cut[0], "event.original").as_str().is_some_and(|o| o.len() > 40_000));
+    let cut = os
+        .sources_where("tags", siem_pipeline::log_types::cloudtrail::TRUNCATED_TAG)
+        .await;
+    assert_eq!(
+        cut.len(),
+        1,
+        "the record with a 40 000-byte value is indexed, cut"
+    );
+    assert!(
+        at(&cut[0], "event.original")
+            .as_str()
+            .is_some_and(|o| o.len() > 40_000)
+    );
 
     // Every shape stays searchable by its path inside the flat object.
     let r = os
@@ -123,5 +148,9 @@ async fn records_whose_parameters_change_shape_all_index_into_one_index_with_a_b
         .search(json!({"size": 0, "track_total_hits": true,
             "query": {"term": {"event.action": "ModifyInstanceAttribute"}}}))
         .await;
-    assert_eq!(at(&r, "hits.total.value"), RECORDS as u64 / 2, "ECS fields are typed: {r}");
+    assert_eq!(
+        at(&r, "hits.total.value"),
+        RECORDS as u64 / 2,
+        "ECS fields are typed: {r}"
+    );
 }

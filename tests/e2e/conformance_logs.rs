@@ -15,8 +15,20 @@ fn expected_documents(key: &str, body: &[u8]) -> u64 {
     let file = dir.join(key.replace('/', "_"));
     std::fs::write(&file, body).expect("scratch file");
     let (mut out, mut err) = (Vec::new(), Vec::new());
-    let summary = normalize::run(&[&file], &Routing::Key(key.into()), "siem", &mut out, &mut err).expect("normalize");
-    assert_eq!(summary.errors, 0, "{key}: {}", String::from_utf8_lossy(&err));
+    let summary = normalize::run(
+        &[&file],
+        &Routing::Key(key.into()),
+        "siem",
+        &mut out,
+        &mut err,
+    )
+    .expect("normalize");
+    assert_eq!(
+        summary.errors,
+        0,
+        "{key}: {}",
+        String::from_utf8_lossy(&err)
+    );
     summary.documents
 }
 
@@ -42,7 +54,9 @@ fn objects() -> Option<Vec<(String, Vec<u8>)>> {
     for file in files(&cloudtrail, ".json") {
         let v: Value = serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()?;
         match (v.get("Records"), v.get("Events")) {
-            (Some(Value::Array(r)), _) | (None, Some(Value::Array(r))) => records.extend(r.iter().cloned()),
+            (Some(Value::Array(r)), _) | (None, Some(Value::Array(r))) => {
+                records.extend(r.iter().cloned())
+            }
             _ => records.push(v),
         }
     }
@@ -53,7 +67,10 @@ fn objects() -> Option<Vec<(String, Vec<u8>)>> {
     ));
 
     let mut page = Vec::new();
-    for block in files(&vpc_docs, ".txt").iter().filter(|p| p.to_string_lossy().contains("records-examples")) {
+    for block in files(&vpc_docs, ".txt")
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("records-examples"))
+    {
         for line in std::fs::read_to_string(block).ok()?.lines() {
             // The page's annotations (`...`, `#comments`) are not records.
             if !line.contains("...") && !line.contains('#') {
@@ -62,14 +79,20 @@ fn objects() -> Option<Vec<(String, Vec<u8>)>> {
             }
         }
     }
-    objects.push(("AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/docs.log.gz".into(), page));
+    objects.push((
+        "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/docs.log.gz".into(),
+        page,
+    ));
     for (i, file) in files(&vpc_elastic, ".log").into_iter().enumerate() {
         objects.push((
             format!("AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/elastic-{i}.log.gz"),
             std::fs::read(file).ok()?,
         ));
     }
-    objects.push(("hosts/localhost/var/log/secure".into(), std::fs::read(auth).ok()?));
+    objects.push((
+        "hosts/localhost/var/log/secure".into(),
+        std::fs::read(auth).ok()?,
+    ));
     Some(objects)
 }
 
@@ -82,7 +105,11 @@ async fn every_published_log_sample_indexes_without_item_errors() {
     let s = Scenario::new("log-samples", Delivery::Direct).await;
     let mut expected = 0;
     for (key, body) in &objects {
-        let body = if key.ends_with(".gz") { gzip(body) } else { body.clone() };
+        let body = if key.ends_with(".gz") {
+            gzip(body)
+        } else {
+            body.clone()
+        };
         expected += expected_documents(key, &body);
         s.put(key, body).await;
     }
@@ -92,7 +119,11 @@ async fn every_published_log_sample_indexes_without_item_errors() {
     assert_eq!(summary.rejected, 0, "{summary:?}");
     assert_eq!(summary.gave_up, 0, "{summary:?}");
     // Documentation examples reuse event ids: those are one document.
-    assert_eq!(summary.indexed + summary.already_indexed, expected, "{summary:?}");
+    assert_eq!(
+        summary.indexed + summary.already_indexed,
+        expected,
+        "{summary:?}"
+    );
     assert_eq!(s.opensearch().count().await, summary.indexed);
     assert_eq!(s.queue_depth().await, 0);
 }

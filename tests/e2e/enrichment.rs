@@ -15,7 +15,8 @@ const VPC_KEY: &str = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.l
 /// A City and an ASN database placing 203.0.113.0/24 in Testville, AS64500,
 /// and (to prove private addresses are never looked up) 10.0.0.0/8 too.
 fn geoip_databases(dir: &Path) -> (PathBuf, PathBuf) {
-    let nets = ["203.0.113.0/24", "10.0.0.0/8"].map(|n| n.parse::<ipnet::IpNet>().expect("network"));
+    let nets =
+        ["203.0.113.0/24", "10.0.0.0/8"].map(|n| n.parse::<ipnet::IpNet>().expect("network"));
     let mut city = mmdb_writer::Writer::new("GeoLite2-City");
     let mut asn = mmdb_writer::Writer::new("GeoLite2-ASN");
     for net in nets {
@@ -28,7 +29,10 @@ fn geoip_databases(dir: &Path) -> (PathBuf, PathBuf) {
         asn.insert(net, &json!({"autonomous_system_number": 64500, "autonomous_system_organization": "Example Transit"}))
             .expect("asn record");
     }
-    let (city_path, asn_path) = (dir.join("GeoLite2-City.mmdb"), dir.join("GeoLite2-ASN.mmdb"));
+    let (city_path, asn_path) = (
+        dir.join("GeoLite2-City.mmdb"),
+        dir.join("GeoLite2-ASN.mmdb"),
+    );
     std::fs::write(&city_path, city.to_bytes().expect("city db")).expect("write city db");
     std::fs::write(&asn_path, asn.to_bytes().expect("asn db")).expect("write asn db");
     (city_path, asn_path)
@@ -66,7 +70,8 @@ fn vpc_flows() -> Vec<u8> {
 /// 192.168.9.0.
 fn guardduty_export() -> Vec<u8> {
     let public = guardduty_findings(1, "2026-11", "e2eenrichpub");
-    let private = guardduty_findings(1, "2026-11", "e2eenrichpriv").replace("203.0.113.", "192.168.9.");
+    let private =
+        guardduty_findings(1, "2026-11", "e2eenrichpriv").replace("203.0.113.", "192.168.9.");
     gzip(format!("{public}{private}").as_bytes())
 }
 
@@ -74,10 +79,15 @@ fn assert_looked_up(doc: &Value, ip: &str) {
     assert_eq!(at(doc, "source.ip"), ip);
     assert_eq!(at(doc, "source.geo.city_name"), "Testville", "{doc}");
     assert_eq!(at(doc, "source.geo.country_iso_code"), "NL");
-    assert_eq!(at(doc, "source.geo.location"), &json!({"lat": 52.37, "lon": 4.9}));
+    assert_eq!(
+        at(doc, "source.geo.location"),
+        &json!({"lat": 52.37, "lon": 4.9})
+    );
     assert_eq!(at(doc, "source.as.number"), 64500);
     assert_eq!(at(doc, "source.as.organization.name"), "Example Transit");
-    let enrichments = at(doc, "threat.enrichments").as_array().expect("threat.enrichments");
+    let enrichments = at(doc, "threat.enrichments")
+        .as_array()
+        .expect("threat.enrichments");
     assert_eq!(enrichments.len(), 1, "{enrichments:?}");
     assert_eq!(
         enrichments[0],
@@ -90,10 +100,22 @@ fn assert_looked_up(doc: &Value, ip: &str) {
 
 fn assert_not_looked_up(doc: &Value, ip: &str) {
     assert_eq!(at(doc, "source.ip"), ip);
-    for field in ["source.geo", "source.as", "threat.enrichments", "threat.indicator"] {
-        assert!(at(doc, field).is_null(), "{field} on a private source: {doc}");
+    for field in [
+        "source.geo",
+        "source.as",
+        "threat.enrichments",
+        "threat.indicator",
+    ] {
+        assert!(
+            at(doc, field).is_null(),
+            "{field} on a private source: {doc}"
+        );
     }
-    assert_eq!(at(doc, "cloud.account.name"), "production", "account names need no public address");
+    assert_eq!(
+        at(doc, "cloud.account.name"),
+        "production",
+        "account names need no public address"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,13 +129,20 @@ async fn public_sources_get_geo_asn_and_threat_matches_and_private_ones_none() {
     let summary = s.run_pipeline(&enrich_config(&dir)).await;
 
     assert_eq!(summary.indexed, 4, "{summary:?}");
-    assert_eq!(summary.rejected, 0, "every enriched field is mapped: {summary:?}");
+    assert_eq!(
+        summary.rejected, 0,
+        "every enriched field is mapped: {summary:?}"
+    );
     let os = s.opensearch();
 
     let finding = os.sources_where("source.ip", "203.0.113.0").await;
     assert_eq!(finding.len(), 1);
     assert_looked_up(&finding[0], "203.0.113.0");
-    assert_eq!(at(&finding[0], "network.direction"), "inbound", "GuardDuty's own direction is kept");
+    assert_eq!(
+        at(&finding[0], "network.direction"),
+        "inbound",
+        "GuardDuty's own direction is kept"
+    );
     let finding = os.sources_where("source.ip", "192.168.9.0").await;
     assert_eq!(finding.len(), 1);
     assert_not_looked_up(&finding[0], "192.168.9.0");
@@ -121,16 +150,26 @@ async fn public_sources_get_geo_asn_and_threat_matches_and_private_ones_none() {
     let flow = os.sources_where("source.ip", "203.0.113.7").await;
     assert_eq!(flow.len(), 1);
     assert_looked_up(&flow[0], "203.0.113.7");
-    assert_eq!(at(&flow[0], "network.direction"), "inbound", "from internal_networks");
+    assert_eq!(
+        at(&flow[0], "network.direction"),
+        "inbound",
+        "from internal_networks"
+    );
     assert!(
-        at(&flow[0], "related.ip").as_array().is_some_and(|ips| ips.contains(&json!("10.0.0.5"))),
+        at(&flow[0], "related.ip")
+            .as_array()
+            .is_some_and(|ips| ips.contains(&json!("10.0.0.5"))),
         "{}",
         flow[0]
     );
     let flow = os.sources_where("source.ip", "192.168.7.7").await;
     assert_eq!(flow.len(), 1);
     assert_not_looked_up(&flow[0], "192.168.7.7");
-    assert_eq!(at(&flow[0], "network.direction"), "inbound", "192.168/16 is not among the internal networks");
+    assert_eq!(
+        at(&flow[0], "network.direction"),
+        "inbound",
+        "192.168/16 is not among the internal networks"
+    );
 
     // threat.enrichments is nested: its fields are queried together.
     let r = os

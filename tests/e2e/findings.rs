@@ -18,8 +18,14 @@ fn read(rel: &str) -> String {
 fn offline(log_type: &str, files: &[PathBuf]) -> (u64, u64) {
     let mut out = Vec::new();
     let mut err = Vec::new();
-    let summary = normalize::run(files, &Routing::LogType(log_type.to_owned()), "siem", &mut out, &mut err)
-        .expect("normalize");
+    let summary = normalize::run(
+        files,
+        &Routing::LogType(log_type.to_owned()),
+        "siem",
+        &mut out,
+        &mut err,
+    )
+    .expect("normalize");
     (summary.documents, summary.errors)
 }
 
@@ -27,7 +33,8 @@ fn offline(log_type: &str, files: &[PathBuf]) -> (u64, u64) {
 async fn security_hub_events_from_firehose_become_one_document_per_finding() {
     let s = Scenario::new("sh-firehose", Delivery::Direct).await;
     // Firehose writes the events back to back; the multi-finding event gives three.
-    let object = read("securityhub/controls-multi-finding-event.json") + &read("securityhub/products-custom-action.jsonl");
+    let object = read("securityhub/controls-multi-finding-event.json")
+        + &read("securityhub/products-custom-action.jsonl");
     s.put(
         "firehose/securityhub/2026/11/28/10/siem-findings-1-2026-11-28-10-15-02-5b1d0c2e.gz",
         gzip(object.as_bytes()),
@@ -46,7 +53,9 @@ async fn security_hub_events_from_firehose_become_one_document_per_finding() {
     assert_eq!(at(&failed[0], "aws.securityhub.Workflow.Status"), "NEW");
     // The vendor tree is searchable by dotted path (flat_object).
     let r = os
-        .search(json!({"size": 0, "query": {"term": {"aws.securityhub.Compliance.Status": "PASSED"}}}))
+        .search(
+            json!({"size": 0, "query": {"term": {"aws.securityhub.Compliance.Status": "PASSED"}}}),
+        )
         .await;
     assert_eq!(at(&r, "hits.total.value"), 1, "{r}");
     let gd = os.sources_where("observer.product", "GuardDuty").await;
@@ -63,8 +72,11 @@ async fn inspector_findings_with_every_timestamp_shape_are_indexed() {
         .map(|l| format!("{l}\n"))
         .collect();
     let object = read("inspector/eventbridge-package-ec2.json") + &exports;
-    s.put("firehose/inspector2/2026/11/28/06/siem-inspector-1-2026-11-28-06-21-47.gz", gzip(object.as_bytes()))
-        .await;
+    s.put(
+        "firehose/inspector2/2026/11/28/06/siem-inspector-1-2026-11-28-06-21-47.gz",
+        gzip(object.as_bytes()),
+    )
+    .await;
 
     let summary = s.run_pipeline("").await;
 
@@ -74,11 +86,19 @@ async fn inspector_findings_with_every_timestamp_shape_are_indexed() {
     let sudo = os.sources_where("vulnerability.id", "CVE-2026-32463").await;
     assert_eq!(at(&sudo[0], "@timestamp"), "2026-11-28T06:21:45.870Z");
     let reachable = os.sources_where("destination.port", "22").await;
-    assert_eq!(at(&reachable[0], "event.start"), "2026-11-15T02:40:00.000Z", "exponent notation");
+    assert_eq!(
+        at(&reachable[0], "event.start"),
+        "2026-11-15T02:40:00.000Z",
+        "exponent notation"
+    );
     let r = os
         .search(json!({"size": 0, "query": {"range": {"vulnerability.score.base": {"gte": 7.0}}}}))
         .await;
-    assert_eq!(at(&r, "hits.total.value"), 1, "only the sudo finding scores 7 or more: {r}");
+    assert_eq!(
+        at(&r, "hits.total.value"),
+        1,
+        "only the sudo finding scores 7 or more: {r}"
+    );
     assert_eq!(s.queue_depth().await, 0);
 }
 
@@ -102,12 +122,20 @@ async fn macie_findings_and_discovery_results_are_indexed() {
     assert_eq!(summary.rejected, 0, "{summary:?}");
     let os = s.opensearch();
     let payroll = os
-        .sources_where("file.path", "s3://hr-exports-123456789012/exports/2026/11/payroll-2026-11.csv")
+        .sources_where(
+            "file.path",
+            "s3://hr-exports-123456789012/exports/2026/11/payroll-2026-11.csv",
+        )
         .await;
     let kinds: Vec<&Value> = payroll.iter().map(|d| at(d, "event.kind")).collect();
     assert_eq!(payroll.len(), 2, "the finding and the discovery result");
-    assert!(kinds.contains(&&json!("alert")) && kinds.contains(&&json!("event")), "{kinds:?}");
-    let public = os.sources_where("rule.id", "Policy:IAMUser/S3BucketPublic").await;
+    assert!(
+        kinds.contains(&&json!("alert")) && kinds.contains(&&json!("event")),
+        "{kinds:?}"
+    );
+    let public = os
+        .sources_where("rule.id", "Policy:IAMUser/S3BucketPublic")
+        .await;
     assert_eq!(at(&public[0], "user.name"), "web-deployer");
     assert_eq!(s.queue_depth().await, 0);
 }
@@ -128,7 +156,9 @@ fn sample_files(rel: &str, suffix: &str) -> Vec<PathBuf> {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix) && !p.to_string_lossy().ends_with("LICENSE.txt"))
+        .filter(|p| {
+            p.to_string_lossy().ends_with(suffix) && !p.to_string_lossy().ends_with("LICENSE.txt")
+        })
         .collect();
     files.sort();
     files
@@ -166,11 +196,16 @@ async fn every_valid_finding_sample_is_indexed_without_a_mapping_rejection() {
     let mut expected = 0;
     for set in &sets {
         let (documents, errors) = offline(set.log_type, &set.files);
-        assert_eq!(errors, 0, "{}: the valid samples normalize offline", set.log_type);
+        assert_eq!(
+            errors, 0,
+            "{}: the valid samples normalize offline",
+            set.log_type
+        );
         expected += documents;
         for (i, file) in set.files.iter().enumerate() {
             let body = std::fs::read(file).expect("sample");
-            s.put(&format!("{}{i:03}-sample.gz", set.key_prefix), gzip(&body)).await;
+            s.put(&format!("{}{i:03}-sample.gz", set.key_prefix), gzip(&body))
+                .await;
         }
     }
 
@@ -178,7 +213,11 @@ async fn every_valid_finding_sample_is_indexed_without_a_mapping_rejection() {
 
     assert_eq!(summary.rejected, 0, "{summary:?}");
     // Samples repeating a finding update (same id and time) are one document.
-    assert_eq!(summary.indexed + summary.already_indexed, expected, "{summary:?}");
+    assert_eq!(
+        summary.indexed + summary.already_indexed,
+        expected,
+        "{summary:?}"
+    );
     assert_eq!(s.opensearch().count().await, summary.indexed);
     assert_eq!(s.queue_depth().await, 0);
 }
@@ -186,8 +225,11 @@ async fn every_valid_finding_sample_is_indexed_without_a_mapping_rejection() {
 /// The S3.8 finding of the fixture with `status` as its workflow status and
 /// `processed_at` as Security Hub's processing time, in an event of its own.
 fn s3_8_event(status: &str, processed_at: &str) -> String {
-    let mut event: Value = serde_json::from_str(&read("securityhub/controls-multi-finding-event.json")).expect("JSON");
-    let findings = event["detail"]["findings"].as_array_mut().expect("findings");
+    let mut event: Value =
+        serde_json::from_str(&read("securityhub/controls-multi-finding-event.json")).expect("JSON");
+    let findings = event["detail"]["findings"]
+        .as_array_mut()
+        .expect("findings");
     findings.truncate(1);
     findings[0]["Workflow"] = json!({"Status": status});
     findings[0]["ProcessedAt"] = json!(processed_at);
@@ -217,16 +259,32 @@ async fn every_workflow_state_of_a_finding_is_kept_once_whatever_the_order_and_t
 
     let summary = s.run_pipeline("").await;
 
-    assert_eq!((summary.indexed, summary.already_indexed), (4, 4), "{summary:?}");
+    assert_eq!(
+        (summary.indexed, summary.already_indexed),
+        (4, 4),
+        "{summary:?}"
+    );
     let history = s.opensearch().sources_where("rule.id", "S3.8").await;
     let mut seen: Vec<String> = history
         .iter()
-        .filter_map(|d| at(d, "aws.securityhub.Workflow.Status").as_str().map(str::to_owned))
+        .filter_map(|d| {
+            at(d, "aws.securityhub.Workflow.Status")
+                .as_str()
+                .map(str::to_owned)
+        })
         .collect();
     seen.sort();
-    assert_eq!(seen, ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"], "every state once in the history");
+    assert_eq!(
+        seen,
+        ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"],
+        "every state once in the history"
+    );
     let current = current_findings(&s).sources_where("rule.id", "S3.8").await;
-    assert_eq!(current.len(), 1, "one current document for the finding: {current:?}");
+    assert_eq!(
+        current.len(),
+        1,
+        "one current document for the finding: {current:?}"
+    );
     assert_eq!(
         at(&current[0], "aws.securityhub.Workflow.Status"),
         "RESOLVED",
@@ -252,14 +310,21 @@ async fn a_guardduty_finding_seen_directly_and_through_security_hub_is_one_curre
         .expect("a GuardDuty finding through Security Hub")
         .to_owned();
     let event: Value = serde_json::from_str(&sh_event).expect("JSON");
-    let arn = event["detail"]["findings"][0]["Id"].as_str().expect("Id").to_owned();
+    let arn = event["detail"]["findings"][0]["Id"]
+        .as_str()
+        .expect("Id")
+        .to_owned();
     // GuardDuty's own export of the same finding, updated after Security Hub's copy.
     let export = json!({"schemaVersion": "2.0", "accountId": "123456789012", "region": "us-east-1", "partition": "aws",
         "id": arn.rsplit('/').next(), "arn": arn, "type": "Recon:EC2/PortProbeUnprotectedPort",
         "title": "Unprotected port on EC2 instance is being probed.", "description": "probed",
         "severity": 5.0, "createdAt": "2026-11-01T00:00:00.000Z", "updatedAt": "2026-12-01T00:00:00.000Z",
         "resource": {"resourceType": "Instance"}, "service": {"serviceName": "guardduty", "count": 2, "archived": false}});
-    s.put("firehose/securityhub/2026/11/28/10/siem-findings-1-2026-11-28-10-15-02-gd.gz", gzip(sh_event.as_bytes())).await;
+    s.put(
+        "firehose/securityhub/2026/11/28/10/siem-findings-1-2026-11-28-10-15-02-gd.gz",
+        gzip(sh_event.as_bytes()),
+    )
+    .await;
     s.put(
         "AWSLogs/123456789012/GuardDuty/us-east-1/2026/12/01/gd-and-sh.jsonl.gz",
         gzip(format!("{export}\n").as_bytes()),
@@ -269,8 +334,14 @@ async fn a_guardduty_finding_seen_directly_and_through_security_hub_is_one_curre
     let summary = s.run_pipeline("").await;
 
     assert_eq!(summary.indexed, 2, "{summary:?}");
-    let current = current_findings(&s).sources_where("siem.finding.key", &arn).await;
+    let current = current_findings(&s)
+        .sources_where("siem.finding.key", &arn)
+        .await;
     assert_eq!(current.len(), 1, "counted once: {current:?}");
-    assert_eq!(at(&current[0], "siem.log_type"), "guardduty", "the later state is GuardDuty's own");
+    assert_eq!(
+        at(&current[0], "siem.log_type"),
+        "guardduty",
+        "the later state is GuardDuty's own"
+    );
     assert_eq!(s.opensearch().count().await, 2, "both stay in the history");
 }

@@ -4,8 +4,7 @@
 use serde_json::json;
 use siem_pipeline_tests::{Delivery, Scenario, at, fixture, gzip};
 
-const GUARDDUTY_KEY: &str =
-    "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/5f0c8a52-1b7e-4f5e-9a53-0c6f3a1d2b44.jsonl.gz";
+const GUARDDUTY_KEY: &str = "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/5f0c8a52-1b7e-4f5e-9a53-0c6f3a1d2b44.jsonl.gz";
 
 fn guardduty_export() -> (Vec<u8>, usize) {
     let text = std::fs::read_to_string(fixture("guardduty/ec2-network.jsonl")).expect("fixture");
@@ -24,7 +23,9 @@ async fn guardduty_export_travels_from_s3_notification_to_opensearch() {
     assert_eq!(summary.indexed, findings as u64, "{summary:?}");
     let os = s.opensearch();
     assert_eq!(os.count().await, findings as u64);
-    let brute = os.sources_where("rule.name", "UnauthorizedAccess:EC2/SSHBruteForce").await;
+    let brute = os
+        .sources_where("rule.name", "UnauthorizedAccess:EC2/SSHBruteForce")
+        .await;
     assert_eq!(brute.len(), 1);
     let doc = &brute[0];
     assert_eq!(at(doc, "event.kind"), "alert");
@@ -33,14 +34,25 @@ async fn guardduty_export_travels_from_s3_notification_to_opensearch() {
     assert_eq!(at(doc, "cloud.account.id"), "123456789012");
     assert_eq!(at(doc, "network.direction"), "inbound");
     assert_eq!(at(doc, "destination.port"), 22);
-    assert!(at(doc, "source.ip").as_str().is_some_and(|ip| ip.starts_with("203.0.113.")));
-    assert_eq!(at(doc, "aws.guardduty.type"), "UnauthorizedAccess:EC2/SSHBruteForce");
+    assert!(
+        at(doc, "source.ip")
+            .as_str()
+            .is_some_and(|ip| ip.starts_with("203.0.113."))
+    );
+    assert_eq!(
+        at(doc, "aws.guardduty.type"),
+        "UnauthorizedAccess:EC2/SSHBruteForce"
+    );
     // Typed fields answer typed queries.
     let r = os
         .search(json!({"size": 0, "query": {"term": {"source.ip": "203.0.113.0/24"}}}))
         .await;
     assert!(at(&r, "hits.total.value").as_u64().unwrap_or(0) >= 1, "{r}");
-    assert_eq!(s.queue_depth().await, 0, "every message, the s3:TestEvent included, is deleted");
+    assert_eq!(
+        s.queue_depth().await,
+        0,
+        "every message, the s3:TestEvent included, is deleted"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,11 +92,17 @@ async fn sns_wrapped_notifications_are_unwrapped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eventbridge_notifications_are_read() {
     let s = Scenario::new("gd-eb", Delivery::EventBridge).await;
-    let events = s.stack.eventbridge_rule_to_queue(&s.bucket, &s.queue_arn).await;
+    let events = s
+        .stack
+        .eventbridge_rule_to_queue(&s.bucket, &s.queue_arn)
+        .await;
     let (object, findings) = guardduty_export();
     s.put(GUARDDUTY_KEY, object).await;
     let summary = s.run_pipeline("").await;
-    assert_eq!(summary.indexed, findings as u64, "{summary:?} (rule {events})");
+    assert_eq!(
+        summary.indexed, findings as u64,
+        "{summary:?} (rule {events})"
+    );
     assert_eq!(s.queue_depth().await, 0);
 }
 
@@ -94,5 +112,9 @@ async fn a_message_that_is_not_a_notification_is_left_for_the_redrive_policy() {
     s.send_raw("this is not an S3 notification").await;
     let summary = s.run_pipeline("").await;
     assert_eq!(summary.indexed, 0);
-    assert_eq!(s.queue_depth().await, 1, "the message stays until the redrive policy moves it");
+    assert_eq!(
+        s.queue_depth().await,
+        1,
+        "the message stays until the redrive policy moves it"
+    );
 }

@@ -27,7 +27,10 @@ async fn a_vpc_flow_log_object_is_indexed_one_document_per_record() {
     assert_eq!(at(doc, "destination.port"), 34210);
     assert_eq!(at(doc, "event.action"), "accept");
     assert_eq!(at(doc, "aws.vpcflow.pkt_src_aws_service"), "S3");
-    assert_eq!(at(doc, "aws.vpcflow.tcp_flags_array"), &json!(["fin", "syn-ack"]));
+    assert_eq!(
+        at(doc, "aws.vpcflow.tcp_flags_array"),
+        &json!(["fin", "syn-ack"])
+    );
     // Addresses and counters are typed.
     let r = os
         .search(json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [
@@ -59,7 +62,10 @@ async fn a_vpc_flow_log_object_in_parquet_is_indexed_like_its_text_twin() {
     assert_eq!(at(doc, "destination.port"), 34210);
     assert_eq!(at(doc, "network.transport"), "tcp");
     assert_eq!(at(doc, "event.start"), "2026-11-28T07:00:00Z");
-    assert_eq!(at(doc, "aws.vpcflow.tcp_flags_array"), &json!(["fin", "syn-ack"]));
+    assert_eq!(
+        at(doc, "aws.vpcflow.tcp_flags_array"),
+        &json!(["fin", "syn-ack"])
+    );
     assert_eq!(s.queue_depth().await, 0);
 }
 
@@ -80,9 +86,11 @@ async fn a_firehose_object_of_cloudwatch_logs_is_indexed_one_document_per_log_ev
     let os = s.opensearch();
     assert_eq!(os.count().await, 7);
     let failed = os
-        .search(json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [
+        .search(
+            json!({"size": 0, "track_total_hits": true, "query": {"bool": {"filter": [
             {"term": {"event.action": "ssh_login"}}, {"term": {"event.outcome": "failure"}},
-            {"term": {"source.ip": "203.0.113.60"}}]}}}))
+            {"term": {"source.ip": "203.0.113.60"}}]}}}),
+        )
         .await;
     assert_eq!(at(&failed, "hits.total.value"), 2, "{failed}");
     let sudo = os.sources_where("event.action", "sudo").await;
@@ -90,7 +98,10 @@ async fn a_firehose_object_of_cloudwatch_logs_is_indexed_one_document_per_log_ev
     assert_eq!(at(&sudo[0], "user.name"), "ec2-user");
     assert_eq!(at(&sudo[0], "user.effective.name"), "root");
     assert_eq!(at(&sudo[0], "process.command_line"), "/bin/yum update -y");
-    assert_eq!(at(&sudo[0], "aws.cloudwatch_logs.log_stream"), "i-0fedcba9876543210");
+    assert_eq!(
+        at(&sudo[0], "aws.cloudwatch_logs.log_stream"),
+        "i-0fedcba9876543210"
+    );
     assert_eq!(s.queue_depth().await, 0);
 }
 
@@ -108,14 +119,24 @@ async fn a_cloudtrail_digest_file_is_consumed_without_documents_or_dead_letters(
     )
     .await;
 
-    let skipped = siem_pipeline::telemetry::METRICS.objects.with_label_values(&["cloudtrail", "skipped"]).get();
+    let skipped = siem_pipeline::telemetry::METRICS
+        .objects
+        .with_label_values(&["cloudtrail", "skipped"])
+        .get();
 
     let summary = s.run_pipeline("").await;
 
     assert_eq!((summary.indexed, summary.rejected), (0, 0), "{summary:?}");
-    assert_eq!(s.queue_depth().await, 0, "the notification is deleted, not left for the dead-letter queue");
     assert_eq!(
-        siem_pipeline::telemetry::METRICS.objects.with_label_values(&["cloudtrail", "skipped"]).get(),
+        s.queue_depth().await,
+        0,
+        "the notification is deleted, not left for the dead-letter queue"
+    );
+    assert_eq!(
+        siem_pipeline::telemetry::METRICS
+            .objects
+            .with_label_values(&["cloudtrail", "skipped"])
+            .get(),
         skipped + 1
     );
 }
@@ -132,15 +153,25 @@ async fn a_cloudtrail_object_without_records_is_an_error_of_that_object_not_zero
         gzip(event.to_string().as_bytes()),
     )
     .await;
-    let truncated = siem_pipeline::telemetry::METRICS.objects.with_label_values(&["cloudtrail", "truncated"]).get();
+    let truncated = siem_pipeline::telemetry::METRICS
+        .objects
+        .with_label_values(&["cloudtrail", "truncated"])
+        .get();
 
     let summary = s.run_pipeline("").await;
 
     assert_eq!(summary.indexed, 0, "{summary:?}");
     assert_eq!(
-        siem_pipeline::telemetry::METRICS.objects.with_label_values(&["cloudtrail", "truncated"]).get(),
+        siem_pipeline::telemetry::METRICS
+            .objects
+            .with_label_values(&["cloudtrail", "truncated"])
+            .get(),
         truncated + 1,
         "counted as an object that could not be read whole"
     );
-    assert_eq!(s.queue_depth().await, 1, "the message stays for the redrive policy");
+    assert_eq!(
+        s.queue_depth().await,
+        1,
+        "the message stays for the redrive policy"
+    );
 }

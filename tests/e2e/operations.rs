@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use siem_pipeline::telemetry::http::{Health, bind, serve};
-use siem_pipeline_tests::{Delivery, Scenario, gzip, guardduty_findings};
+use siem_pipeline_tests::{Delivery, Scenario, guardduty_findings, gzip};
 use tokio_util::sync::CancellationToken;
 
 /// Every series of `name` in a Prometheus text exposition, as label sets.
@@ -12,12 +12,21 @@ fn series<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.strip_prefix(name))
-        .filter_map(|rest| rest.strip_prefix('{').and_then(|r| r.split_once('}')).map(|(labels, _)| labels).or(rest.starts_with(' ').then_some("")))
+        .filter_map(|rest| {
+            rest.strip_prefix('{')
+                .and_then(|r| r.split_once('}'))
+                .map(|(labels, _)| labels)
+                .or(rest.starts_with(' ').then_some(""))
+        })
         .collect()
 }
 
 fn label_names(labels: &str) -> Vec<&str> {
-    let mut names: Vec<&str> = labels.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, _)| k).collect();
+    let mut names: Vec<&str> = labels
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, _)| k)
+        .collect();
     names.sort_unstable();
     names
 }
@@ -31,10 +40,15 @@ async fn metrics_and_health_endpoints_answer_with_the_documented_names_and_label
     )
     .await;
     let health = Arc::new(Health::default());
-    let listener = bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let listener = bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(serve(listener, health.clone()));
-    let http = reqwest::Client::builder().no_proxy().build().expect("client");
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
     let get = |path: &str| {
         let http = http.clone();
         let url = format!("http://{addr}{path}");
@@ -69,12 +83,18 @@ async fn metrics_and_health_endpoints_answer_with_the_documented_names_and_label
     expect("siem_records_total", &["log_type", "outcome"]);
     expect("siem_bulk_requests_total", &["outcome"]);
     expect("siem_bulk_items_total", &["status"]);
-    expect("siem_bulk_request_duration_seconds_bucket", &["le", "outcome"]);
+    expect(
+        "siem_bulk_request_duration_seconds_bucket",
+        &["le", "outcome"],
+    );
     expect("siem_message_lag_seconds_bucket", &["le"]);
     expect("siem_sqs_queue_messages", &["state"]);
     expect("siem_messages_in_flight", &[]);
     expect("siem_objects_in_flight", &[]);
     expect("siem_bytes_in_flight", &[]);
-    assert!(text.contains("siem_records_total{log_type=\"guardduty\",outcome=\"indexed\"}"), "{text}");
+    assert!(
+        text.contains("siem_records_total{log_type=\"guardduty\",outcome=\"indexed\"}"),
+        "{text}"
+    );
     assert!(text.contains("siem_s3_objects_total{log_type=\"guardduty\",outcome=\"ok\"}"));
 }

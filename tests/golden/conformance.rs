@@ -22,8 +22,14 @@ struct Outcome {
 fn normalize_files(log_type: &str, files: &[PathBuf]) -> Outcome {
     let mut out = Vec::new();
     let mut err = Vec::new();
-    normalize::run(files, &Routing::LogType(log_type.to_owned()), "siem", &mut out, &mut err)
-        .unwrap_or_else(|e| panic!("{log_type}: {e}"));
+    normalize::run(
+        files,
+        &Routing::LogType(log_type.to_owned()),
+        "siem",
+        &mut out,
+        &mut err,
+    )
+    .unwrap_or_else(|e| panic!("{log_type}: {e}"));
     let documents: Vec<Value> = String::from_utf8(out)
         .expect("utf8")
         .lines()
@@ -33,7 +39,10 @@ fn normalize_files(log_type: &str, files: &[PathBuf]) -> Outcome {
     // stay within them too, not only the project's fixtures.
     for doc in &documents {
         let undeclared = crate::undeclared_fields(log_type, &doc["_source"]);
-        assert!(undeclared.is_empty(), "{log_type}: a sample gives {undeclared:?}, not in its ecs_fields");
+        assert!(
+            undeclared.is_empty(),
+            "{log_type}: a sample gives {undeclared:?}, not in its ecs_fields"
+        );
     }
     let errors = String::from_utf8(err)
         .expect("utf8")
@@ -79,16 +88,23 @@ fn assert_invalid_blocks_are_reported(log_type: &str, dir: &Path) {
 }
 
 fn assert_no_errors(what: &str, outcome: &Outcome) {
-    assert!(outcome.errors.is_empty(), "{what}:\n{}", outcome.errors.join("\n"));
+    assert!(
+        outcome.errors.is_empty(),
+        "{what}:\n{}",
+        outcome.errors.join("\n")
+    );
 }
 
 fn field<'a>(doc: &'a Value, path: &str) -> &'a Value {
-    path.split('.').fold(&doc["_source"], |v, p| v.get(p).unwrap_or(&Value::Null))
+    path.split('.')
+        .fold(&doc["_source"], |v, p| v.get(p).unwrap_or(&Value::Null))
 }
 
 #[test]
 fn guardduty_samples_normalize_without_errors() {
-    let Some(dir) = samples("elastic-integrations/guardduty") else { return };
+    let Some(dir) = samples("elastic-integrations/guardduty") else {
+        return;
+    };
     let outcome = normalize_files("guardduty", &files_in(&dir, ".log"));
     assert_no_errors("elastic-integrations/guardduty", &outcome);
     assert!(!outcome.documents.is_empty());
@@ -100,23 +116,37 @@ fn guardduty_samples_normalize_without_errors() {
 
 #[test]
 fn guardduty_documentation_samples_normalize_or_are_reported() {
-    let Some(dir) = samples("awsdocs/guardduty/extracted") else { return };
+    let Some(dir) = samples("awsdocs/guardduty/extracted") else {
+        return;
+    };
     // The GuardDuty guide shows a finding as Security Hub receives it: ASFF,
     // which is the `securityhub` log type's input.
     let asff = normalize_files("securityhub", &files_in(&dir, ".json"));
     assert_no_errors("awsdocs/guardduty/extracted/*.json", &asff);
-    assert!(asff.documents.iter().all(|d| field(d, "observer.product") == "GuardDuty"
-        || field(d, "event.provider") == "guardduty"));
+    assert!(
+        asff.documents
+            .iter()
+            .all(|d| field(d, "observer.product") == "GuardDuty"
+                || field(d, "event.provider") == "guardduty")
+    );
     assert_invalid_blocks_are_reported("guardduty", &dir);
 }
 
 #[test]
 fn inspector_samples_normalize_with_every_timestamp_shape() {
-    let Some(dir) = samples("elastic-integrations/inspector") else { return };
+    let Some(dir) = samples("elastic-integrations/inspector") else {
+        return;
+    };
     let files = files_in(&dir, ".log");
     let lines: usize = files
         .iter()
-        .map(|f| std::fs::read_to_string(f).expect("readable").lines().filter(|l| !l.trim().is_empty()).count())
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .expect("readable")
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .count()
+        })
         .sum();
     let outcome = normalize_files("inspector", &files);
     assert_no_errors("elastic-integrations/inspector", &outcome);
@@ -129,7 +159,9 @@ fn inspector_samples_normalize_with_every_timestamp_shape() {
 
 #[test]
 fn security_hub_eventbridge_samples_give_one_document_per_finding() {
-    let Some(dir) = samples("aws-solutions-asr/securityhub_eventbridge") else { return };
+    let Some(dir) = samples("aws-solutions-asr/securityhub_eventbridge") else {
+        return;
+    };
     let files = files_in(&dir, ".json");
     let findings: usize = files
         .iter()
@@ -148,7 +180,9 @@ fn security_hub_eventbridge_samples_give_one_document_per_finding() {
 
 #[test]
 fn security_hub_documentation_samples_normalize_or_are_reported() {
-    let Some(dir) = samples("awsdocs/securityhub_asff/extracted") else { return };
+    let Some(dir) = samples("awsdocs/securityhub_asff/extracted") else {
+        return;
+    };
     let outcome = normalize_files("securityhub", &files_in(&dir, ".json"));
     assert_no_errors("awsdocs/securityhub_asff/extracted/*.json", &outcome);
     assert!(!outcome.documents.is_empty());
@@ -171,7 +205,9 @@ fn scratch(name: &str, content: &[u8]) -> PathBuf {
 /// in a log file as a trail would deliver them.
 #[test]
 fn cloudtrail_documentation_records_normalize_or_are_reported() {
-    let Some(dir) = samples("awsdocs/cloudtrail/extracted") else { return };
+    let Some(dir) = samples("awsdocs/cloudtrail/extracted") else {
+        return;
+    };
     let mut checked = 0;
     for file in files_in(&dir, ".json") {
         let text = std::fs::read_to_string(&file).expect("readable sample");
@@ -180,14 +216,35 @@ fn cloudtrail_documentation_records_normalize_or_are_reported() {
             (Some(Value::Array(r)), _) | (None, Some(Value::Array(r))) => r.clone(),
             _ => vec![value],
         };
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("sample");
-        let log_file = scratch(name, serde_json::json!({ "Records": records }).to_string().as_bytes());
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("sample");
+        let log_file = scratch(
+            name,
+            serde_json::json!({ "Records": records })
+                .to_string()
+                .as_bytes(),
+        );
         let outcome = normalize_files("cloudtrail", &[log_file]);
         // A record says when it happened; one block is a bare `userIdentity`
         // fragment, which must be reported, not indexed.
-        let dated = records.iter().filter(|r| r.get("eventTime").is_some()).count();
-        assert_eq!(outcome.documents.len(), dated, "{name}: {:?}", outcome.errors);
-        assert_eq!(outcome.errors.len(), records.len() - dated, "{name}: {:?}", outcome.errors);
+        let dated = records
+            .iter()
+            .filter(|r| r.get("eventTime").is_some())
+            .count();
+        assert_eq!(
+            outcome.documents.len(),
+            dated,
+            "{name}: {:?}",
+            outcome.errors
+        );
+        assert_eq!(
+            outcome.errors.len(),
+            records.len() - dated,
+            "{name}: {:?}",
+            outcome.errors
+        );
         checked += records.len();
     }
     assert!(checked >= 20, "only {checked} records checked");
@@ -196,10 +253,15 @@ fn cloudtrail_documentation_records_normalize_or_are_reported() {
 
 #[test]
 fn vpc_flow_samples_normalize_without_errors() {
-    let Some(dir) = samples("elastic-integrations/vpcflow") else { return };
+    let Some(dir) = samples("elastic-integrations/vpcflow") else {
+        return;
+    };
     for file in files_in(&dir, ".log") {
         let text = std::fs::read_to_string(&file).expect("readable sample");
-        let records = text.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("version ")).count();
+        let records = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("version "))
+            .count();
         let outcome = normalize_files("vpcflow", std::slice::from_ref(&file));
         assert_no_errors(&file.display().to_string(), &outcome);
         assert_eq!(outcome.documents.len(), records, "{}", file.display());
@@ -210,28 +272,59 @@ fn vpc_flow_samples_normalize_without_errors() {
 /// applies to the examples after it, and the first examples have none.
 #[test]
 fn vpc_flow_documentation_examples_normalize_except_the_annotations() {
-    let Some(dir) = samples("awsdocs/vpcflow/extracted") else { return };
+    let Some(dir) = samples("awsdocs/vpcflow/extracted") else {
+        return;
+    };
     let mut page = Vec::new();
-    for block in files_in(&dir, ".txt").iter().filter(|p| p.to_string_lossy().contains("flow-logs-records-examples")) {
+    for block in files_in(&dir, ".txt")
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("flow-logs-records-examples"))
+    {
         page.extend(std::fs::read(block).expect("block"));
         page.push(b'\n');
     }
-    let outcome = normalize_files("vpcflow", &[scratch("flow-logs-records-examples.log", &page)]);
+    let outcome = normalize_files(
+        "vpcflow",
+        &[scratch("flow-logs-records-examples.log", &page)],
+    );
     // Three lines annotate the page rather than being records: a `...`
     // elision and two records followed by `#comments`.
     assert_eq!(outcome.errors.len(), 3, "{:?}", outcome.errors);
-    assert!(outcome.errors.iter().all(|e| e.contains("but the header names")), "{:?}", outcome.errors);
+    assert!(
+        outcome
+            .errors
+            .iter()
+            .all(|e| e.contains("but the header names")),
+        "{:?}",
+        outcome.errors
+    );
     assert_eq!(outcome.documents.len(), 25);
-    assert!(outcome.documents.iter().any(|d| field(d, "aws.vpcflow.log_status") == "NODATA"));
-    assert!(outcome.documents.iter().any(|d| field(d, "network.type") == "ipv6"));
+    assert!(
+        outcome
+            .documents
+            .iter()
+            .any(|d| field(d, "aws.vpcflow.log_status") == "NODATA")
+    );
+    assert!(
+        outcome
+            .documents
+            .iter()
+            .any(|d| field(d, "network.type") == "ipv6")
+    );
 }
 
 #[test]
 fn linux_auth_sample_lines_normalize_without_errors() {
-    let Some(dir) = samples("elastic-integrations/linux_secure") else { return };
+    let Some(dir) = samples("elastic-integrations/linux_secure") else {
+        return;
+    };
     let outcome = normalize_files("linux_auth_file", &files_in(&dir, ".log"));
     assert_no_errors("elastic-integrations/linux_secure", &outcome);
     assert_eq!(outcome.documents.len(), 12);
-    let logins = outcome.documents.iter().filter(|d| field(d, "event.action") == "ssh_login").count();
+    let logins = outcome
+        .documents
+        .iter()
+        .filter(|d| field(d, "event.action") == "ssh_login")
+        .count();
     assert_eq!(logins, 3, "two accepted, one failed");
 }

@@ -17,7 +17,10 @@ struct Bounded {
 
 impl Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.left = self.left.checked_sub(buf.len()).ok_or_else(|| io::Error::other("runaway output"))?;
+        self.left = self
+            .left
+            .checked_sub(buf.len())
+            .ok_or_else(|| io::Error::other("runaway output"))?;
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -43,14 +46,19 @@ fn corrupted_fixtures_give_errors_never_a_panic_or_a_runaway() {
                     let at = (seed % bytes.len().max(1) as u64) as usize;
                     let punctuation = b"{}[]\":,0 \n"[(seed >> 40) as usize % 10];
                     if let Some(b) = bytes.get_mut(at) {
-                        *b = if round % 3 == 0 { punctuation } else { (seed >> 32) as u8 };
+                        *b = if round % 3 == 0 {
+                            punctuation
+                        } else {
+                            (seed >> 32) as u8
+                        };
                     }
                 }
                 let path = dir.join(format!("{}-{round}", log_type.name()));
                 std::fs::write(&path, &bytes).expect("write");
                 let routing = Routing::LogType(log_type.name().to_owned());
                 let outcome = std::panic::catch_unwind(|| {
-                    let (mut out, mut err) = (Bounded { left: 64 << 20 }, Bounded { left: 64 << 20 });
+                    let (mut out, mut err) =
+                        (Bounded { left: 64 << 20 }, Bounded { left: 64 << 20 });
                     normalize::run(&[&path], &routing, "siem", &mut out, &mut err).map(|_| ())
                 });
                 match outcome {

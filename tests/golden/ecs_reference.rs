@@ -22,12 +22,21 @@ fn reference() -> Option<Map<String, Value>> {
 
 /// Leaf values by dotted path; arrays contribute each element; a value whose
 /// path is an ECS leaf (a `geo_point` object, for one) is not descended into.
-fn leaves<'a>(prefix: &str, v: &'a Value, fields: &Map<String, Value>, out: &mut Vec<(String, &'a Value)>) {
+fn leaves<'a>(
+    prefix: &str,
+    v: &'a Value,
+    fields: &Map<String, Value>,
+    out: &mut Vec<(String, &'a Value)>,
+) {
     match v {
         Value::Array(items) => items.iter().for_each(|i| leaves(prefix, i, fields, out)),
         Value::Object(map) if prefix.is_empty() || !is_leaf_type(fields, prefix) => {
             for (k, child) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 leaves(&path, child, fields, out);
             }
         }
@@ -49,12 +58,15 @@ fn compatible(ecs_type: &str, v: &Value) -> bool {
         "long" | "integer" | "short" | "byte" | "unsigned_long" => v.is_i64() || v.is_u64(),
         "float" | "double" | "half_float" | "scaled_float" => v.is_number(),
         "boolean" => v.is_boolean(),
-        "date" => v
-            .as_str()
-            .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
-            || v.is_i64(),
+        "date" => {
+            v.as_str()
+                .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok())
+                || v.is_i64()
+        }
         "ip" => v.as_str().is_some_and(|s| s.parse::<IpAddr>().is_ok()),
-        "geo_point" => v.get("lat").is_some_and(Value::is_number) && v.get("lon").is_some_and(Value::is_number),
+        "geo_point" => {
+            v.get("lat").is_some_and(Value::is_number) && v.get("lon").is_some_and(Value::is_number)
+        }
         "flattened" | "object" => v.is_object(),
         _ => false,
     }
@@ -79,7 +91,11 @@ fn every_emitted_ecs_field_exists_with_a_compatible_type_and_allowed_value() {
                 continue;
             }
             // `labels` is an object of arbitrary keyword keys.
-            let lookup = if top == "labels" { "labels" } else { path.as_str() };
+            let lookup = if top == "labels" {
+                "labels"
+            } else {
+                path.as_str()
+            };
             let Some(def) = fields.get(lookup) else {
                 problems.push(format!("{}: `{path}` is not an ECS field", file.display()));
                 continue;
@@ -94,7 +110,10 @@ fn every_emitted_ecs_field_exists_with_a_compatible_type_and_allowed_value() {
             if let Some(allowed) = def.get("allowed_values").and_then(Value::as_array)
                 && !allowed.iter().any(|a| a == value)
             {
-                problems.push(format!("{}: `{path}` = {value} is not an allowed value", file.display()));
+                problems.push(format!(
+                    "{}: `{path}` = {value} is not an allowed value",
+                    file.display()
+                ));
             }
         }
     }

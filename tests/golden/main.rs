@@ -33,10 +33,17 @@ fn cases() -> Vec<Case> {
         if !dir.is_dir() {
             continue;
         }
-        let log_type = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let log_type = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         let files = fixture_inputs(&log_type);
         for input in files {
-            let name = input.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let name = input
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             let stem = name.split('.').next().unwrap_or(name);
             let expected = dir.join(format!("{stem}.expected.ndjson"));
             cases.push(Case {
@@ -46,7 +53,11 @@ fn cases() -> Vec<Case> {
             });
         }
     }
-    assert!(!cases.is_empty(), "no fixtures found under {}", root.display());
+    assert!(
+        !cases.is_empty(),
+        "no fixtures found under {}",
+        root.display()
+    );
     cases
 }
 
@@ -94,7 +105,10 @@ pub fn golden_documents() -> Vec<(String, PathBuf, Value)> {
 }
 
 fn relative(p: &Path) -> String {
-    p.strip_prefix(repo_root()).unwrap_or(p).display().to_string()
+    p.strip_prefix(repo_root())
+        .unwrap_or(p)
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -103,10 +117,17 @@ fn every_fixture_normalizes_to_its_reviewed_golden_output() {
     let mut failures = Vec::new();
     for case in cases() {
         let (actual, errors) = normalize_case(&case);
-        let errors_file = case.expected.with_extension("").with_extension("errors.txt");
+        let errors_file = case
+            .expected
+            .with_extension("")
+            .with_extension("errors.txt");
         if update {
             std::fs::write(&case.expected, &actual).expect("write golden");
-            let record_errors: String = errors.lines().filter(|l| !l.contains(" file(s), ")).map(|l| format!("{l}\n")).collect();
+            let record_errors: String = errors
+                .lines()
+                .filter(|l| !l.contains(" file(s), "))
+                .map(|l| format!("{l}\n"))
+                .collect();
             if record_errors.is_empty() {
                 let _ = std::fs::remove_file(&errors_file);
             } else {
@@ -140,7 +161,11 @@ fn every_fixture_normalizes_to_its_reviewed_golden_output() {
             }
         }
         let expected_errors = std::fs::read_to_string(&errors_file).unwrap_or_default();
-        let actual_errors: String = errors.lines().filter(|l| !l.contains(" file(s), ")).map(|l| format!("{l}\n")).collect();
+        let actual_errors: String = errors
+            .lines()
+            .filter(|l| !l.contains(" file(s), "))
+            .map(|l| format!("{l}\n"))
+            .collect();
         if actual_errors != expected_errors {
             failures.push(format!(
                 "{}: record errors differ:\n  actual:\n{actual_errors}  expected:\n{expected_errors}",
@@ -168,9 +193,15 @@ fn every_registered_log_type_has_fixtures() {
 /// declare (`LogType::ecs_fields`), by dotted path.
 pub fn undeclared_fields(log_type: &str, source: &Value) -> Vec<String> {
     let log_type = siem_pipeline::log_types::by_name(log_type).expect("registered");
-    let Some(declared) = log_type.ecs_fields() else { return Vec::new() };
+    let Some(declared) = log_type.ecs_fields() else {
+        return Vec::new();
+    };
     let mut fields = all_fields(source);
-    fields.retain(|f| !declared.iter().any(|d| siem_pipeline::enrich::fields::within(f, d)));
+    fields.retain(|f| {
+        !declared
+            .iter()
+            .any(|d| siem_pipeline::enrich::fields::within(f, d))
+    });
     fields
 }
 
@@ -180,7 +211,15 @@ fn all_fields(source: &Value) -> Vec<String> {
         match v {
             Value::Object(m) => {
                 for (k, v) in m {
-                    leaves(v, if path.is_empty() { k.clone() } else { format!("{path}.{k}") }, out);
+                    leaves(
+                        v,
+                        if path.is_empty() {
+                            k.clone()
+                        } else {
+                            format!("{path}.{k}")
+                        },
+                        out,
+                    );
                 }
             }
             _ => out.push(path),
@@ -199,14 +238,19 @@ fn every_single_field_a_log_type_declares_is_in_one_of_its_fixtures() {
     let documents = golden_documents();
     let mut unused = Vec::new();
     for t in siem_pipeline::log_types::REGISTRY {
-        let Some(declared) = t.ecs_fields() else { continue };
+        let Some(declared) = t.ecs_fields() else {
+            continue;
+        };
         let leaves: Vec<String> = documents
             .iter()
             .filter(|(log_type, _, _)| log_type == t.name())
             .flat_map(|(_, _, doc)| all_fields(&doc["_source"]))
             .collect();
         for d in declared.iter().filter(|d| d.contains('.')) {
-            if !leaves.iter().any(|l| siem_pipeline::enrich::fields::within(l, d)) {
+            if !leaves
+                .iter()
+                .any(|l| siem_pipeline::enrich::fields::within(l, d))
+            {
                 unused.push(format!("{}: `{d}` is declared but in no fixture", t.name()));
             }
         }
@@ -221,7 +265,10 @@ fn every_document_holds_only_the_fields_its_log_type_declares() {
     let mut problems = Vec::new();
     for (log_type, file, doc) in golden_documents() {
         for field in undeclared_fields(&log_type, &doc["_source"]) {
-            problems.push(format!("{}: {log_type} documents hold `{field}`, not in its ecs_fields", relative(&file)));
+            problems.push(format!(
+                "{}: {log_type} documents hold `{field}`, not in its ecs_fields",
+                relative(&file)
+            ));
         }
     }
     problems.sort();
@@ -243,7 +290,10 @@ fn every_document_carries_its_log_type_dataset_module_and_ecs_version() {
         ] {
             let actual = field.split('.').fold(source, |v, p| &v[p]);
             if actual != expected {
-                problems.push(format!("{}: {field} is {actual}, not {expected:?}", relative(&file)));
+                problems.push(format!(
+                    "{}: {field} is {actual}, not {expected:?}",
+                    relative(&file)
+                ));
             }
         }
     }

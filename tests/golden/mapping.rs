@@ -11,7 +11,8 @@ use super::golden_documents;
 /// own index template on top.
 fn composed_properties(log_type: &str) -> Map<String, Value> {
     let mut props = Map::new();
-    let index = index_template(log_type).unwrap_or_else(|| panic!("no index template for {log_type}"));
+    let index =
+        index_template(log_type).unwrap_or_else(|| panic!("no index template for {log_type}"));
     let index: Value = serde_json::from_str(&render(index, "siem")).expect("index template JSON");
     let composed: Vec<&str> = index["composed_of"]
         .as_array()
@@ -35,7 +36,8 @@ fn merge(into: &mut Map<String, Value>, from: &Value) {
                 let target = existing
                     .as_object_mut()
                     .and_then(|e| {
-                        e.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+                        e.entry("properties")
+                            .or_insert_with(|| Value::Object(Map::new()));
                         e.get_mut("properties")
                     })
                     .and_then(Value::as_object_mut);
@@ -56,21 +58,36 @@ fn unmapped(prefix: &str, v: &Value, props: &Map<String, Value>, out: &mut Vec<S
         Value::Array(items) => items.iter().for_each(|i| unmapped(prefix, i, props, out)),
         Value::Object(map) => {
             for (k, child) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 match props.get(k) {
                     None => out.push(path),
                     Some(def) => match def.get("type").and_then(Value::as_str) {
                         // Leaves whose value is an object, and subtrees mapped whole.
-                        Some("flat_object" | "geo_point" | "object") if def.get("properties").is_none() => {}
+                        Some("flat_object" | "geo_point" | "object")
+                            if def.get("properties").is_none() => {}
                         Some("nested") | None | Some("object") => {
-                            let sub = def.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
-                            let dynamic = def.get("dynamic").and_then(|d| d.as_str().map(str::to_owned).or(d.as_bool().map(|b| b.to_string())));
+                            let sub = def
+                                .get("properties")
+                                .and_then(Value::as_object)
+                                .cloned()
+                                .unwrap_or_default();
+                            let dynamic = def.get("dynamic").and_then(|d| {
+                                d.as_str()
+                                    .map(str::to_owned)
+                                    .or(d.as_bool().map(|b| b.to_string()))
+                            });
                             if dynamic.as_deref() == Some("true") {
                                 continue;
                             }
                             unmapped(&path, child, &sub, out);
                         }
-                        Some(_) if child.is_object() => out.push(format!("{path} (an object where a leaf is mapped)")),
+                        Some(_) if child.is_object() => {
+                            out.push(format!("{path} (an object where a leaf is mapped)"))
+                        }
                         Some(_) => {}
                     },
                 }
@@ -107,5 +124,8 @@ fn every_index_template_file_belongs_to_a_registered_log_type() {
         .filter_map(|f| f.strip_suffix(".json").map(str::to_owned))
         .filter(|stem| siem_pipeline::log_types::by_name(stem).is_err())
         .collect();
-    assert!(orphans.is_empty(), "index templates of no registered log type: {orphans:?}");
+    assert!(
+        orphans.is_empty(),
+        "index templates of no registered log type: {orphans:?}"
+    );
 }

@@ -40,7 +40,11 @@ fn text_fixture() -> (Vec<String>, Vec<Vec<Option<String>>>) {
         .map(|n| n.replace('-', "_"))
         .collect();
     let rows = lines
-        .map(|l| l.split(' ').map(|v| (v != "-").then(|| v.to_owned())).collect())
+        .map(|l| {
+            l.split(' ')
+                .map(|v| (v != "-").then(|| v.to_owned()))
+                .collect()
+        })
         .collect();
     (header, rows)
 }
@@ -58,12 +62,18 @@ fn write_parquet() -> Vec<u8> {
             } else {
                 "binary"
             };
-            let logical = if physical == "binary" { " (STRING)" } else { "" };
+            let logical = if physical == "binary" {
+                " (STRING)"
+            } else {
+                ""
+            };
             format!("optional {physical} {name}{logical};")
         })
         .collect();
-    let schema =
-        Arc::new(parse_message_type(&format!("message flow_log {{ {} }}", columns.join(" "))).expect("schema"));
+    let schema = Arc::new(
+        parse_message_type(&format!("message flow_log {{ {} }}", columns.join(" ")))
+            .expect("schema"),
+    );
     let props = Arc::new(
         WriterProperties::builder()
             .set_compression(Compression::GZIP(GzipLevel::default()))
@@ -110,7 +120,8 @@ fn the_parquet_fixture_holds_the_text_fixture_s_flows() {
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, write_parquet()).expect("write the Parquet fixture");
     }
-    let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{PARQUET}: {e}; write it with UPDATE_GOLDEN=1"));
+    let file = std::fs::File::open(&path)
+        .unwrap_or_else(|e| panic!("{PARQUET}: {e}; write it with UPDATE_GOLDEN=1"));
     let mut lines = String::new();
     ParquetLines::open(file)
         .expect("a Parquet file")
@@ -135,7 +146,10 @@ fn parquet_and_text_flow_logs_give_the_same_documents() {
     let sources = |case: &Case| -> Vec<Value> {
         let (out, errors) = normalize_case(case);
         assert!(errors.lines().all(|l| l.contains(" file(s), ")), "{errors}");
-        documents(&out).into_iter().map(|d| d["_source"].clone()).collect()
+        documents(&out)
+            .into_iter()
+            .map(|d| d["_source"].clone())
+            .collect()
     };
     let text = sources(&case(TEXT, "v5-all-fields"));
     let parquet = sources(&case(PARQUET, "parquet-v5"));

@@ -24,7 +24,10 @@ use tokio_util::sync::CancellationToken;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_owned()
 }
 
 /// `tests/fixtures/<rel>`.
@@ -67,7 +70,8 @@ pub struct Stack {
 impl Stack {
     /// The running local stack; panics with the command to start it.
     pub fn get() -> Stack {
-        let file = std::fs::read_to_string(repo_root().join(".local-stack/endpoints.env")).unwrap_or_default();
+        let file = std::fs::read_to_string(repo_root().join(".local-stack/endpoints.env"))
+            .unwrap_or_default();
         let from_file = |name: &str| {
             file.lines()
                 .filter_map(|l| l.trim_start_matches("export ").split_once('='))
@@ -88,13 +92,19 @@ impl Stack {
                     aws_endpoint,
                 }
             }
-            _ => panic!("the local stack is not running: start it with `deploy/local/stack up` (or run `tests/run`)"),
+            _ => panic!(
+                "the local stack is not running: start it with `deploy/local/stack up` (or run `tests/run`)"
+            ),
         }
     }
 
     pub async fn s3(&self) -> aws_sdk_s3::Client {
         let sdk = self.sdk().await;
-        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build())
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        )
     }
 
     pub async fn sqs(&self) -> aws_sdk_sqs::Client {
@@ -196,10 +206,13 @@ async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
         .expect("queue attributes")
         .attributes
         .unwrap_or_default();
-    [A::ApproximateNumberOfMessages, A::ApproximateNumberOfMessagesNotVisible]
-        .iter()
-        .filter_map(|a| attrs.get(a).and_then(|v| v.parse::<u64>().ok()))
-        .sum()
+    [
+        A::ApproximateNumberOfMessages,
+        A::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .filter_map(|a| attrs.get(a).and_then(|v| v.parse::<u64>().ok()))
+    .sum()
 }
 
 /// Queue settings a scenario may need beyond the defaults.
@@ -240,10 +253,10 @@ impl Scenario {
         let id = unique(name);
         let s3 = stack.s3().await;
         let sqs = stack.sqs().await;
-        let mut create = sqs
-            .create_queue()
-            .queue_name(&id)
-            .attributes(A::VisibilityTimeout, options.visibility_timeout_secs.to_string());
+        let mut create = sqs.create_queue().queue_name(&id).attributes(
+            A::VisibilityTimeout,
+            options.visibility_timeout_secs.to_string(),
+        );
         let mut dead_letter_queue_url = None;
         if let Some(max) = options.max_receive_count {
             let dlq_url = sqs
@@ -257,14 +270,26 @@ impl Scenario {
             let dlq_arn = queue_arn(&sqs, &dlq_url).await;
             create = create.attributes(
                 A::RedrivePolicy,
-                serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max}).to_string(),
+                serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max})
+                    .to_string(),
             );
             dead_letter_queue_url = Some(dlq_url);
         }
-        let queue_url = create.send().await.expect("create queue").queue_url.expect("queue url");
+        let queue_url = create
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url
+            .expect("queue url");
         let queue_arn = queue_arn(&sqs, &queue_url).await;
-        s3.create_bucket().bucket(&id).send().await.expect("create bucket");
-        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration, TopicConfiguration};
+        s3.create_bucket()
+            .bucket(&id)
+            .send()
+            .await
+            .expect("create bucket");
+        use aws_sdk_s3::types::{
+            Event, NotificationConfiguration, QueueConfiguration, TopicConfiguration,
+        };
         let notification = match delivery {
             Delivery::Direct => NotificationConfiguration::builder()
                 .queue_configurations(
@@ -303,7 +328,9 @@ impl Scenario {
                     .build()
             }
             Delivery::EventBridge => NotificationConfiguration::builder()
-                .event_bridge_configuration(aws_sdk_s3::types::EventBridgeConfiguration::builder().build())
+                .event_bridge_configuration(
+                    aws_sdk_s3::types::EventBridgeConfiguration::builder().build(),
+                )
                 .build(),
         };
         s3.put_bucket_notification_configuration()
@@ -324,7 +351,10 @@ impl Scenario {
 
     /// Depth of the queue's dead-letter queue (visible plus in flight).
     pub async fn dead_letter_queue_depth(&self) -> u64 {
-        let url = self.dead_letter_queue_url.as_ref().expect("scenario has a dead-letter queue");
+        let url = self
+            .dead_letter_queue_url
+            .as_ref()
+            .expect("scenario has a dead-letter queue");
         depth(&self.stack.sqs().await, url).await
     }
 
@@ -381,7 +411,12 @@ impl Scenario {
 
     /// The pipeline's configuration for this scenario.
     pub fn config(&self, extra: &str) -> Config {
-        Config::from_toml(Path::new("e2e.toml"), &self.config_text(extra), std::iter::empty()).expect("valid test config")
+        Config::from_toml(
+            Path::new("e2e.toml"),
+            &self.config_text(extra),
+            std::iter::empty(),
+        )
+        .expect("valid test config")
     }
 
     /// The configuration file's text; `extra` is appended (new sections only).
@@ -424,10 +459,13 @@ listen = ""
     /// Runs the pipeline in-process until the queue has been empty twice.
     pub async fn run_pipeline(&self, extra: &str) -> RunSummary {
         let pipeline = self.pipeline(extra).await;
-        tokio::time::timeout(Duration::from_secs(120), pipeline.run(CancellationToken::new()))
-            .await
-            .expect("the pipeline drains the queue within two minutes")
-            .expect("the pipeline runs")
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            pipeline.run(CancellationToken::new()),
+        )
+        .await
+        .expect("the pipeline drains the queue within two minutes")
+        .expect("the pipeline runs")
     }
 
     pub fn opensearch(&self) -> OpenSearchProbe {
@@ -447,7 +485,10 @@ pub struct OpenSearchProbe {
 
 impl OpenSearchProbe {
     fn client() -> reqwest::Client {
-        reqwest::Client::builder().no_proxy().build().expect("http client")
+        reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("http client")
     }
 
     pub async fn refresh(&self) {
@@ -460,7 +501,10 @@ impl OpenSearchProbe {
     pub async fn count(&self) -> u64 {
         self.refresh().await;
         let v: Value = Self::client()
-            .get(format!("{}/{}/_count?allow_no_indices=true", self.url, self.pattern))
+            .get(format!(
+                "{}/{}/_count?allow_no_indices=true",
+                self.url, self.pattern
+            ))
             .send()
             .await
             .expect("count")
@@ -505,7 +549,8 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
 
 /// The value at a dotted path of a JSON document (`Null` when absent).
 pub fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
-    path.split('.').fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
+    path.split('.')
+        .fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
 }
 
 /// `n` distinct synthetic GuardDuty findings as an export (JSON Lines),
@@ -535,8 +580,15 @@ pub fn guardduty_findings(n: usize, month: &str, tag: &str) -> String {
 /// The `siem-pipeline` binary built beside this test binary.
 pub fn pipeline_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = dir.join("siem-pipeline");
-    assert!(bin.exists(), "{} is missing: build it with `cargo build -p siem-pipeline`", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p siem-pipeline`",
+        bin.display()
+    );
     bin
 }

@@ -40,10 +40,15 @@ impl FaultProxy {
             every_nth_request,
             every_nth_item,
             counters: counters.clone(),
-            client: reqwest::Client::builder().no_proxy().build().expect("client"),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
         });
         let app = Router::new().fallback(handle).with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
         let addr = listener.local_addr().expect("address");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -55,11 +60,19 @@ impl FaultProxy {
     }
 }
 
-async fn handle(State(st): State<Arc<ProxyState>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(st): State<Arc<ProxyState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let n = st.counters.requests.fetch_add(1, Ordering::Relaxed);
     let is_bulk = uri.path().ends_with("/_bulk");
     if is_bulk && n % st.every_nth_request == 0 {
-        st.counters.rejected_requests.fetch_add(1, Ordering::Relaxed);
+        st.counters
+            .rejected_requests
+            .fetch_add(1, Ordering::Relaxed);
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [("content-type", "application/json")],
@@ -71,9 +84,17 @@ async fn handle(State(st): State<Arc<ProxyState>>, method: Method, uri: Uri, hea
         return forward(&st, method, &uri, &headers, body.to_vec()).await;
     }
     // Split into (action, source) pairs; keep the ones that pass.
-    let lines: Vec<&[u8]> = body.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
-    let pairs: Vec<(&[u8], &[u8])> = lines.chunks(2).filter_map(|c| Some((c[0], *c.get(1)?))).collect();
-    let rejected: Vec<bool> = (0..pairs.len() as u64).map(|i| (i + n) % st.every_nth_item == 0).collect();
+    let lines: Vec<&[u8]> = body
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    let pairs: Vec<(&[u8], &[u8])> = lines
+        .chunks(2)
+        .filter_map(|c| Some((c[0], *c.get(1)?)))
+        .collect();
+    let rejected: Vec<bool> = (0..pairs.len() as u64)
+        .map(|i| (i + n) % st.every_nth_item == 0)
+        .collect();
     let mut forwarded = Vec::new();
     for ((action, source), reject) in pairs.iter().zip(&rejected) {
         if !reject {
@@ -90,10 +111,16 @@ async fn handle(State(st): State<Arc<ProxyState>>, method: Method, uri: Uri, hea
         if response.status() != StatusCode::OK {
             return response;
         }
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
         let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         took = v["took"].as_u64().unwrap_or(0);
-        upstream_items = v["items"].as_array().cloned().unwrap_or_default().into_iter();
+        upstream_items = v["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter();
     }
     let mut items = Vec::new();
     let mut errors = false;
@@ -116,16 +143,28 @@ async fn handle(State(st): State<Arc<ProxyState>>, method: Method, uri: Uri, hea
         .into_response()
 }
 
-async fn forward(st: &ProxyState, method: Method, uri: &Uri, headers: &HeaderMap, body: Vec<u8>) -> Response {
-    let url = format!("{}{}", st.upstream, uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
-    let method = reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
+async fn forward(
+    st: &ProxyState,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Vec<u8>,
+) -> Response {
+    let url = format!(
+        "{}{}",
+        st.upstream,
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    );
+    let method =
+        reqwest::Method::from_bytes(method.as_str().as_bytes()).unwrap_or(reqwest::Method::GET);
     let mut request = st.client.request(method, url).body(body);
     if let Some(ct) = headers.get("content-type").and_then(|v| v.to_str().ok()) {
         request = request.header("content-type", ct);
     }
     match request.send().await {
         Ok(r) => {
-            let status = StatusCode::from_u16(r.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let status =
+                StatusCode::from_u16(r.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
             let bytes = r.bytes().await.unwrap_or_default();
             (status, [("content-type", "application/json")], bytes).into_response()
         }

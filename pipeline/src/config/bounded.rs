@@ -47,7 +47,9 @@ pub struct OptionalBounded {
 impl OptionalBounded {
     /// `value`, if it is absent or within `min..=max`.
     pub fn check(&self, value: Option<u64>) -> Result<Option<u64>, Invalid> {
-        value.map(|v| within(self.key, v, self.min, self.max)).transpose()
+        value
+            .map(|v| within(self.key, v, self.min, self.max))
+            .transpose()
     }
 }
 
@@ -55,7 +57,10 @@ fn within(key: &'static str, value: u64, min: u64, max: u64) -> Result<u64, Inva
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(invalid(key, format!("{value} is out of range {min}..={max}")))
+        Err(invalid(
+            key,
+            format!("{value} is out of range {min}..={max}"),
+        ))
     }
 }
 
@@ -83,8 +88,14 @@ mod tests {
 
     #[test]
     fn a_bounded_setting_names_its_key_and_range() {
-        assert_eq!(RECEIVERS.check(Some(0)), Err(invalid("sqs.receivers", "0 is out of range 1..=64")));
-        assert_eq!(RECEIVERS.check(Some(65)), Err(invalid("sqs.receivers", "65 is out of range 1..=64")));
+        assert_eq!(
+            RECEIVERS.check(Some(0)),
+            Err(invalid("sqs.receivers", "0 is out of range 1..=64"))
+        );
+        assert_eq!(
+            RECEIVERS.check(Some(65)),
+            Err(invalid("sqs.receivers", "65 is out of range 1..=64"))
+        );
     }
 
     #[test]
@@ -98,7 +109,10 @@ mod tests {
         assert_eq!(timeout.check(Some(30)), Ok(Some(30)));
         assert_eq!(
             timeout.check(Some(1)),
-            Err(invalid("sqs.visibility_timeout_secs", "1 is out of range 2..=43200"))
+            Err(invalid(
+                "sqs.visibility_timeout_secs",
+                "1 is out of range 2..=43200"
+            ))
         );
     }
 }

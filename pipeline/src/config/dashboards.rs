@@ -10,8 +10,12 @@ use super::opensearch::{AuthKeys, WrittenAuth, parse_auth};
 use super::{Bounded, Invalid, OpenSearchAuth, check_url, invalid};
 
 /// Per-request timeout, in seconds.
-pub const REQUEST_TIMEOUT_SECS: Bounded =
-    Bounded { key: "dashboards.request_timeout_secs", default: 60, min: 1, max: 3600 };
+pub const REQUEST_TIMEOUT_SECS: Bounded = Bounded {
+    key: "dashboards.request_timeout_secs",
+    default: 60,
+    min: 1,
+    max: 3600,
+};
 
 const AUTH_KEYS: AuthKeys = AuthKeys {
     auth: "dashboards.auth",
@@ -57,7 +61,10 @@ pub struct DashboardsConfig {
 
 impl DashboardsSection {
     /// `None` without `url`; `opensearch_auth` is what credentials fall back on.
-    pub fn validate(self, opensearch_auth: &OpenSearchAuth) -> Result<Option<DashboardsConfig>, Invalid> {
+    pub fn validate(
+        self,
+        opensearch_auth: &OpenSearchAuth,
+    ) -> Result<Option<DashboardsConfig>, Invalid> {
         let Some(url) = self.url.filter(|u| !u.is_empty()) else {
             let set = self.auth.is_some()
                 || self.username.is_some()
@@ -66,7 +73,10 @@ impl DashboardsSection {
                 || self.tenant.is_some()
                 || self.request_timeout_secs.is_some();
             return if set {
-                Err(invalid("dashboards.url", "is required when other [dashboards] keys are set"))
+                Err(invalid(
+                    "dashboards.url",
+                    "is required when other [dashboards] keys are set",
+                ))
             } else {
                 Ok(None)
             };
@@ -81,7 +91,10 @@ impl DashboardsSection {
         let auth = parse_auth(&AUTH_KEYS, written, Some(opensearch_auth))?;
         let tenant = match self.tenant {
             Some(t) if t.trim().is_empty() => {
-                return Err(invalid("dashboards.tenant", "is empty; leave it out for the default tenant"));
+                return Err(invalid(
+                    "dashboards.tenant",
+                    "is empty; leave it out for the default tenant",
+                ));
             }
             t => t,
         };
@@ -89,7 +102,9 @@ impl DashboardsSection {
             url: url.trim_end_matches('/').to_owned(),
             auth,
             tenant,
-            request_timeout: Duration::from_secs(REQUEST_TIMEOUT_SECS.check(self.request_timeout_secs)?),
+            request_timeout: Duration::from_secs(
+                REQUEST_TIMEOUT_SECS.check(self.request_timeout_secs)?,
+            ),
         }))
     }
 }
@@ -122,7 +137,10 @@ mod tests {
                 password: "pw".into()
             }
         );
-        assert_eq!(d.request_timeout, Duration::from_secs(REQUEST_TIMEOUT_SECS.default));
+        assert_eq!(
+            d.request_timeout,
+            Duration::from_secs(REQUEST_TIMEOUT_SECS.default)
+        );
     }
 
     #[test]
@@ -132,20 +150,44 @@ mod tests {
             &[],
         )
         .expect("valid");
-        assert!(matches!(c.dashboards.expect("dashboards").auth, OpenSearchAuth::Basic { username, .. } if username == "viewer"));
-        let c = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "sigv4"), ("SIEM_DASHBOARDS_URL", "https://d/_dashboards")]).expect("valid");
-        assert_eq!(c.dashboards.expect("dashboards").auth, OpenSearchAuth::SigV4 { service: "es".into() });
-        let err = load(MINIMAL, &[("SIEM_DASHBOARDS_TENANT", "global")]).expect_err("no url").to_string();
-        assert!(err.contains("dashboards.url"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_DASHBOARDS_URL", "http://d"), ("SIEM_DASHBOARDS_AUTH", "basic")])
-            .expect_err("no credentials")
+        assert!(
+            matches!(c.dashboards.expect("dashboards").auth, OpenSearchAuth::Basic { username, .. } if username == "viewer")
+        );
+        let c = load(
+            MINIMAL,
+            &[
+                ("SIEM_OPENSEARCH_AUTH", "sigv4"),
+                ("SIEM_DASHBOARDS_URL", "https://d/_dashboards"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(
+            c.dashboards.expect("dashboards").auth,
+            OpenSearchAuth::SigV4 {
+                service: "es".into()
+            }
+        );
+        let err = load(MINIMAL, &[("SIEM_DASHBOARDS_TENANT", "global")])
+            .expect_err("no url")
             .to_string();
+        assert!(err.contains("dashboards.url"), "{err}");
+        let err = load(
+            MINIMAL,
+            &[
+                ("SIEM_DASHBOARDS_URL", "http://d"),
+                ("SIEM_DASHBOARDS_AUTH", "basic"),
+            ],
+        )
+        .expect_err("no credentials")
+        .to_string();
         assert!(err.contains("dashboards.username"), "{err}");
     }
 
     #[test]
     fn dashboards_keep_the_opensearch_sigv4_service_unless_they_name_their_own() {
-        let aoss = OpenSearchAuth::SigV4 { service: "aoss".into() };
+        let aoss = OpenSearchAuth::SigV4 {
+            service: "aoss".into(),
+        };
         let section = |service: Option<&str>| DashboardsSection {
             url: Some("https://d".into()),
             sigv4_service: service.map(str::to_owned),
@@ -153,7 +195,15 @@ mod tests {
         };
         let auth = |s: DashboardsSection| s.validate(&aoss).map(|d| d.map(|d| d.auth));
         assert_eq!(auth(section(None)), Ok(Some(aoss.clone())));
-        assert_eq!(auth(section(Some("es"))), Ok(Some(OpenSearchAuth::SigV4 { service: "es".into() })));
-        assert_eq!(auth(section(Some("s3"))).map_err(|e| e.key), Err("dashboards.sigv4_service"));
+        assert_eq!(
+            auth(section(Some("es"))),
+            Ok(Some(OpenSearchAuth::SigV4 {
+                service: "es".into()
+            }))
+        );
+        assert_eq!(
+            auth(section(Some("s3"))).map_err(|e| e.key),
+            Err("dashboards.sigv4_service")
+        );
     }
 }

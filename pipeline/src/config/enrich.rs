@@ -7,18 +7,26 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{Bounded, EnrichConfig, Invalid, ThreatIntelList, invalid};
+use crate::enrich::Location;
 use crate::enrich::geoip::DEFAULT_CACHE_ENTRIES;
 use crate::enrich::indicators::ListFormat;
 use crate::enrich::net::Cidr;
 use crate::enrich::settings::DEFAULT_RELOAD_INTERVAL;
-use crate::enrich::Location;
 
 /// How often data files are checked for changes, in seconds.
-pub const RELOAD_INTERVAL_SECS: Bounded =
-    Bounded { key: "enrich.reload_interval_secs", default: DEFAULT_RELOAD_INTERVAL.as_secs(), min: 1, max: 86_400 };
+pub const RELOAD_INTERVAL_SECS: Bounded = Bounded {
+    key: "enrich.reload_interval_secs",
+    default: DEFAULT_RELOAD_INTERVAL.as_secs(),
+    min: 1,
+    max: 86_400,
+};
 /// Addresses whose answer each GeoIP database keeps; 0 turns the cache off.
-pub const GEOIP_CACHE_ENTRIES: Bounded =
-    Bounded { key: "enrich.geoip_cache_entries", default: DEFAULT_CACHE_ENTRIES as u64, min: 0, max: 100_000 };
+pub const GEOIP_CACHE_ENTRIES: Bounded = Bounded {
+    key: "enrich.geoip_cache_entries",
+    default: DEFAULT_CACHE_ENTRIES as u64,
+    min: 0,
+    max: 100_000,
+};
 
 /// Every enricher is on when its data is configured, and can be switched off
 /// with its boolean without removing its settings; `related` needs no data
@@ -99,14 +107,21 @@ impl EnrichSection {
         let defaults = EnrichConfig::default();
         let mut config = EnrichConfig {
             related: self.related.unwrap_or(defaults.related),
-            reload_interval: Duration::from_secs(RELOAD_INTERVAL_SECS.check(self.reload_interval_secs)?),
+            reload_interval: Duration::from_secs(
+                RELOAD_INTERVAL_SECS.check(self.reload_interval_secs)?,
+            ),
             geoip_cache_entries: GEOIP_CACHE_ENTRIES.check(self.geoip_cache_entries)? as usize,
             ..defaults
         };
 
         let city = location("enrich.geoip_city", self.geoip_city)?;
         let asn = location("enrich.geoip_asn", self.geoip_asn)?;
-        if switch("enrich.geoip", self.geoip, city.is_some() || asn.is_some(), "enrich.geoip_city or enrich.geoip_asn")? {
+        if switch(
+            "enrich.geoip",
+            self.geoip,
+            city.is_some() || asn.is_some(),
+            "enrich.geoip_city or enrich.geoip_asn",
+        )? {
             config.geoip_city = city;
             config.geoip_asn = asn;
         }
@@ -117,7 +132,12 @@ impl EnrichSection {
             .iter()
             .map(|c| Cidr::parse(c).map_err(|m| invalid("enrich.internal_networks", m)))
             .collect::<Result<Vec<_>, _>>()?;
-        if switch("enrich.network_direction", self.network_direction, !networks.is_empty(), "enrich.internal_networks")? {
+        if switch(
+            "enrich.network_direction",
+            self.network_direction,
+            !networks.is_empty(),
+            "enrich.internal_networks",
+        )? {
             config.internal_networks = networks;
         }
 
@@ -128,13 +148,24 @@ impl EnrichSection {
             .enumerate()
             .map(|(n, list)| list.validate(n))
             .collect::<Result<Vec<_>, _>>()?;
-        if switch("enrich.threat_intel", self.threat_intel, !lists.is_empty(), "enrich.threat_intel_lists")? {
+        if switch(
+            "enrich.threat_intel",
+            self.threat_intel,
+            !lists.is_empty(),
+            "enrich.threat_intel_lists",
+        )? {
             config.threat_intel = lists;
         }
 
         let names = self.account_names.unwrap_or_default();
-        if let Some(id) = names.keys().find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit())) {
-            return Err(invalid("enrich.account_names", format!("{id:?} is not a 12-digit AWS account id")));
+        if let Some(id) = names
+            .keys()
+            .find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(invalid(
+                "enrich.account_names",
+                format!("{id:?} is not a 12-digit AWS account id"),
+            ));
         }
         let file = location("enrich.accounts_file", self.accounts_file)?;
         if switch(
@@ -154,14 +185,20 @@ impl ThreatIntelListSection {
     /// Entry `n` of `enrich.threat_intel_lists`.
     fn validate(self, n: usize) -> Result<ThreatIntelList, Invalid> {
         let key = "enrich.threat_intel_lists";
-        let location = Location::parse(&self.path).map_err(|m| invalid(key, format!("entry {n}: path {m}")))?;
+        let location = Location::parse(&self.path)
+            .map_err(|m| invalid(key, format!("entry {n}: path {m}")))?;
         let format = match self.format.as_deref() {
-            Some(f) => ListFormat::parse(f).map_err(|m| invalid(key, format!("entry {n}: format {m}")))?,
+            Some(f) => {
+                ListFormat::parse(f).map_err(|m| invalid(key, format!("entry {n}: format {m}")))?
+            }
             None if self.path.ends_with(".json") => ListFormat::Stix,
             None if self.path.ends_with(".csv") => ListFormat::Csv,
             None => ListFormat::Text,
         };
-        let provider = self.provider.filter(|p| !p.is_empty()).unwrap_or_else(|| location.file_name());
+        let provider = self
+            .provider
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| location.file_name());
         Ok(ThreatIntelList {
             location,
             format,
@@ -172,12 +209,19 @@ impl ThreatIntelListSection {
 
 /// A data location, when `value` is set.
 fn location(key: &'static str, value: Option<String>) -> Result<Option<Location>, Invalid> {
-    value.map(|v| Location::parse(&v).map_err(|m| invalid(key, m))).transpose()
+    value
+        .map(|v| Location::parse(&v).map_err(|m| invalid(key, m)))
+        .transpose()
 }
 
 /// Whether an enricher is on: by default when its data is `configured`;
 /// switched on explicitly without data, an error naming what it `needs`.
-fn switch(key: &'static str, on: Option<bool>, configured: bool, needs: &str) -> Result<bool, Invalid> {
+fn switch(
+    key: &'static str,
+    on: Option<bool>,
+    configured: bool,
+    needs: &str,
+) -> Result<bool, Invalid> {
     match (on, configured) {
         (Some(true), false) => Err(invalid(key, format!("is true but {needs} is not set"))),
         (Some(false), _) => Ok(false),
@@ -194,9 +238,14 @@ mod tests {
     fn enrichment_is_related_fields_only_by_default() {
         let e = load(MINIMAL, &[]).expect("valid").enrich;
         assert!(e.related);
-        assert!(e.geoip_city.is_none() && e.internal_networks.is_empty() && e.threat_intel.is_empty());
+        assert!(
+            e.geoip_city.is_none() && e.internal_networks.is_empty() && e.threat_intel.is_empty()
+        );
         assert_eq!(e.reload_interval, Duration::from_secs(60));
-        assert_eq!(e.reload_interval, Duration::from_secs(RELOAD_INTERVAL_SECS.default));
+        assert_eq!(
+            e.reload_interval,
+            Duration::from_secs(RELOAD_INTERVAL_SECS.default)
+        );
     }
 
     #[test]
@@ -206,7 +255,9 @@ mod tests {
              network_direction = false\nthreat_intel_lists = [{{ path = \"/ti/feodo.txt\" }}, {{ path = \"/ti/b.json\", provider = \"B\" }}]\n\
              [enrich.account_names]\n\"123456789012\" = \"production\"\n"
         );
-        let e = load(&text, &[("SIEM_ENRICH_RELATED", "false")]).expect("valid").enrich;
+        let e = load(&text, &[("SIEM_ENRICH_RELATED", "false")])
+            .expect("valid")
+            .enrich;
         assert!(!e.related);
         assert_eq!(
             e.geoip_city,
@@ -219,39 +270,85 @@ mod tests {
         assert_eq!(e.threat_intel[0].provider, "feodo.txt");
         assert_eq!(e.threat_intel[0].format, ListFormat::Text);
         assert_eq!(e.threat_intel[1].format, ListFormat::Stix);
-        assert_eq!(e.account_names.get("123456789012").map(String::as_str), Some("production"));
+        assert_eq!(
+            e.account_names.get("123456789012").map(String::as_str),
+            Some("production")
+        );
     }
 
     #[test]
     fn enrichment_errors_name_the_key() {
-        let err = load(&format!("{MINIMAL}\n[enrich]\ninternal_networks = [\"10.0.0.0/33\"]\n"), &[])
+        let err = load(
+            &format!("{MINIMAL}\n[enrich]\ninternal_networks = [\"10.0.0.0/33\"]\n"),
+            &[],
+        )
+        .expect_err("invalid")
+        .to_string();
+        assert!(
+            err.contains("enrich.internal_networks") && err.contains("siem.toml"),
+            "{err}"
+        );
+        let err = load(MINIMAL, &[("SIEM_ENRICH_GEOIP", "true")])
             .expect_err("invalid")
             .to_string();
-        assert!(err.contains("enrich.internal_networks") && err.contains("siem.toml"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_ENRICH_GEOIP", "true")]).expect_err("invalid").to_string();
-        assert!(err.contains("enrich.geoip") && err.contains("geoip_city"), "{err}");
-        let err = load(&format!("{MINIMAL}\n[enrich]\nthreat_intel_lists = [{{ path = \"x\", format = \"xml\" }}]\n"), &[])
-            .expect_err("invalid")
-            .to_string();
-        assert!(err.contains("enrich.threat_intel_lists") && err.contains("xml"), "{err}");
-        let err = load(&format!("{MINIMAL}\n[enrich.account_names]\nprod = \"x\"\n"), &[]).expect_err("invalid").to_string();
+        assert!(
+            err.contains("enrich.geoip") && err.contains("geoip_city"),
+            "{err}"
+        );
+        let err = load(
+            &format!(
+                "{MINIMAL}\n[enrich]\nthreat_intel_lists = [{{ path = \"x\", format = \"xml\" }}]\n"
+            ),
+            &[],
+        )
+        .expect_err("invalid")
+        .to_string();
+        assert!(
+            err.contains("enrich.threat_intel_lists") && err.contains("xml"),
+            "{err}"
+        );
+        let err = load(
+            &format!("{MINIMAL}\n[enrich.account_names]\nprod = \"x\"\n"),
+            &[],
+        )
+        .expect_err("invalid")
+        .to_string();
         assert!(err.contains("enrich.account_names"), "{err}");
-        let err = load(&format!("{MINIMAL}\n[enrich]\ngeoip_asn = \"s3://nokey\"\n"), &[]).expect_err("invalid").to_string();
+        let err = load(
+            &format!("{MINIMAL}\n[enrich]\ngeoip_asn = \"s3://nokey\"\n"),
+            &[],
+        )
+        .expect_err("invalid")
+        .to_string();
         assert!(err.contains("enrich.geoip_asn"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_ENRICH_GEOIP_CACHE_ENTRIES", "200000")]).expect_err("invalid").to_string();
-        assert!(err.contains("enrich.geoip_cache_entries") && err.contains("0..=100000"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_ENRICH_GEOIP_CACHE_ENTRIES", "200000")])
+            .expect_err("invalid")
+            .to_string();
+        assert!(
+            err.contains("enrich.geoip_cache_entries") && err.contains("0..=100000"),
+            "{err}"
+        );
     }
 
     #[test]
     fn the_geoip_cache_holds_1024_addresses_unless_told_otherwise() {
-        assert_eq!(load(MINIMAL, &[]).expect("valid").enrich.geoip_cache_entries, 1024);
+        assert_eq!(
+            load(MINIMAL, &[])
+                .expect("valid")
+                .enrich
+                .geoip_cache_entries,
+            1024
+        );
         let off = load(MINIMAL, &[("SIEM_ENRICH_GEOIP_CACHE_ENTRIES", "0")]).expect("valid");
         assert_eq!(off.enrich.geoip_cache_entries, 0);
     }
 
     #[test]
     fn an_empty_enrich_section_gives_the_enrichers_defaults() {
-        let (validated, defaults) = (EnrichSection::default().validate().expect("valid"), EnrichConfig::default());
+        let (validated, defaults) = (
+            EnrichSection::default().validate().expect("valid"),
+            EnrichConfig::default(),
+        );
         assert_eq!(validated.related, defaults.related);
         assert_eq!(validated.geoip_cache_entries, defaults.geoip_cache_entries);
         assert_eq!(validated.reload_interval, defaults.reload_interval);

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use super::{Invalid, invalid};
 
 /// Where the server listens unless configured otherwise: every interface, port 9464.
-pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 9464);
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 9464);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,7 +30,10 @@ impl MetricsSection {
         let listen = match self.listen.as_deref() {
             None => Some(DEFAULT_LISTEN),
             Some("") => None,
-            Some(s) => Some(s.parse().map_err(|e| invalid("metrics.listen", format!("{s:?}: {e}")))?),
+            Some(s) => Some(
+                s.parse()
+                    .map_err(|e| invalid("metrics.listen", format!("{s:?}: {e}")))?,
+            ),
         };
         Ok(MetricsConfig { listen })
     }
@@ -48,8 +52,14 @@ mod tests {
 
     #[test]
     fn the_server_listens_on_port_9464_unless_told_otherwise() {
-        assert_eq!(listen(None), Ok(Some("0.0.0.0:9464".parse().expect("addr"))));
-        assert_eq!(listen(Some("127.0.0.1:9000")), Ok(Some("127.0.0.1:9000".parse().expect("addr"))));
+        assert_eq!(
+            listen(None),
+            Ok(Some("0.0.0.0:9464".parse().expect("addr")))
+        );
+        assert_eq!(
+            listen(Some("127.0.0.1:9000")),
+            Ok(Some("127.0.0.1:9000".parse().expect("addr")))
+        );
     }
 
     #[test]
@@ -59,6 +69,9 @@ mod tests {
 
     #[test]
     fn a_bad_address_names_the_key() {
-        assert_eq!(listen(Some("9464")).map_err(|e| e.key), Err("metrics.listen"));
+        assert_eq!(
+            listen(Some("9464")).map_err(|e| e.key),
+            Err("metrics.listen")
+        );
     }
 }

@@ -117,7 +117,9 @@ impl Invalid {
 
 /// `value`, present and not empty, as an http(s) URL.
 fn required_url(key: &'static str, value: Option<String>) -> Result<String, Invalid> {
-    let url = value.filter(|u| !u.is_empty()).ok_or_else(|| invalid(key, "is required"))?;
+    let url = value
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| invalid(key, "is required"))?;
     check_url(key, &url)?;
     Ok(url)
 }
@@ -126,9 +128,17 @@ fn required_url(key: &'static str, value: Option<String>) -> Result<String, Inva
 /// `check-config` and in error messages, so a password must live in its own
 /// key (or variable), whose value is never printed.
 fn check_url(key: &'static str, url: &str) -> Result<(), Invalid> {
-    let Some((_, rest)) = url.split_once("://").filter(|_| url.starts_with("http://") || url.starts_with("https://"))
+    let Some((_, rest)) = url
+        .split_once("://")
+        .filter(|_| url.starts_with("http://") || url.starts_with("https://"))
     else {
-        return Err(invalid(key, format!("{:?} is not an http:// or https:// URL", without_credentials(url))));
+        return Err(invalid(
+            key,
+            format!(
+                "{:?} is not an http:// or https:// URL",
+                without_credentials(url)
+            ),
+        ));
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if authority.contains('@') {
@@ -387,29 +397,42 @@ url = "http://127.0.0.1:9200"
         assert_eq!(c.opensearch.index_prefix, "siem");
         assert_eq!(c.opensearch.index_rotation, IndexRotation::Monthly);
         assert_eq!(c.bulk.max_bytes, 5 << 20);
-        assert_eq!(c.metrics.listen, Some("0.0.0.0:9464".parse().expect("addr")));
+        assert_eq!(
+            c.metrics.listen,
+            Some("0.0.0.0:9464".parse().expect("addr"))
+        );
     }
 
     #[test]
     fn credentials_in_a_url_are_refused_and_never_echoed() {
-        let text = MINIMAL.replace("http://127.0.0.1:9200", "https://admin:s3cret@search.example.com:9200/");
+        let text = MINIMAL.replace(
+            "http://127.0.0.1:9200",
+            "https://admin:s3cret@search.example.com:9200/",
+        );
         let err = load(&text, &[]).expect_err("an error").to_string();
         assert!(err.contains("opensearch.url"), "{err}");
         assert!(err.contains("opensearch.password"), "{err}");
         assert!(!err.contains("s3cret") && !err.contains("admin"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_URL", "ftp://u:s3cret@h")]).expect_err("an error").to_string();
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_URL", "ftp://u:s3cret@h")])
+            .expect_err("an error")
+            .to_string();
         assert!(!err.contains("s3cret"), "{err}");
     }
 
     #[test]
     fn without_credentials_hides_what_is_before_the_at_sign() {
-        assert_eq!(without_credentials("https://u:p@h:9200/x@y"), "https://***@h:9200/x@y");
+        assert_eq!(
+            without_credentials("https://u:p@h:9200/x@y"),
+            "https://***@h:9200/x@y"
+        );
         assert_eq!(without_credentials("http://h:9200"), "http://h:9200");
     }
 
     #[test]
     fn unknown_key_is_an_error_naming_file_key_and_line() {
-        let err = load(&format!("{MINIMAL}\n[bulk]\nmax_byts = 3\n"), &[]).expect_err("an error").to_string();
+        let err = load(&format!("{MINIMAL}\n[bulk]\nmax_byts = 3\n"), &[])
+            .expect_err("an error")
+            .to_string();
         assert!(err.contains("siem.toml"), "{err}");
         assert!(err.contains("max_byts"), "{err}");
         assert!(err.contains("line 8"), "{err}");
@@ -417,8 +440,13 @@ url = "http://127.0.0.1:9200"
 
     #[test]
     fn missing_required_key_is_named() {
-        let err = load("[opensearch]\nurl = \"http://x\"\n", &[]).expect_err("an error").to_string();
-        assert!(err.contains("sqs.queue_url") && err.contains("required"), "{err}");
+        let err = load("[opensearch]\nurl = \"http://x\"\n", &[])
+            .expect_err("an error")
+            .to_string();
+        assert!(
+            err.contains("sqs.queue_url") && err.contains("required"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -433,11 +461,18 @@ url = "http://127.0.0.1:9200"
 
     #[test]
     fn out_of_range_value_is_named_with_its_range() {
-        let err = load(&format!("{MINIMAL}\n[sqs]\n"), &[]).expect_err("an error").to_string();
+        let err = load(&format!("{MINIMAL}\n[sqs]\n"), &[])
+            .expect_err("an error")
+            .to_string();
         // duplicate table is a TOML error with a line number
         assert!(err.contains("siem.toml"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_SQS_MAX_MESSAGES", "11")]).expect_err("an error").to_string();
-        assert!(err.contains("sqs.max_messages") && err.contains("1..=10"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_SQS_MAX_MESSAGES", "11")])
+            .expect_err("an error")
+            .to_string();
+        assert!(
+            err.contains("sqs.max_messages") && err.contains("1..=10"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -457,15 +492,29 @@ url = "http://127.0.0.1:9200"
 
     #[test]
     fn environment_override_of_unknown_key_names_the_variable() {
-        let err = load(MINIMAL, &[("SIEM_BULK_MAX_BYTEZ", "1")]).expect_err("an error").to_string();
-        assert!(err.contains("SIEM_BULK_MAX_BYTEZ") && err.contains("max_bytez"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_NOPE", "1")]).expect_err("an error").to_string();
+        let err = load(MINIMAL, &[("SIEM_BULK_MAX_BYTEZ", "1")])
+            .expect_err("an error")
+            .to_string();
+        assert!(
+            err.contains("SIEM_BULK_MAX_BYTEZ") && err.contains("max_bytez"),
+            "{err}"
+        );
+        let err = load(MINIMAL, &[("SIEM_NOPE", "1")])
+            .expect_err("an error")
+            .to_string();
         assert!(err.contains("SIEM_NOPE"), "{err}");
     }
 
     #[test]
     fn the_config_path_and_local_stack_variables_are_not_overrides() {
-        load(MINIMAL, &[("SIEM_CONFIG", "/etc/siem.toml"), ("SIEM_LOCAL_MOTO_PORT", "1")]).expect("valid");
+        load(
+            MINIMAL,
+            &[
+                ("SIEM_CONFIG", "/etc/siem.toml"),
+                ("SIEM_LOCAL_MOTO_PORT", "1"),
+            ],
+        )
+        .expect("valid");
     }
 
     #[test]

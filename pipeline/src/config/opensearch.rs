@@ -12,8 +12,12 @@ use super::{Bounded, Invalid, invalid, required_url};
 pub const DEFAULT_INDEX_PREFIX: &str = "siem";
 
 /// Per-request timeout, in seconds.
-pub const REQUEST_TIMEOUT_SECS: Bounded =
-    Bounded { key: "opensearch.request_timeout_secs", default: 60, min: 1, max: 3600 };
+pub const REQUEST_TIMEOUT_SECS: Bounded = Bounded {
+    key: "opensearch.request_timeout_secs",
+    default: 60,
+    min: 1,
+    max: 3600,
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,9 +88,14 @@ pub enum IndexRotation {
 #[derive(Clone, PartialEq, Eq)]
 pub enum OpenSearchAuth {
     None,
-    Basic { username: String, password: String },
+    Basic {
+        username: String,
+        password: String,
+    },
     /// Signed with the AWS credential chain for `service` (`es` or `aoss`).
-    SigV4 { service: String },
+    SigV4 {
+        service: String,
+    },
 }
 
 impl std::fmt::Debug for OpenSearchAuth {
@@ -94,7 +103,10 @@ impl std::fmt::Debug for OpenSearchAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             OpenSearchAuth::None => write!(f, "None"),
-            OpenSearchAuth::Basic { username, .. } => write!(f, "Basic {{ username: {username:?}, password: <redacted> }}"),
+            OpenSearchAuth::Basic { username, .. } => write!(
+                f,
+                "Basic {{ username: {username:?}, password: <redacted> }}"
+            ),
             OpenSearchAuth::SigV4 { service } => write!(f, "SigV4 {{ service: {service:?} }}"),
         }
     }
@@ -103,7 +115,9 @@ impl std::fmt::Debug for OpenSearchAuth {
 impl OpenSearchSection {
     pub fn validate(self) -> Result<OpenSearchConfig, Invalid> {
         let url = required_url("opensearch.url", self.url)?;
-        let index_prefix = self.index_prefix.unwrap_or_else(|| DEFAULT_INDEX_PREFIX.into());
+        let index_prefix = self
+            .index_prefix
+            .unwrap_or_else(|| DEFAULT_INDEX_PREFIX.into());
         if index_prefix.is_empty()
             || !index_prefix
                 .bytes()
@@ -112,7 +126,9 @@ impl OpenSearchSection {
         {
             return Err(invalid(
                 "opensearch.index_prefix",
-                format!("{index_prefix:?} must be lowercase letters, digits, '-' or '_' and not start with '-' or '_'"),
+                format!(
+                    "{index_prefix:?} must be lowercase letters, digits, '-' or '_' and not start with '-' or '_'"
+                ),
             ));
         }
         let index_rotation = match self.index_rotation.as_deref() {
@@ -135,13 +151,18 @@ impl OpenSearchSection {
         if let Some(ca) = &self.ca_file
             && !ca.is_file()
         {
-            return Err(invalid("opensearch.ca_file", format!("{} is not a readable file", ca.display())));
+            return Err(invalid(
+                "opensearch.ca_file",
+                format!("{} is not a readable file", ca.display()),
+            ));
         }
         Ok(OpenSearchConfig {
             url,
             index_prefix,
             index_rotation,
-            request_timeout: Duration::from_secs(REQUEST_TIMEOUT_SECS.check(self.request_timeout_secs)?),
+            request_timeout: Duration::from_secs(
+                REQUEST_TIMEOUT_SECS.check(self.request_timeout_secs)?,
+            ),
             auth,
             ca_file: self.ca_file,
         })
@@ -186,16 +207,32 @@ pub(super) fn parse_auth(
 ) -> Result<OpenSearchAuth, Invalid> {
     let basic = match (written.username, written.password) {
         (Some(username), Some(password)) => Some(OpenSearchAuth::Basic { username, password }),
-        (Some(_), None) => return Err(invalid(keys.password, format!("is required when {} is set", keys.username))),
-        (None, Some(_)) => return Err(invalid(keys.username, format!("is required when {} is set", keys.password))),
+        (Some(_), None) => {
+            return Err(invalid(
+                keys.password,
+                format!("is required when {} is set", keys.username),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                keys.username,
+                format!("is required when {} is set", keys.password),
+            ));
+        }
         (None, None) => None,
     };
     let sigv4 = |default: &str| {
-        let service = written.sigv4_service.clone().unwrap_or_else(|| default.to_owned());
+        let service = written
+            .sigv4_service
+            .clone()
+            .unwrap_or_else(|| default.to_owned());
         if service == "es" || service == "aoss" {
             Ok(OpenSearchAuth::SigV4 { service })
         } else {
-            Err(invalid(keys.sigv4_service, format!("{service:?} is not one of \"es\", \"aoss\"")))
+            Err(invalid(
+                keys.sigv4_service,
+                format!("{service:?} is not one of \"es\", \"aoss\""),
+            ))
         }
     };
     match (written.auth.as_deref(), basic) {
@@ -232,15 +269,22 @@ mod tests {
         let c = load(MINIMAL, &[]).expect("valid").opensearch;
         assert_eq!(c.index_prefix, DEFAULT_INDEX_PREFIX);
         assert_eq!(c.index_rotation, IndexRotation::Monthly);
-        assert_eq!(c.request_timeout, Duration::from_secs(REQUEST_TIMEOUT_SECS.default));
+        assert_eq!(
+            c.request_timeout,
+            Duration::from_secs(REQUEST_TIMEOUT_SECS.default)
+        );
         assert_eq!(c.auth, OpenSearchAuth::None);
     }
 
     #[test]
     fn bad_rotation_and_prefix_are_rejected() {
-        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_ROTATION", "weekly")]).expect_err("an error").to_string();
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_ROTATION", "weekly")])
+            .expect_err("an error")
+            .to_string();
         assert!(err.contains("opensearch.index_rotation"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_PREFIX", "Bad")]).expect_err("an error").to_string();
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_PREFIX", "Bad")])
+            .expect_err("an error")
+            .to_string();
         assert!(err.contains("opensearch.index_prefix"), "{err}");
     }
 
@@ -248,22 +292,48 @@ mod tests {
     fn the_password_is_never_printed() {
         let c = load(
             MINIMAL,
-            &[("SIEM_OPENSEARCH_USERNAME", "siem"), ("SIEM_OPENSEARCH_PASSWORD", "hunter2")],
+            &[
+                ("SIEM_OPENSEARCH_USERNAME", "siem"),
+                ("SIEM_OPENSEARCH_PASSWORD", "hunter2"),
+            ],
         )
         .expect("valid");
         let printed = format!("{c:?}");
-        assert!(printed.contains("siem") && !printed.contains("hunter2"), "{printed}");
+        assert!(
+            printed.contains("siem") && !printed.contains("hunter2"),
+            "{printed}"
+        );
     }
 
     #[test]
     fn sigv4_auth_takes_the_service_name() {
-        let c = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "sigv4"), ("SIEM_OPENSEARCH_SIGV4_SERVICE", "aoss")]).expect("valid");
-        assert_eq!(c.opensearch.auth, OpenSearchAuth::SigV4 { service: "aoss".into() });
-        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "sigv4"), ("SIEM_OPENSEARCH_SIGV4_SERVICE", "s3")])
+        let c = load(
+            MINIMAL,
+            &[
+                ("SIEM_OPENSEARCH_AUTH", "sigv4"),
+                ("SIEM_OPENSEARCH_SIGV4_SERVICE", "aoss"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(
+            c.opensearch.auth,
+            OpenSearchAuth::SigV4 {
+                service: "aoss".into()
+            }
+        );
+        let err = load(
+            MINIMAL,
+            &[
+                ("SIEM_OPENSEARCH_AUTH", "sigv4"),
+                ("SIEM_OPENSEARCH_SIGV4_SERVICE", "s3"),
+            ],
+        )
+        .expect_err("an error")
+        .to_string();
+        assert!(err.contains("opensearch.sigv4_service"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "basic")])
             .expect_err("an error")
             .to_string();
-        assert!(err.contains("opensearch.sigv4_service"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_AUTH", "basic")]).expect_err("an error").to_string();
         assert!(err.contains("opensearch.username"), "{err}");
     }
 
@@ -285,7 +355,11 @@ mod tests {
 
     #[test]
     fn a_username_alone_means_basic_auth() {
-        let auth = parse_auth(&OPENSEARCH_AUTH_KEYS, written(None, Some("siem"), Some("pw")), None);
+        let auth = parse_auth(
+            &OPENSEARCH_AUTH_KEYS,
+            written(None, Some("siem"), Some("pw")),
+            None,
+        );
         assert_eq!(auth, Ok(basic("siem", "pw")));
         let auth = parse_auth(&OPENSEARCH_AUTH_KEYS, written(None, None, None), None);
         assert_eq!(auth, Ok(OpenSearchAuth::None));
@@ -294,16 +368,26 @@ mod tests {
     #[test]
     fn half_a_pair_of_credentials_names_the_missing_key_whatever_the_mode() {
         for mode in [None, Some("basic"), Some("none"), Some("sigv4")] {
-            let err = parse_auth(&OPENSEARCH_AUTH_KEYS, written(mode, Some("siem"), None), None);
+            let err = parse_auth(
+                &OPENSEARCH_AUTH_KEYS,
+                written(mode, Some("siem"), None),
+                None,
+            );
             assert_eq!(
                 err,
-                Err(invalid("opensearch.password", "is required when opensearch.username is set")),
+                Err(invalid(
+                    "opensearch.password",
+                    "is required when opensearch.username is set"
+                )),
                 "{mode:?}"
             );
             let err = parse_auth(&OPENSEARCH_AUTH_KEYS, written(mode, None, Some("pw")), None);
             assert_eq!(
                 err,
-                Err(invalid("opensearch.username", "is required when opensearch.password is set")),
+                Err(invalid(
+                    "opensearch.username",
+                    "is required when opensearch.password is set"
+                )),
                 "{mode:?}"
             );
         }
@@ -312,17 +396,39 @@ mod tests {
     #[test]
     fn a_section_without_credentials_takes_those_it_falls_back_on() {
         let opensearch = basic("siem", "pw");
-        let auth = parse_auth(&OPENSEARCH_AUTH_KEYS, written(None, None, None), Some(&opensearch));
+        let auth = parse_auth(
+            &OPENSEARCH_AUTH_KEYS,
+            written(None, None, None),
+            Some(&opensearch),
+        );
         assert_eq!(auth, Ok(opensearch.clone()));
-        let auth = parse_auth(&OPENSEARCH_AUTH_KEYS, written(Some("basic"), None, None), Some(&opensearch));
+        let auth = parse_auth(
+            &OPENSEARCH_AUTH_KEYS,
+            written(Some("basic"), None, None),
+            Some(&opensearch),
+        );
         assert_eq!(auth, Ok(opensearch));
-        let auth = parse_auth(&OPENSEARCH_AUTH_KEYS, written(Some("none"), None, None), Some(&basic("a", "b")));
+        let auth = parse_auth(
+            &OPENSEARCH_AUTH_KEYS,
+            written(Some("none"), None, None),
+            Some(&basic("a", "b")),
+        );
         assert_eq!(auth, Ok(OpenSearchAuth::None));
     }
 
     #[test]
     fn an_unknown_auth_mode_lists_the_known_ones() {
-        let err = parse_auth(&OPENSEARCH_AUTH_KEYS, written(Some("oauth"), None, None), None);
-        assert_eq!(err, Err(invalid("opensearch.auth", "\"oauth\" is not one of \"none\", \"basic\", \"sigv4\"")));
+        let err = parse_auth(
+            &OPENSEARCH_AUTH_KEYS,
+            written(Some("oauth"), None, None),
+            None,
+        );
+        assert_eq!(
+            err,
+            Err(invalid(
+                "opensearch.auth",
+                "\"oauth\" is not one of \"none\", \"basic\", \"sigv4\""
+            ))
+        );
     }
 }

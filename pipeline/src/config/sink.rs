@@ -9,17 +9,47 @@ use serde::Deserialize;
 use super::{Bounded, Invalid, invalid};
 
 /// Flush a batch at this many bytes of request body.
-pub const MAX_BYTES: Bounded = Bounded { key: "bulk.max_bytes", default: 5 << 20, min: 1024, max: 100 << 20 };
+pub const MAX_BYTES: Bounded = Bounded {
+    key: "bulk.max_bytes",
+    default: 5 << 20,
+    min: 1024,
+    max: 100 << 20,
+};
 /// Flush a batch at this many documents.
-pub const MAX_DOCUMENTS: Bounded = Bounded { key: "bulk.max_documents", default: 5000, min: 1, max: 100_000 };
+pub const MAX_DOCUMENTS: Bounded = Bounded {
+    key: "bulk.max_documents",
+    default: 5000,
+    min: 1,
+    max: 100_000,
+};
 /// Flush a non-empty batch after this many milliseconds.
-pub const FLUSH_INTERVAL_MS: Bounded = Bounded { key: "bulk.flush_interval_ms", default: 1000, min: 1, max: 600_000 };
+pub const FLUSH_INTERVAL_MS: Bounded = Bounded {
+    key: "bulk.flush_interval_ms",
+    default: 1000,
+    min: 1,
+    max: 600_000,
+};
 /// Bulk requests in flight.
-pub const CONCURRENCY: Bounded = Bounded { key: "bulk.concurrency", default: 2, min: 1, max: 64 };
+pub const CONCURRENCY: Bounded = Bounded {
+    key: "bulk.concurrency",
+    default: 2,
+    min: 1,
+    max: 64,
+};
 /// Retries of a request or an item before the record is given up on.
-pub const MAX_RETRIES: Bounded = Bounded { key: "bulk.max_retries", default: 8, min: 0, max: 1000 };
+pub const MAX_RETRIES: Bounded = Bounded {
+    key: "bulk.max_retries",
+    default: 8,
+    min: 0,
+    max: 1000,
+};
 /// Longest pause between retries, in milliseconds.
-pub const MAX_BACKOFF_MS: Bounded = Bounded { key: "bulk.max_backoff_ms", default: 30_000, min: 1, max: 3_600_000 };
+pub const MAX_BACKOFF_MS: Bounded = Bounded {
+    key: "bulk.max_backoff_ms",
+    default: 30_000,
+    min: 1,
+    max: 3_600_000,
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,7 +109,10 @@ pub enum DeadLetterConfig {
     /// queue, whose redrive policy eventually moves it to the queue's DLQ.
     None,
     /// `prefix` is empty or ends with `/`.
-    S3 { bucket: String, prefix: String },
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
     Directory(PathBuf),
 }
 
@@ -92,12 +125,18 @@ impl DeadLetterSection {
                 "set either dead_letter.s3_url or dead_letter.directory, not both",
             )),
             (Some(url), None) => {
-                let rest = url
-                    .strip_prefix("s3://")
-                    .ok_or_else(|| invalid("dead_letter.s3_url", format!("{url:?} is not an s3://bucket/prefix/ URL")))?;
+                let rest = url.strip_prefix("s3://").ok_or_else(|| {
+                    invalid(
+                        "dead_letter.s3_url",
+                        format!("{url:?} is not an s3://bucket/prefix/ URL"),
+                    )
+                })?;
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
                 if bucket.is_empty() {
-                    return Err(invalid("dead_letter.s3_url", format!("{url:?} names no bucket")));
+                    return Err(invalid(
+                        "dead_letter.s3_url",
+                        format!("{url:?} names no bucket"),
+                    ));
                 }
                 let mut prefix = prefix.to_owned();
                 if !prefix.is_empty() && !prefix.ends_with('/') {
@@ -124,7 +163,10 @@ mod tests {
         assert_eq!(c.max_bytes, 5 << 20);
         assert_eq!(c.max_bytes as u64, MAX_BYTES.default);
         assert_eq!(c.max_documents as u64, MAX_DOCUMENTS.default);
-        assert_eq!(c.flush_interval, Duration::from_millis(FLUSH_INTERVAL_MS.default));
+        assert_eq!(
+            c.flush_interval,
+            Duration::from_millis(FLUSH_INTERVAL_MS.default)
+        );
         assert_eq!(c.concurrency as u64, CONCURRENCY.default);
         assert_eq!(c.max_retries as u64, MAX_RETRIES.default);
         assert_eq!(c.max_backoff, Duration::from_millis(MAX_BACKOFF_MS.default));
@@ -132,7 +174,11 @@ mod tests {
 
     #[test]
     fn dead_letter_store_is_an_s3_url_or_a_directory() {
-        let c = load(MINIMAL, &[("SIEM_DEAD_LETTER_S3_URL", "s3://dlq-bucket/siem")]).expect("valid");
+        let c = load(
+            MINIMAL,
+            &[("SIEM_DEAD_LETTER_S3_URL", "s3://dlq-bucket/siem")],
+        )
+        .expect("valid");
         assert_eq!(
             c.dead_letter,
             DeadLetterConfig::S3 {
@@ -140,8 +186,13 @@ mod tests {
                 prefix: "siem/".into()
             }
         );
-        assert_eq!(load(MINIMAL, &[]).expect("valid").dead_letter, DeadLetterConfig::None);
-        let err = load(MINIMAL, &[("SIEM_DEAD_LETTER_S3_URL", "https://x")]).expect_err("an error").to_string();
+        assert_eq!(
+            load(MINIMAL, &[]).expect("valid").dead_letter,
+            DeadLetterConfig::None
+        );
+        let err = load(MINIMAL, &[("SIEM_DEAD_LETTER_S3_URL", "https://x")])
+            .expect_err("an error")
+            .to_string();
         assert!(err.contains("dead_letter.s3_url"), "{err}");
     }
 
@@ -151,6 +202,9 @@ mod tests {
             s3_url: Some("s3://dlq/".into()),
             directory: Some("/var/dlq".into()),
         };
-        assert_eq!(section.validate().map_err(|e| e.key), Err("dead_letter.directory"));
+        assert_eq!(
+            section.validate().map_err(|e| e.key),
+            Err("dead_letter.directory")
+        );
     }
 }

@@ -41,21 +41,47 @@ impl AwsSection {
 }
 
 /// Long-poll wait of a receive, in seconds.
-pub const WAIT_TIME_SECS: Bounded = Bounded { key: "sqs.wait_time_secs", default: 20, min: 0, max: 20 };
+pub const WAIT_TIME_SECS: Bounded = Bounded {
+    key: "sqs.wait_time_secs",
+    default: 20,
+    min: 0,
+    max: 20,
+};
 /// Messages per receive (SQS returns at most 10).
-pub const MAX_MESSAGES: Bounded = Bounded { key: "sqs.max_messages", default: 10, min: 1, max: 10 };
+pub const MAX_MESSAGES: Bounded = Bounded {
+    key: "sqs.max_messages",
+    default: 10,
+    min: 1,
+    max: 10,
+};
 /// Receive calls kept in flight.
-pub const RECEIVERS: Bounded = Bounded { key: "sqs.receivers", default: 2, min: 1, max: 64 };
+pub const RECEIVERS: Bounded = Bounded {
+    key: "sqs.receivers",
+    default: 2,
+    min: 1,
+    max: 64,
+};
 /// Consecutive empty receives before stopping; 0 runs forever.
-pub const EXIT_AFTER_EMPTY_RECEIVES: Bounded =
-    Bounded { key: "sqs.exit_after_empty_receives", default: 0, min: 0, max: 1_000_000 };
+pub const EXIT_AFTER_EMPTY_RECEIVES: Bounded = Bounded {
+    key: "sqs.exit_after_empty_receives",
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+};
 /// The queue's visibility timeout, in seconds; read from the queue when absent.
-pub const VISIBILITY_TIMEOUT_SECS: OptionalBounded =
-    OptionalBounded { key: "sqs.visibility_timeout_secs", min: 2, max: 43_200 };
+pub const VISIBILITY_TIMEOUT_SECS: OptionalBounded = OptionalBounded {
+    key: "sqs.visibility_timeout_secs",
+    min: 2,
+    max: 43_200,
+};
 /// Longest a message is kept invisible by extensions, in seconds (SQS's own
 /// maximum is 12 hours).
-pub const MAX_VISIBILITY_EXTENSION_SECS: Bounded =
-    Bounded { key: "sqs.max_visibility_extension_secs", default: 43_200, min: 0, max: 43_200 };
+pub const MAX_VISIBILITY_EXTENSION_SECS: Bounded = Bounded {
+    key: "sqs.max_visibility_extension_secs",
+    default: 43_200,
+    min: 0,
+    max: 43_200,
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,7 +129,9 @@ impl SqsSection {
             wait_time: Duration::from_secs(WAIT_TIME_SECS.check(self.wait_time_secs)?),
             max_messages: MAX_MESSAGES.check(self.max_messages)? as i32,
             receivers: RECEIVERS.check(self.receivers)? as usize,
-            exit_after_empty_receives: match EXIT_AFTER_EMPTY_RECEIVES.check(self.exit_after_empty_receives)? {
+            exit_after_empty_receives: match EXIT_AFTER_EMPTY_RECEIVES
+                .check(self.exit_after_empty_receives)?
+            {
                 0 => None,
                 n => Some(n as u32),
             },
@@ -118,7 +146,12 @@ impl SqsSection {
 }
 
 /// Objects read at the same time.
-pub const MAX_CONCURRENT_OBJECTS: Bounded = Bounded { key: "s3.max_concurrent_objects", default: 4, min: 1, max: 256 };
+pub const MAX_CONCURRENT_OBJECTS: Bounded = Bounded {
+    key: "s3.max_concurrent_objects",
+    default: 4,
+    min: 1,
+    max: 256,
+};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,7 +169,8 @@ pub struct S3Config {
 impl S3Section {
     pub fn validate(self) -> Result<S3Config, Invalid> {
         Ok(S3Config {
-            max_concurrent_objects: MAX_CONCURRENT_OBJECTS.check(self.max_concurrent_objects)? as usize,
+            max_concurrent_objects: MAX_CONCURRENT_OBJECTS.check(self.max_concurrent_objects)?
+                as usize,
         })
     }
 }
@@ -154,16 +188,26 @@ mod tests {
         assert_eq!(c.sqs.receivers as u64, RECEIVERS.default);
         assert_eq!(c.sqs.exit_after_empty_receives, None, "0 runs forever");
         assert_eq!(c.sqs.visibility_timeout, None, "read from the queue");
-        assert_eq!(c.sqs.max_visibility_extension, Duration::from_secs(MAX_VISIBILITY_EXTENSION_SECS.default));
-        assert_eq!(c.s3.max_concurrent_objects as u64, MAX_CONCURRENT_OBJECTS.default);
+        assert_eq!(
+            c.sqs.max_visibility_extension,
+            Duration::from_secs(MAX_VISIBILITY_EXTENSION_SECS.default)
+        );
+        assert_eq!(
+            c.s3.max_concurrent_objects as u64,
+            MAX_CONCURRENT_OBJECTS.default
+        );
         assert!(!c.aws.s3_force_path_style);
     }
 
     #[test]
     fn the_queue_url_and_the_endpoint_are_http_urls() {
-        let err = load(MINIMAL, &[("SIEM_SQS_QUEUE_URL", "siem-logs")]).expect_err("not a URL").to_string();
+        let err = load(MINIMAL, &[("SIEM_SQS_QUEUE_URL", "siem-logs")])
+            .expect_err("not a URL")
+            .to_string();
         assert!(err.contains("sqs.queue_url"), "{err}");
-        let err = load(MINIMAL, &[("SIEM_AWS_ENDPOINT_URL", "localhost:4566")]).expect_err("not a URL").to_string();
+        let err = load(MINIMAL, &[("SIEM_AWS_ENDPOINT_URL", "localhost:4566")])
+            .expect_err("not a URL")
+            .to_string();
         assert!(err.contains("aws.endpoint_url"), "{err}");
     }
 
@@ -171,7 +215,12 @@ mod tests {
     fn a_visibility_timeout_is_checked_only_when_given() {
         let c = load(MINIMAL, &[("SIEM_SQS_VISIBILITY_TIMEOUT_SECS", "30")]).expect("valid");
         assert_eq!(c.sqs.visibility_timeout, Some(Duration::from_secs(30)));
-        let err = load(MINIMAL, &[("SIEM_SQS_VISIBILITY_TIMEOUT_SECS", "1")]).expect_err("too short").to_string();
-        assert!(err.contains("sqs.visibility_timeout_secs") && err.contains("2..=43200"), "{err}");
+        let err = load(MINIMAL, &[("SIEM_SQS_VISIBILITY_TIMEOUT_SECS", "1")])
+            .expect_err("too short")
+            .to_string();
+        assert!(
+            err.contains("sqs.visibility_timeout_secs") && err.contains("2..=43200"),
+            "{err}"
+        );
     }
 }

@@ -74,7 +74,10 @@ impl Compression {
     }
 
     /// Wraps `reader` in the matching decoder.
-    pub fn decoder<'a, R: BufRead + Send + 'a>(self, reader: R) -> io::Result<Box<dyn Read + Send + 'a>> {
+    pub fn decoder<'a, R: BufRead + Send + 'a>(
+        self,
+        reader: R,
+    ) -> io::Result<Box<dyn Read + Send + 'a>> {
         Ok(match self {
             Compression::Gzip => Box::new(MultiGzDecoder::new(reader)),
             Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(reader)?),
@@ -91,7 +94,12 @@ pub fn detect_from_reader(
     key: &str,
 ) -> io::Result<Compression> {
     let head = reader.fill_buf()?;
-    Ok(Compression::detect(head, content_encoding, content_type, key))
+    Ok(Compression::detect(
+        head,
+        content_encoding,
+        content_type,
+        key,
+    ))
 }
 
 /// Stops a decompression bomb: fails once more than `limit` bytes came out.
@@ -120,11 +128,16 @@ impl<R: Read> Read for LimitedRead<R> {
                 0 => Ok(0),
                 _ => Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("decompressed size exceeds the limit of {} bytes", self.limit),
+                    format!(
+                        "decompressed size exceeds the limit of {} bytes",
+                        self.limit
+                    ),
                 )),
             };
         }
-        let max = buf.len().min(self.remaining.min(usize::MAX as u64) as usize);
+        let max = buf
+            .len()
+            .min(self.remaining.min(usize::MAX as u64) as usize);
         let n = self.inner.read(&mut buf[..max])?;
         self.remaining -= n as u64;
         Ok(n)
@@ -151,32 +164,59 @@ mod tests {
     #[test]
     fn magic_bytes_win_over_metadata_and_suffix() {
         let gz = gzip(b"hello");
-        assert_eq!(Compression::detect(&gz, Some("zstd"), None, "a.zst"), Compression::Gzip);
+        assert_eq!(
+            Compression::detect(&gz, Some("zstd"), None, "a.zst"),
+            Compression::Gzip
+        );
         let zst = zstd::encode_all(&b"hello"[..], 1).expect("zstd");
-        assert_eq!(Compression::detect(&zst, Some("gzip"), None, "a.gz"), Compression::Zstd);
-        assert_eq!(Compression::detect(b"{\"a\":1}", Some("gzip"), None, "a.gz"), Compression::None);
+        assert_eq!(
+            Compression::detect(&zst, Some("gzip"), None, "a.gz"),
+            Compression::Zstd
+        );
+        assert_eq!(
+            Compression::detect(b"{\"a\":1}", Some("gzip"), None, "a.gz"),
+            Compression::None
+        );
     }
 
     #[test]
     fn short_streams_fall_back_to_encoding_then_type_then_suffix() {
-        assert_eq!(Compression::detect(b"", Some("gzip"), Some("application/zstd"), "a"), Compression::Gzip);
-        assert_eq!(Compression::detect(b"", None, Some("application/zstd"), "a.gz"), Compression::Zstd);
-        assert_eq!(Compression::detect(b"", None, None, "a.json.GZ"), Compression::Gzip);
-        assert_eq!(Compression::detect(b"", None, None, "a.log"), Compression::None);
+        assert_eq!(
+            Compression::detect(b"", Some("gzip"), Some("application/zstd"), "a"),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::detect(b"", None, Some("application/zstd"), "a.gz"),
+            Compression::Zstd
+        );
+        assert_eq!(
+            Compression::detect(b"", None, None, "a.json.GZ"),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::detect(b"", None, None, "a.log"),
+            Compression::None
+        );
     }
 
     #[test]
     fn every_gzip_member_is_read() {
         let mut two = gzip(b"first\n");
         two.extend(gzip(b"second\n"));
-        assert_eq!(read_all(Compression::Gzip, &two).expect("decodes"), b"first\nsecond\n");
+        assert_eq!(
+            read_all(Compression::Gzip, &two).expect("decodes"),
+            b"first\nsecond\n"
+        );
     }
 
     #[test]
     fn zstd_and_none_round_trip() {
         let zst = zstd::encode_all(&b"zz"[..], 3).expect("zstd");
         assert_eq!(read_all(Compression::Zstd, &zst).expect("decodes"), b"zz");
-        assert_eq!(read_all(Compression::None, b"plain").expect("reads"), b"plain");
+        assert_eq!(
+            read_all(Compression::None, b"plain").expect("reads"),
+            b"plain"
+        );
     }
 
     #[test]
@@ -195,7 +235,9 @@ mod tests {
             .expect_err("an error");
         assert!(err.to_string().contains("exceeds the limit"), "{err}");
         let mut exact = Vec::new();
-        LimitedRead::new(&b"12345"[..], 5).read_to_end(&mut exact).expect("at the limit is fine");
+        LimitedRead::new(&b"12345"[..], 5)
+            .read_to_end(&mut exact)
+            .expect("at the limit is fine");
         assert_eq!(exact, b"12345");
     }
 }

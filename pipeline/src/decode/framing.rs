@@ -11,8 +11,14 @@
 //!
 //! The JSON scanners only track strings and nesting; they find where a value
 //! ends, and the log type's parser says whether it is valid.
+//!
+//! A frame over the limit is never held in memory. With
+//! [`Framer::keeping_over_long`], its bytes go to a private temporary file
+//! instead, so that its dead letter can keep the record whole.
 
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Write};
+
+use crate::temp_file::TempFile;
 
 use memchr::{memchr, memchr2};
 
@@ -41,13 +47,26 @@ pub enum FrameError {
     Io { frames: u64, source: io::Error },
     /// One frame longer than the limit was skipped; reading goes on. It is
     /// not kept in memory: `offset` is where it starts in the decompressed
-    /// object, so that it can be cut out of the object again.
-    #[error("frame {ordinal} is {len} bytes at decompressed offset {offset}, over the limit of {limit}")]
-    TooLong { ordinal: u64, len: usize, limit: usize, offset: u64 },
+    /// object, and `kept` holds its bytes on disk when the framer keeps
+    /// over-long frames (and the disk took them).
+    #[error(
+        "frame {ordinal} is {len} bytes at decompressed offset {offset}, over the limit of {limit}"
+    )]
+    TooLong {
+        ordinal: u64,
+        len: usize,
+        limit: usize,
+        offset: u64,
+        kept: Option<TempFile>,
+    },
     /// Bytes that cannot start a record were skipped; reading goes on. They
     /// are kept, up to the frame limit, for the dead-letter store.
     #[error("frame {ordinal}: {len} bytes of unexpected data skipped ({:?}...)", String::from_utf8_lossy(&bytes[..bytes.len().min(40)]))]
-    Garbage { ordinal: u64, len: usize, bytes: Vec<u8> },
+    Garbage {
+        ordinal: u64,
+        len: usize,
+        bytes: Vec<u8>,
+    },
     /// The document does not have the expected structure; reading stops.
     #[error("unexpected structure at byte {offset}: {message}")]
     Structure { offset: u64, message: String },
@@ -87,6 +106,81 @@ pub struct Framer<R> {
     /// Frames returned or skipped so far; also the ordinal of the next one.
     ordinal: u64,
     offset: u64,
+    /// Over-long frames are kept on disk up to this many bytes; 0: not kept.
+    keep_over_long: u64,
+    /// The frame being read, once it is over the limit.
+    overflow: Option<Overflow>,
+}
+
+/// The bytes of an over-long frame, on their way to a temporary file.
+struct Overflow {
+    file: Option<(TempFile, io::BufWriter<std::fs::File>)>,
+    written: u64,
+    max: u64,
+}
+
+impl Overflow {
+    /// Starts keeping a frame whose first bytes are `head`; a frame that
+    /// cannot be kept (no disk, over `max`) is only measured.
+    fn start(max: u64, head: &[u8]) -> Overflow {
+        let file = if max == 0 {
+            None
+        } else {
+            TempFile::create("record")
+                .ok()
+                .map(|(t, f)| (t, io::BufWriter::with_capacity(64 << 10, f)))
+        };
+        let mut overflow = Overflow {
+            file,
+            written: 0,
+            max,
+        };
+        overflow.write(head);
+        overflow
+    }
+
+    /// Adds `bytes` to the frame being read: to `buf` while it fits the
+    /// limit (`len` bytes are read so far, these included, and `slack` more
+    /// are allowed for a line end or a closing bracket), to the overflow once
+    /// it does not.
+    fn keep(
+        buf: &mut Vec<u8>,
+        overflow: &mut Option<Overflow>,
+        bytes: &[u8],
+        len: usize,
+        limit: usize,
+        keep_over_long: u64,
+    ) {
+        match overflow {
+            Some(o) => o.write(bytes),
+            None if len <= limit => buf.extend_from_slice(bytes),
+            None => {
+                let mut o = Overflow::start(keep_over_long, buf);
+                o.write(bytes);
+                *overflow = Some(o);
+                buf.clear();
+            }
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.written + bytes.len() as u64 > self.max {
+            self.file = None;
+        }
+        if let Some((_, writer)) = &mut self.file
+            && writer.write_all(bytes).is_err()
+        {
+            self.file = None;
+        }
+        self.written += bytes.len() as u64;
+    }
+
+    /// The whole frame on disk, or `None` if it could not be kept.
+    fn finish(self) -> Option<TempFile> {
+        let (file, writer) = self.file?;
+        writer.into_inner().ok()?;
+        Some(file)
+    }
 }
 
 impl<R: BufRead> Framer<R> {
@@ -103,6 +197,26 @@ impl<R: BufRead> Framer<R> {
             found_field: false,
             ordinal: 0,
             offset: 0,
+            keep_over_long: 0,
+            overflow: None,
+        }
+    }
+
+    /// Keeps each frame over the limit, up to `max` bytes, in a temporary
+    /// file carried by its [`FrameError::TooLong`].
+    pub fn keeping_over_long(mut self, max: u64) -> Self {
+        self.keep_over_long = max;
+        self
+    }
+
+    fn too_long(&mut self, len: usize, offset: u64) -> FrameError {
+        self.buf.clear();
+        FrameError::TooLong {
+            ordinal: self.ordinal,
+            len,
+            limit: self.max_frame,
+            offset,
+            kept: self.overflow.take().and_then(Overflow::finish),
         }
     }
 
@@ -196,7 +310,6 @@ impl<R: BufRead> Framer<R> {
             self.buf.clear();
             let start = self.offset;
             let mut len = 0usize;
-            let mut over = false;
             let mut saw_any = false;
             loop {
                 let chunk = fill(&mut self.reader, self.ordinal)?;
@@ -209,12 +322,16 @@ impl<R: BufRead> Framer<R> {
                     None => (chunk.len(), false),
                 };
                 len += take;
-                if !over && len <= self.max_frame + 1 {
-                    self.buf.extend_from_slice(&chunk[..take]);
-                } else if !over {
-                    over = true;
-                    self.buf.clear();
-                }
+                // The newline ends the frame; it is not part of it.
+                let body = if end { take - 1 } else { take };
+                Overflow::keep(
+                    &mut self.buf,
+                    &mut self.overflow,
+                    &chunk[..body],
+                    len,
+                    self.max_frame + 1,
+                    self.keep_over_long,
+                );
                 self.reader.consume(take);
                 self.offset += take as u64;
                 if end {
@@ -225,13 +342,8 @@ impl<R: BufRead> Framer<R> {
                 self.state = State::Done;
                 return Ok(false);
             }
-            if over {
-                return Err(FrameError::TooLong {
-                    ordinal: self.ordinal,
-                    len,
-                    limit: self.max_frame,
-                    offset: start,
-                });
+            if self.overflow.is_some() {
+                return Err(self.too_long(len, start));
             }
             while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
                 self.buf.pop();
@@ -302,7 +414,9 @@ impl<R: BufRead> Framer<R> {
                         self.state = State::Done;
                         return Ok(false);
                     }
-                    Some(b) => return Err(self.structure(format!("expected '{{', found {:?}", b as char))),
+                    Some(b) => {
+                        return Err(self.structure(format!("expected '{{', found {:?}", b as char)));
+                    }
                 },
                 State::InObject => match self.skip_whitespace()? {
                     // An object without the array holds nothing to read: say
@@ -334,8 +448,14 @@ impl<R: BufRead> Framer<R> {
                             self.scan_value(false)?;
                         }
                     }
-                    None => return Err(self.structure("unexpected end inside the top-level object".into())),
-                    Some(b) => return Err(self.structure(format!("expected a key, found {:?}", b as char))),
+                    None => {
+                        return Err(
+                            self.structure("unexpected end inside the top-level object".into())
+                        );
+                    }
+                    Some(b) => {
+                        return Err(self.structure(format!("expected a key, found {:?}", b as char)));
+                    }
                 },
                 State::AfterObject => match self.skip_whitespace()? {
                     None => {
@@ -343,7 +463,10 @@ impl<R: BufRead> Framer<R> {
                         return Ok(false);
                     }
                     Some(b) => {
-                        return Err(self.structure(format!("{:?} after the end of the top-level object", b as char)));
+                        return Err(self.structure(format!(
+                            "{:?} after the end of the top-level object",
+                            b as char
+                        )));
                     }
                 },
                 State::InArray => match self.skip_whitespace()? {
@@ -353,7 +476,9 @@ impl<R: BufRead> Framer<R> {
                     }
                     Some(b',') => self.consume(1),
                     Some(_) => return self.capture_value(),
-                    None => return Err(self.structure("unexpected end inside the record array".into())),
+                    None => {
+                        return Err(self.structure("unexpected end inside the record array".into()));
+                    }
                 },
             }
         }
@@ -370,6 +495,8 @@ impl<R: BufRead> Framer<R> {
     fn read_key_is(&mut self, field: &str) -> Result<bool, FrameError> {
         self.buf.clear();
         self.scan_value(true)?;
+        // A key over the frame limit is only compared, never kept.
+        self.overflow = None;
         let key = &self.buf;
         Ok(key.len() == field.len() + 2 && &key[1..key.len() - 1] == field.as_bytes())
     }
@@ -379,14 +506,8 @@ impl<R: BufRead> Framer<R> {
         self.buf.clear();
         let start = self.offset;
         let len = self.scan_value(true)?;
-        if len > self.max_frame {
-            self.buf.clear();
-            return Err(FrameError::TooLong {
-                ordinal: self.ordinal,
-                len,
-                limit: self.max_frame,
-                offset: start,
-            });
+        if len > self.max_frame || self.overflow.is_some() {
+            return Err(self.too_long(len, start));
         }
         Ok(true)
     }
@@ -395,7 +516,9 @@ impl<R: BufRead> Framer<R> {
     /// byte, appending it to `buf` when `capture` (until it exceeds the frame
     /// limit). Returns its length.
     fn scan_value(&mut self, capture: bool) -> Result<usize, FrameError> {
-        let first = self.peek()?.ok_or_else(|| self.structure("unexpected end of stream".into()))?;
+        let first = self
+            .peek()?
+            .ok_or_else(|| self.structure("unexpected end of stream".into()))?;
         if matches!(first, b',' | b'}' | b']') {
             // A value that would be empty: reading on would not advance.
             return Err(self.structure(format!("expected a value, found {:?}", first as char)));
@@ -470,12 +593,17 @@ impl<R: BufRead> Framer<R> {
                 }
                 i += 1;
             }
-            if capture && len + i <= max + 2 {
-                self.buf.extend_from_slice(&chunk[..i]);
-            } else if capture {
-                self.buf.clear();
-            }
             len += i;
+            if capture {
+                Overflow::keep(
+                    &mut self.buf,
+                    &mut self.overflow,
+                    &chunk[..i],
+                    len,
+                    max + 2,
+                    self.keep_over_long,
+                );
+            }
             self.reader.consume(i);
             self.offset += i as u64;
             if done {
@@ -486,7 +614,9 @@ impl<R: BufRead> Framer<R> {
 }
 
 fn fill<R: BufRead>(reader: &mut R, frames: u64) -> Result<&[u8], FrameError> {
-    reader.fill_buf().map_err(|source| FrameError::Io { frames, source })
+    reader
+        .fill_buf()
+        .map_err(|source| FrameError::Io { frames, source })
 }
 
 #[cfg(test)]
@@ -515,15 +645,116 @@ mod tests {
 
     #[test]
     fn lines_skip_blank_lines_and_strip_crlf() {
-        assert_eq!(frames(b"a\r\n\n  \nb\nc", Framing::Lines, 100), ok(&["a", "b", "c"]));
+        assert_eq!(
+            frames(b"a\r\n\n  \nb\nc", Framing::Lines, 100),
+            ok(&["a", "b", "c"])
+        );
     }
 
     #[test]
     fn over_long_line_is_reported_and_reading_continues() {
         let out = frames(b"short\nthis line is too long\nnext\n", Framing::Lines, 10);
         assert_eq!(out[0], Ok("short".into()));
-        assert!(out[1].as_ref().expect_err("an error").contains("over the limit"), "{out:?}");
+        assert!(
+            out[1]
+                .as_ref()
+                .expect_err("an error")
+                .contains("over the limit"),
+            "{out:?}"
+        );
         assert_eq!(out[2], Ok("next".into()));
+    }
+
+    /// The frames of `input`, and the bytes each over-long one kept on disk.
+    fn kept(
+        input: &[u8],
+        framing: Framing,
+        max: usize,
+        keep: u64,
+    ) -> Vec<Result<String, Option<Vec<u8>>>> {
+        let reader = io::BufReader::with_capacity(7, input);
+        let mut framer = Framer::new(reader, framing, max).keeping_over_long(keep);
+        let mut out = Vec::new();
+        loop {
+            match framer.next_frame() {
+                Ok(Some((_, f))) => out.push(Ok(String::from_utf8_lossy(f).into_owned())),
+                Ok(None) => break,
+                Err(FrameError::TooLong { kept, .. }) => {
+                    out.push(Err(
+                        kept.map(|k| std::fs::read(k.path()).expect("kept file"))
+                    ));
+                }
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn an_over_long_line_is_kept_whole_on_disk_without_its_line_end() {
+        let out = kept(
+            b"short\nthis line is too long\r\nnext\n",
+            Framing::Lines,
+            10,
+            1 << 20,
+        );
+        assert_eq!(out[0], Ok("short".into()));
+        assert_eq!(out[1], Err(Some(b"this line is too long\r".to_vec())));
+        assert_eq!(out[2], Ok("next".into()));
+    }
+
+    #[test]
+    fn over_long_json_values_are_kept_whole_on_disk_in_every_json_framing() {
+        let long = r#"{"a":"0123456789","b":{"c":[1,2,3]}}"#;
+        let input = format!(r#"{{"Records":[{{"x":1}},{long},{{"y":2}}]}}"#);
+        let out = kept(
+            input.as_bytes(),
+            Framing::JsonArrayField("Records"),
+            10,
+            1 << 20,
+        );
+        assert_eq!(
+            out,
+            [
+                Ok(r#"{"x":1}"#.into()),
+                Err(Some(long.as_bytes().to_vec())),
+                Ok(r#"{"y":2}"#.into())
+            ]
+        );
+        let input = format!(r#"{{"x":1}}{long}{{"y":2}}"#);
+        let out = kept(input.as_bytes(), Framing::ConcatenatedJson, 10, 1 << 20);
+        assert_eq!(
+            out,
+            [
+                Ok(r#"{"x":1}"#.into()),
+                Err(Some(long.as_bytes().to_vec())),
+                Ok(r#"{"y":2}"#.into())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_frame_over_what_the_disk_may_keep_is_only_measured() {
+        let out = kept(b"0123456789abcdef\nok\n", Framing::Lines, 4, 8);
+        assert_eq!(out, [Err(None), Ok("ok".into())]);
+        let out = kept(b"0123456789abcdef\nok\n", Framing::Lines, 4, 0);
+        assert_eq!(out, [Err(None), Ok("ok".into())], "not kept unless asked");
+    }
+
+    #[test]
+    fn the_temporary_file_of_a_kept_frame_goes_with_its_error() {
+        let mut framer =
+            Framer::new(&b"0123456789\n"[..], Framing::Lines, 4).keeping_over_long(1 << 20);
+        let Err(FrameError::TooLong {
+            kept: Some(kept), ..
+        }) = framer.next_frame()
+        else {
+            panic!("an over-long frame, kept");
+        };
+        let path = kept.path().to_path_buf();
+        assert!(path.exists());
+        drop(kept);
+        assert!(!path.exists(), "removed with its error");
     }
 
     #[test]
@@ -532,7 +763,12 @@ mod tests {
 {"e":1}"#;
         assert_eq!(
             frames(input, Framing::ConcatenatedJson, 100),
-            ok(&[r#"{"a":"}{\"x"}"#, r#"{"b":[1,{"c":2}]}"#, r#"{"d":"\\"}"#, r#"{"e":1}"#])
+            ok(&[
+                r#"{"a":"}{\"x"}"#,
+                r#"{"b":[1,{"c":2}]}"#,
+                r#"{"d":"\\"}"#,
+                r#"{"e":1}"#
+            ])
         );
     }
 
@@ -540,7 +776,10 @@ mod tests {
     fn garbage_between_values_is_reported_and_skipped() {
         let out = frames(br#"{"a":1}oops{"b":2}"#, Framing::ConcatenatedJson, 100);
         assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
-        assert!(out[1].as_ref().expect_err("an error").contains("oops"), "{out:?}");
+        assert!(
+            out[1].as_ref().expect_err("an error").contains("oops"),
+            "{out:?}"
+        );
         assert_eq!(out[2], Ok(r#"{"b":2}"#.into()));
     }
 
@@ -548,7 +787,13 @@ mod tests {
     fn truncated_value_is_a_fatal_stream_error() {
         let out = frames(br#"{"a":1}{"b":"#, Framing::ConcatenatedJson, 100);
         assert_eq!(out.len(), 2);
-        assert!(out[1].as_ref().expect_err("an error").contains("ended inside"), "{out:?}");
+        assert!(
+            out[1]
+                .as_ref()
+                .expect_err("an error")
+                .contains("ended inside"),
+            "{out:?}"
+        );
     }
 
     #[test]
@@ -562,13 +807,24 @@ mod tests {
 
     #[test]
     fn an_empty_array_or_an_empty_stream_yields_nothing() {
-        assert!(frames(br#"{"Records":[]}"#, Framing::JsonArrayField("Records"), 100).is_empty());
+        assert!(
+            frames(
+                br#"{"Records":[]}"#,
+                Framing::JsonArrayField("Records"),
+                100
+            )
+            .is_empty()
+        );
         assert!(frames(b"", Framing::JsonArrayField("Records"), 100).is_empty());
     }
 
     #[test]
     fn array_field_over_long_element_is_skipped() {
-        let out = frames(br#"{"Records":[{"a":"0123456789"},{"b":1}]}"#, Framing::JsonArrayField("Records"), 10);
+        let out = frames(
+            br#"{"Records":[{"a":"0123456789"},{"b":1}]}"#,
+            Framing::JsonArrayField("Records"),
+            10,
+        );
         assert!(out[0].is_err());
         assert_eq!(out[1], Ok(r#"{"b":1}"#.into()));
     }
@@ -576,42 +832,91 @@ mod tests {
     #[test]
     fn an_object_without_the_array_is_an_error_not_zero_records() {
         // A bare CloudTrail event where a log file is expected.
-        let out = frames(br#"{"eventVersion":"1.08","eventName":"GetObject"}"#, Framing::JsonArrayField("Records"), 100);
+        let out = frames(
+            br#"{"eventVersion":"1.08","eventName":"GetObject"}"#,
+            Framing::JsonArrayField("Records"),
+            100,
+        );
         assert_eq!(out.len(), 1, "{out:?}");
-        assert!(out[0].as_ref().is_err_and(|e| e.contains("no \"Records\" array")), "{out:?}");
+        assert!(
+            out[0]
+                .as_ref()
+                .is_err_and(|e| e.contains("no \"Records\" array")),
+            "{out:?}"
+        );
     }
 
     #[test]
     fn records_that_is_not_an_array_is_an_error() {
-        let out = frames(br#"{"Records":{"a":1}}"#, Framing::JsonArrayField("Records"), 100);
+        let out = frames(
+            br#"{"Records":{"a":1}}"#,
+            Framing::JsonArrayField("Records"),
+            100,
+        );
         assert_eq!(out.len(), 1, "{out:?}");
-        assert!(out[0].as_ref().is_err_and(|e| e.contains("is not an array")), "{out:?}");
+        assert!(
+            out[0]
+                .as_ref()
+                .is_err_and(|e| e.contains("is not an array")),
+            "{out:?}"
+        );
     }
 
     #[test]
     fn content_after_the_top_level_object_is_an_error_after_its_records() {
-        let out = frames(br#"{"Records":[{"a":1}]} {"Records":[{"b":2}]}"#, Framing::JsonArrayField("Records"), 100);
+        let out = frames(
+            br#"{"Records":[{"a":1}]} {"Records":[{"b":2}]}"#,
+            Framing::JsonArrayField("Records"),
+            100,
+        );
         assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
-        assert!(out[1].as_ref().is_err_and(|e| e.contains("after the end of the top-level object")), "{out:?}");
+        assert!(
+            out[1]
+                .as_ref()
+                .is_err_and(|e| e.contains("after the end of the top-level object")),
+            "{out:?}"
+        );
         assert_eq!(out.len(), 2);
-        let fine = frames(b"{\"Records\":[]}\n", Framing::JsonArrayField("Records"), 100);
-        assert!(fine.is_empty(), "an empty array and a final newline are fine: {fine:?}");
+        let fine = frames(
+            b"{\"Records\":[]}\n",
+            Framing::JsonArrayField("Records"),
+            100,
+        );
+        assert!(
+            fine.is_empty(),
+            "an empty array and a final newline are fine: {fine:?}"
+        );
     }
 
     #[test]
     fn array_field_on_a_non_object_is_a_structure_error() {
         let out = frames(b"[1,2]", Framing::JsonArrayField("Records"), 100);
         assert_eq!(out.len(), 1);
-        assert!(out[0].as_ref().expect_err("an error").contains("expected '{'"), "{out:?}");
+        assert!(
+            out[0]
+                .as_ref()
+                .expect_err("an error")
+                .contains("expected '{'"),
+            "{out:?}"
+        );
     }
 
     #[test]
     fn a_closing_brace_where_a_record_should_start_ends_the_object_instead_of_looping() {
         // A corrupted record (a quote lost) leaves the scanner before a `}`:
         // once yielded endless empty frames.
-        let out = frames(br#"{"Records":[{"a":1},}]}"#, Framing::JsonArrayField("Records"), 100);
+        let out = frames(
+            br#"{"Records":[{"a":1},}]}"#,
+            Framing::JsonArrayField("Records"),
+            100,
+        );
         assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
-        assert!(out[1].as_ref().is_err_and(|e| e.contains("expected a value, found '}'")), "{out:?}");
+        assert!(
+            out[1]
+                .as_ref()
+                .is_err_and(|e| e.contains("expected a value, found '}'")),
+            "{out:?}"
+        );
         assert_eq!(out.len(), 2);
         let out = frames(br#"{"a": }"#, Framing::JsonArrayField("Records"), 100);
         assert_eq!(out.len(), 1, "{out:?}");
@@ -619,7 +924,11 @@ mod tests {
 
     #[test]
     fn truncated_record_array_keeps_the_complete_elements() {
-        let out = frames(br#"{"Records":[{"a":1},{"b":2},{"c""#, Framing::JsonArrayField("Records"), 100);
+        let out = frames(
+            br#"{"Records":[{"a":1},{"b":2},{"c""#,
+            Framing::JsonArrayField("Records"),
+            100,
+        );
         assert_eq!(out[0], Ok(r#"{"a":1}"#.into()));
         assert_eq!(out[1], Ok(r#"{"b":2}"#.into()));
         assert!(out[2].is_err());

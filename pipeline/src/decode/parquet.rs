@@ -66,7 +66,10 @@ impl ParquetLines {
             let dir = std::env::temp_dir();
             io::Error::new(
                 e.kind(),
-                format!("temporary copy of the Parquet object in {}: {e}", dir.display()),
+                format!(
+                    "temporary copy of the Parquet object in {}: {e}",
+                    dir.display()
+                ),
             )
         };
         let (path, mut file) = private_temp_file("object.parquet").map_err(context)?;
@@ -177,7 +180,10 @@ fn check(meta: &ParquetMetaData, length: u64) -> io::Result<()> {
         let flat = column.path().parts().len() == 1 && column.max_rep_level() == 0;
         let physical = matches!(
             column.physical_type(),
-            PhysicalType::BOOLEAN | PhysicalType::INT32 | PhysicalType::INT64 | PhysicalType::BYTE_ARRAY
+            PhysicalType::BOOLEAN
+                | PhysicalType::INT32
+                | PhysicalType::INT64
+                | PhysicalType::BYTE_ARRAY
         );
         let logical = matches!(
             column.logical_type_ref(),
@@ -211,11 +217,15 @@ fn check(meta: &ParquetMetaData, length: u64) -> io::Result<()> {
     }
     for (g, group) in meta.row_groups().iter().enumerate() {
         for chunk in group.columns() {
-            let start = chunk.dictionary_page_offset().unwrap_or(chunk.data_page_offset());
+            let start = chunk
+                .dictionary_page_offset()
+                .unwrap_or(chunk.data_page_offset());
             let inside = u64::try_from(start)
                 .ok()
                 .zip(u64::try_from(chunk.compressed_size()).ok())
-                .is_some_and(|(start, len)| start.checked_add(len).is_some_and(|end| end <= length));
+                .is_some_and(|(start, len)| {
+                    start.checked_add(len).is_some_and(|end| end <= length)
+                });
             if !inside {
                 return refuse(format!(
                     "Parquet error: corrupt file (column {} of row group {g} lies outside the file)",
@@ -260,7 +270,12 @@ fn render(row: &Row, out: &mut Vec<u8>) -> Result<(), (String, String)> {
             Field::UInt(v) => number(out, v),
             Field::ULong(v) => number(out, v),
             // `check` admits no other column type.
-            _ => return Err((name.clone(), "a value of a type flow logs do not use".into())),
+            _ => {
+                return Err((
+                    name.clone(),
+                    "a value of a type flow logs do not use".into(),
+                ));
+            }
         }
         if out.len() == start {
             out.push(b'-');
@@ -278,7 +293,9 @@ fn text(value: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
     }
     if value.iter().any(u8::is_ascii_whitespace) {
         let shown: String = String::from_utf8_lossy(value).chars().take(80).collect();
-        return Err(format!("the value {shown:?} holds whitespace, which the flow log text layout cannot carry"));
+        return Err(format!(
+            "the value {shown:?} holds whitespace, which the flow log text layout cannot carry"
+        ));
     }
     out.extend_from_slice(value);
     Ok(())
@@ -350,7 +367,10 @@ mod tests {
     #[test]
     fn snappy_and_uncompressed_pages_are_read_too() {
         for codec in [Codec::SNAPPY, Codec::UNCOMPRESSED] {
-            assert!(lines(&sample(codec)).expect("reads").ends_with("- - 0\n"), "{codec:?}");
+            assert!(
+                lines(&sample(codec)).expect("reads").ends_with("- - 0\n"),
+                "{codec:?}"
+            );
         }
     }
 
@@ -362,9 +382,12 @@ mod tests {
         };
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().starts_with("Parquet error: "), "{err}");
-        let err = ParquetLines::spool(&bytes[..], 100).err().expect("over the limit");
+        let err = ParquetLines::spool(&bytes[..], 100)
+            .err()
+            .expect("over the limit");
         assert!(
-            err.to_string().contains("over 100 bytes (pipeline.max_parquet_bytes)"),
+            err.to_string()
+                .contains("over 100 bytes (pipeline.max_parquet_bytes)"),
             "{err}"
         );
         assert!(!is_parquet(b"version account-id"));
@@ -372,12 +395,20 @@ mod tests {
 
     /// A file of one string column holding `values`, and optionally a date column.
     fn strings(values: &[&str], with_date: bool) -> Vec<u8> {
-        let date = if with_date { " optional int32 day (DATE);" } else { "" };
+        let date = if with_date {
+            " optional int32 day (DATE);"
+        } else {
+            ""
+        };
         let schema = Arc::new(
-            parse_message_type(&format!("message m {{ optional binary srcaddr (STRING);{date} }}")).expect("schema"),
+            parse_message_type(&format!(
+                "message m {{ optional binary srcaddr (STRING);{date} }}"
+            ))
+            .expect("schema"),
         );
         let mut out = Vec::new();
-        let mut writer = SerializedFileWriter::new(&mut out, schema, Default::default()).expect("writer");
+        let mut writer =
+            SerializedFileWriter::new(&mut out, schema, Default::default()).expect("writer");
         let mut group = writer.next_row_group().expect("row group");
         let mut column = group.next_column().expect("column").expect("srcaddr");
         let v: Vec<ByteArray> = values.iter().map(|v| ByteArray::from(*v)).collect();
@@ -416,7 +447,9 @@ mod tests {
             .map(|e| e.to_string());
         let err = err.unwrap_or_default();
         assert!(
-            err.starts_with("Parquet row 2, column srcaddr: the value \"10.0.0.2 10.0.0.3\" holds whitespace"),
+            err.starts_with(
+                "Parquet row 2, column srcaddr: the value \"10.0.0.2 10.0.0.3\" holds whitespace"
+            ),
             "{err}"
         );
     }

@@ -98,14 +98,22 @@ impl Accounts {
         if account.contains_key("name") {
             return Outcome::default();
         }
-        let Some(id) = account.get("id").and_then(Value::as_str).filter(|id| !id.is_empty()) else {
+        let Some(id) = account
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+        else {
             return Outcome::default();
         };
         let name = match self.configured.get(id) {
             Some(name) => name.clone(),
             None => {
                 let names = self.file.as_ref().map(Reloadable::get);
-                match names.as_ref().and_then(|g| g.as_deref()).and_then(|n| n.get(id)) {
+                match names
+                    .as_ref()
+                    .and_then(|g| g.as_deref())
+                    .and_then(|n| n.get(id))
+                {
                     Some(name) => name.clone(),
                     None => return Outcome::default(),
                 }
@@ -129,8 +137,13 @@ mod tests {
         let export = r#"{"Accounts":[{"Id":"111111111111","Name":"org-name","Arn":"arn:…","Status":"ACTIVE"},
                                      {"Id":"123456789012","Name":"from-org"}]}"#;
         Accounts {
-            configured: [("123456789012".to_owned(), "production".to_owned())].into_iter().collect(),
-            file: Some(Reloadable::fixed("accounts_file", parse_organizations_export(export).expect("export"))),
+            configured: [("123456789012".to_owned(), "production".to_owned())]
+                .into_iter()
+                .collect(),
+            file: Some(Reloadable::fixed(
+                "accounts_file",
+                parse_organizations_export(export).expect("export"),
+            )),
         }
     }
 
@@ -142,9 +155,18 @@ mod tests {
 
     #[test]
     fn the_account_id_gets_its_name_and_the_config_wins_over_the_export() {
-        assert_eq!(name_of(json!({"cloud": {"account": {"id": "111111111111"}}})), Some(json!("org-name")));
-        assert_eq!(name_of(json!({"cloud": {"account": {"id": "123456789012"}}})), Some(json!("production")));
-        assert_eq!(name_of(json!({"cloud": {"account": {"id": "999999999999"}}})), None);
+        assert_eq!(
+            name_of(json!({"cloud": {"account": {"id": "111111111111"}}})),
+            Some(json!("org-name"))
+        );
+        assert_eq!(
+            name_of(json!({"cloud": {"account": {"id": "123456789012"}}})),
+            Some(json!("production"))
+        );
+        assert_eq!(
+            name_of(json!({"cloud": {"account": {"id": "999999999999"}}})),
+            None
+        );
     }
 
     #[test]
@@ -157,6 +179,10 @@ mod tests {
 
     #[test]
     fn an_export_of_another_shape_is_an_error_saying_what_was_expected() {
-        assert!(parse_organizations_export("[]").expect_err("not an export").contains("list-accounts"));
+        assert!(
+            parse_organizations_export("[]")
+                .expect_err("not an export")
+                .contains("list-accounts")
+        );
     }
 }

@@ -80,7 +80,10 @@ impl Additions {
         let mut depth = 0;
         let mut rest = Some(path);
         while let Some(tail) = rest {
-            assert!(depth < MAX_DEPTH, "{path} is deeper than {MAX_DEPTH} objects");
+            assert!(
+                depth < MAX_DEPTH,
+                "{path} is deeper than {MAX_DEPTH} objects"
+            );
             (parts[depth], rest) = split_first(tail);
             depth += 1;
         }
@@ -159,7 +162,13 @@ pub fn vacant(doc: &Map<String, Value>, path: &str) -> bool {
 /// `{...}` of `map` (none: an object only additions make) with the
 /// additions of `mask`, whose paths continue at part `depth` (past the
 /// path of this object).
-fn write_object(out: &mut Vec<u8>, map: Option<&Map<String, Value>>, additions: &[Addition], mask: u64, depth: usize) {
+fn write_object(
+    out: &mut Vec<u8>,
+    map: Option<&Map<String, Value>>,
+    additions: &[Addition],
+    mask: u64,
+    depth: usize,
+) {
     // Where each addition of `mask` goes at this level: the object `key`
     // (`inside` it) or the field `key` itself (`here`).
     let place = |key: &str, mask: u64| {
@@ -186,7 +195,9 @@ fn write_object(out: &mut Vec<u8>, map: Option<&Map<String, Value>>, additions: 
     let mut left = mask;
     // The lengths of the keys the additions go under: most keys of a
     // document are none of them, told by one bit test.
-    let lengths = bits(mask).fold(0u64, |l, i| l | 1 << additions[i].parts[depth].len().min(63));
+    let lengths = bits(mask).fold(0u64, |l, i| {
+        l | 1 << additions[i].parts[depth].len().min(63)
+    });
     for (key, value) in map.into_iter().flatten() {
         comma(out);
         let _ = serde_json::to_writer(&mut *out, key);
@@ -196,7 +207,9 @@ fn write_object(out: &mut Vec<u8>, map: Option<&Map<String, Value>>, additions: 
         // An addition whose place is taken is dropped here.
         left &= !(inside | here);
         match value {
-            Value::Object(inner) if inside != 0 => write_object(out, Some(inner), additions, inside, depth + 1),
+            Value::Object(inner) if inside != 0 => {
+                write_object(out, Some(inner), additions, inside, depth + 1)
+            }
             _ => {
                 let _ = serde_json::to_writer(&mut *out, value);
             }
@@ -251,7 +264,9 @@ mod tests {
 
     #[test]
     fn written_additions_read_like_the_document_with_them_merged_in() {
-        let d = doc(json!({"source": {"ip": "203.0.113.5", "port": 443}, "network": {"transport": "tcp"}, "x": 1}));
+        let d = doc(
+            json!({"source": {"ip": "203.0.113.5", "port": 443}, "network": {"transport": "tcp"}, "x": 1}),
+        );
         let list = [
             (
                 "source.geo",
@@ -260,12 +275,18 @@ mod tests {
             ("source.as", r#"{"number":64500}"#),
             ("network.direction", r#""inbound""#),
             ("cloud.account.name", r#""prod \"eu\"""#),
-            ("threat.enrichments", r#"[{"matched":{"atomic":"203.0.113.5"}}]"#),
+            (
+                "threat.enrichments",
+                r#"[{"matched":{"atomic":"203.0.113.5"}}]"#,
+            ),
             ("threat.indicator", r#"{"ip":"203.0.113.5"}"#),
         ];
         let mut merged = d.clone();
         additions(&list).apply(&mut merged);
-        assert_eq!(written(&additions(&list), &d), Value::Object(merged.clone()));
+        assert_eq!(
+            written(&additions(&list), &d),
+            Value::Object(merged.clone())
+        );
         assert_eq!(merged["cloud"]["account"]["name"], json!("prod \"eu\""));
         assert_eq!(merged["threat"]["indicator"]["ip"], json!("203.0.113.5"));
         assert_eq!(merged["source"]["port"], json!(443));

@@ -10,8 +10,8 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 
 use super::additions::{Additions, Json, vacant};
-use super::{Addresses, Outcome};
 use super::net::Cidr;
+use super::{Addresses, Outcome};
 
 #[derive(Debug, Clone)]
 pub struct Direction {
@@ -25,25 +25,38 @@ impl Direction {
 
     pub fn enrich(&self, doc: &mut Map<String, Value>) -> Outcome {
         let mut added = Additions::default();
-        let outcome = self.enrich_addresses(doc, &Addresses::of(doc, &["source", "destination"]), &mut added);
+        let outcome = self.enrich_addresses(
+            doc,
+            &Addresses::of(doc, &["source", "destination"]),
+            &mut added,
+        );
         added.apply(doc);
         outcome
     }
 
     /// Adds `network.direction` of `doc`, whose addresses are read, to `added`.
-    pub fn enrich_addresses(&self, doc: &Map<String, Value>, addresses: &Addresses, added: &mut Additions) -> Outcome {
+    pub fn enrich_addresses(
+        &self,
+        doc: &Map<String, Value>,
+        addresses: &Addresses,
+        added: &mut Additions,
+    ) -> Outcome {
         if !vacant(doc, "network.direction") {
             return Outcome::default();
         }
-        let (Some(source), Some(destination)) = (addresses.of_side("source"), addresses.of_side("destination")) else {
+        let (Some(source), Some(destination)) = (
+            addresses.of_side("source"),
+            addresses.of_side("destination"),
+        ) else {
             return Outcome::default();
         };
-        let direction: &'static [u8] = match (self.is_internal(source), self.is_internal(destination)) {
-            (true, true) => b"\"internal\"",
-            (true, false) => b"\"outbound\"",
-            (false, true) => b"\"inbound\"",
-            (false, false) => b"\"external\"",
-        };
+        let direction: &'static [u8] =
+            match (self.is_internal(source), self.is_internal(destination)) {
+                (true, true) => b"\"internal\"",
+                (true, false) => b"\"outbound\"",
+                (false, true) => b"\"inbound\"",
+                (false, false) => b"\"external\"",
+            };
         added.add("network.direction", Json::Static(direction));
         Outcome {
             enriched: true,
@@ -76,11 +89,26 @@ mod tests {
 
     #[test]
     fn direction_follows_which_side_is_internal() {
-        assert_eq!(direction_of(flow("203.0.113.5", "10.0.0.1")), Some(json!("inbound")));
-        assert_eq!(direction_of(flow("10.0.0.1", "203.0.113.5")), Some(json!("outbound")));
-        assert_eq!(direction_of(flow("10.0.0.1", "192.168.1.1")), Some(json!("internal")));
-        assert_eq!(direction_of(flow("203.0.113.5", "198.51.100.1")), Some(json!("external")));
-        assert_eq!(direction_of(flow("fd00::1", "2001:db8::1")), Some(json!("outbound")));
+        assert_eq!(
+            direction_of(flow("203.0.113.5", "10.0.0.1")),
+            Some(json!("inbound"))
+        );
+        assert_eq!(
+            direction_of(flow("10.0.0.1", "203.0.113.5")),
+            Some(json!("outbound"))
+        );
+        assert_eq!(
+            direction_of(flow("10.0.0.1", "192.168.1.1")),
+            Some(json!("internal"))
+        );
+        assert_eq!(
+            direction_of(flow("203.0.113.5", "198.51.100.1")),
+            Some(json!("external"))
+        );
+        assert_eq!(
+            direction_of(flow("fd00::1", "2001:db8::1")),
+            Some(json!("outbound"))
+        );
     }
 
     #[test]

@@ -37,7 +37,8 @@ pub fn split_first(path: &str) -> (&str, Option<&str>) {
 /// Whether `path` is `field` or under it: `source.ip` is within `source.ip`
 /// and within `source`, not within `source.ip.x` or `sourcetype`.
 pub fn within(path: &str, field: &str) -> bool {
-    path.strip_prefix(field).is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    path.strip_prefix(field)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
 }
 
 /// Every non-empty string of `value`: itself, or each string of an array.
@@ -47,7 +48,9 @@ pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
         Some(Value::Array(a)) => (None, Some(a.iter().filter_map(Value::as_str))),
         _ => (None, None),
     };
-    one.into_iter().chain(many.into_iter().flatten()).filter(|s| !s.is_empty())
+    one.into_iter()
+        .chain(many.into_iter().flatten())
+        .filter(|s| !s.is_empty())
 }
 
 // ECS fields more than one enricher reads, each list written once. An
@@ -55,7 +58,13 @@ pub fn strings_of(value: Option<&Value>) -> impl Iterator<Item = &str> {
 // writes (`related.*` values, `threat.enrichments`): append, never reorder.
 
 /// The address of each side of a connection, then the host's.
-pub const ADDRESS_FIELDS: &[&str] = &["source.ip", "destination.ip", "client.ip", "server.ip", "host.ip"];
+pub const ADDRESS_FIELDS: &[&str] = &[
+    "source.ip",
+    "destination.ip",
+    "client.ip",
+    "server.ip",
+    "host.ip",
+];
 
 /// Domain names: of a DNS question, of a URL, of each side of a connection.
 pub const DOMAIN_FIELDS: &[&str] = &[
@@ -93,7 +102,10 @@ pub struct Paths<T = ()> {
 impl<T: Copy> Paths<T> {
     /// The tagged paths [`within`] one of `fields` (all of them for
     /// `None`), in the order given.
-    pub fn tagged<S: AsRef<str>>(paths: impl IntoIterator<Item = (T, S)>, fields: Option<&[&str]>) -> Paths<T> {
+    pub fn tagged<S: AsRef<str>>(
+        paths: impl IntoIterator<Item = (T, S)>,
+        fields: Option<&[&str]>,
+    ) -> Paths<T> {
         let mut distinct: Vec<String> = Vec::new();
         let paths = paths
             .into_iter()
@@ -105,33 +117,53 @@ impl<T: Copy> Paths<T> {
                     distinct.push(root.to_owned());
                     distinct.len() - 1
                 });
-                assert!(index < MAX_ROOTS, "a path list spans more than {MAX_ROOTS} top-level objects");
-                (tag, index, path.to_owned(), (root.len() + 1).min(path.len()))
+                assert!(
+                    index < MAX_ROOTS,
+                    "a path list spans more than {MAX_ROOTS} top-level objects"
+                );
+                (
+                    tag,
+                    index,
+                    path.to_owned(),
+                    (root.len() + 1).min(path.len()),
+                )
             })
             .collect();
-        Paths { roots: distinct, paths }
+        Paths {
+            roots: distinct,
+            paths,
+        }
     }
 
     /// Every non-empty string at each path ([`strings_of`]), in the order of the
     /// paths, with the path's tag and the path it was found at.
-    pub fn strings<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (T, &'a str, &'a str)> + 'a {
-        self.values(doc).flat_map(|(tag, path, value)| strings_of(Some(value)).map(move |s| (tag, path, s)))
+    pub fn strings<'a>(
+        &'a self,
+        doc: &'a Map<String, Value>,
+    ) -> impl Iterator<Item = (T, &'a str, &'a str)> + 'a {
+        self.values(doc)
+            .flat_map(|(tag, path, value)| strings_of(Some(value)).map(move |s| (tag, path, s)))
     }
 
     /// The value at each path that has one, in the order of the paths, with
     /// the path's tag and the path.
-    pub fn values<'a>(&'a self, doc: &'a Map<String, Value>) -> impl Iterator<Item = (T, &'a str, &'a Value)> + 'a {
+    pub fn values<'a>(
+        &'a self,
+        doc: &'a Map<String, Value>,
+    ) -> impl Iterator<Item = (T, &'a str, &'a Value)> + 'a {
         let mut roots = [None; MAX_ROOTS];
         for (found, root) in roots.iter_mut().zip(&self.roots) {
             *found = doc.get(root);
         }
-        self.paths.iter().filter_map(move |(tag, root, path, rest)| {
-            let value = roots[*root].and_then(|v| match &path[*rest..] {
-                "" => Some(v),
-                rest => get_in(v, rest),
-            });
-            value.map(|v| (*tag, path.as_str(), v))
-        })
+        self.paths
+            .iter()
+            .filter_map(move |(tag, root, path, rest)| {
+                let value = roots[*root].and_then(|v| match &path[*rest..] {
+                    "" => Some(v),
+                    rest => get_in(v, rest),
+                });
+                value.map(|v| (*tag, path.as_str(), v))
+            })
     }
 }
 
@@ -180,19 +212,42 @@ mod tests {
     fn dotted_paths_read_nested_objects_and_arrays_of_strings() {
         let d = doc(json!({"source": {"ip": "1.2.3.4"}, "host": {"ip": ["10.0.0.1", 7, ""]}}));
         assert_eq!(get(&d, "source.ip"), Some(&json!("1.2.3.4")));
-        assert_eq!(strings_of(get(&d, "host.ip")).collect::<Vec<_>>(), ["10.0.0.1"]);
-        assert_eq!(strings_of(get(&d, "source.ip")).collect::<Vec<_>>(), ["1.2.3.4"]);
+        assert_eq!(
+            strings_of(get(&d, "host.ip")).collect::<Vec<_>>(),
+            ["10.0.0.1"]
+        );
+        assert_eq!(
+            strings_of(get(&d, "source.ip")).collect::<Vec<_>>(),
+            ["1.2.3.4"]
+        );
         assert!(get(&d, "source.ip.x").is_none());
     }
 
     #[test]
     fn a_path_list_reads_like_each_path_read_alone() {
-        let d = doc(json!({"source": {"ip": "1.2.3.4", "nat": {"ip": "5.6.7.8"}}, "host": {"ip": ["10.0.0.1", ""]}, "x": "y"}));
-        let list = ["source.ip", "client.ip", "host.ip", "source.nat.ip", "x", "x.y"];
+        let d = doc(
+            json!({"source": {"ip": "1.2.3.4", "nat": {"ip": "5.6.7.8"}}, "host": {"ip": ["10.0.0.1", ""]}, "x": "y"}),
+        );
+        let list = [
+            "source.ip",
+            "client.ip",
+            "host.ip",
+            "source.nat.ip",
+            "x",
+            "x.y",
+        ];
         let paths = Paths::tagged(list.into_iter().map(|p| ((), p)), None);
         assert_eq!(
-            paths.strings(&d).map(|(_, path, value)| (path, value)).collect::<Vec<_>>(),
-            [("source.ip", "1.2.3.4"), ("host.ip", "10.0.0.1"), ("source.nat.ip", "5.6.7.8"), ("x", "y")]
+            paths
+                .strings(&d)
+                .map(|(_, path, value)| (path, value))
+                .collect::<Vec<_>>(),
+            [
+                ("source.ip", "1.2.3.4"),
+                ("host.ip", "10.0.0.1"),
+                ("source.nat.ip", "5.6.7.8"),
+                ("x", "y")
+            ]
         );
     }
 

@@ -29,10 +29,10 @@ use quick_cache::sync::Cache;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::additions::{Additions, Json};
 use super::fields::within;
 use super::net::is_public;
 use super::source::{Reloadable, private_temp_file};
-use super::additions::{Additions, Json};
 use super::{Addresses, Outcome};
 
 /// The ECS objects that hold an address (`<side>.ip`) and may get its
@@ -63,7 +63,11 @@ impl std::fmt::Debug for Database {
             Source::Mapped(r) => r.metadata(),
             Source::Owned(r) => r.metadata(),
         };
-        write!(f, "Database({}, built {})", meta.database_type, meta.build_epoch)
+        write!(
+            f,
+            "Database({}, built {})",
+            meta.database_type, meta.build_epoch
+        )
     }
 }
 
@@ -79,7 +83,8 @@ impl Database {
     /// it (the mapping outlives the name). The answers for `cached`
     /// addresses are kept.
     pub fn open(path: &Path, cached: usize) -> Result<Database, String> {
-        let (copy, mut file) = private_temp_file("geoip.mmdb").map_err(|e| format!("temporary copy: {e}"))?;
+        let (copy, mut file) =
+            private_temp_file("geoip.mmdb").map_err(|e| format!("temporary copy: {e}"))?;
         let result = (|| {
             let mut source = std::fs::File::open(path).map_err(|e| e.to_string())?;
             std::io::copy(&mut source, &mut file).map_err(|e| format!("temporary copy: {e}"))?;
@@ -98,7 +103,10 @@ impl Database {
             .map_err(|e| e.to_string())
     }
 
-    fn lookup<'de, T: Deserialize<'de>>(&'de self, ip: IpAddr) -> Result<Option<T>, MaxMindDbError> {
+    fn lookup<'de, T: Deserialize<'de>>(
+        &'de self,
+        ip: IpAddr,
+    ) -> Result<Option<T>, MaxMindDbError> {
         match &self.reader {
             Source::Mapped(r) => r.lookup(ip)?.decode(),
             Source::Owned(r) => r.lookup(ip)?.decode(),
@@ -115,7 +123,9 @@ impl Database {
         let answer = || {
             let object = render(self, ip)?.filter(|m| !m.is_empty());
             // Serializing a map of JSON values cannot fail.
-            Ok(object.and_then(|m| serde_json::to_vec(&m).ok()).map(Arc::from))
+            Ok(object
+                .and_then(|m| serde_json::to_vec(&m).ok())
+                .map(Arc::from))
         };
         match &self.rendered {
             Some(cache) => cache.get_or_insert_with(&ip, answer),
@@ -198,7 +208,10 @@ fn geo(db: &Database, ip: IpAddr) -> Result<Option<Map<String, Value>>, MaxMindD
 }
 
 /// `<side>.as` of `ip` from an ASN database.
-fn autonomous_system(db: &Database, ip: IpAddr) -> Result<Option<Map<String, Value>>, MaxMindDbError> {
+fn autonomous_system(
+    db: &Database,
+    ip: IpAddr,
+) -> Result<Option<Map<String, Value>>, MaxMindDbError> {
     let Some(record) = db.lookup::<AsnRecord>(ip)? else {
         return Ok(None);
     };
@@ -206,7 +219,10 @@ fn autonomous_system(db: &Database, ip: IpAddr) -> Result<Option<Map<String, Val
     if let Some(n) = record.autonomous_system_number {
         as_.insert("number".into(), n.into());
     }
-    if let Some(org) = record.autonomous_system_organization.filter(|o| !o.is_empty()) {
+    if let Some(org) = record
+        .autonomous_system_organization
+        .filter(|o| !o.is_empty())
+    {
         as_.insert("organization".into(), json!({"name": org}));
     }
     Ok(Some(as_))
@@ -220,8 +236,14 @@ impl CityRecord<'_> {
                 geo.insert(k.to_owned(), Value::String(v.to_owned()));
             }
         };
-        put("city_name", self.city.as_ref().and_then(|c| english(&c.names)));
-        put("continent_name", self.continent.as_ref().and_then(|c| english(&c.names)));
+        put(
+            "city_name",
+            self.city.as_ref().and_then(|c| english(&c.names)),
+        );
+        put(
+            "continent_name",
+            self.continent.as_ref().and_then(|c| english(&c.names)),
+        );
         let country = self.country.as_ref();
         put("country_name", country.and_then(|c| english(&c.names)));
         put("country_iso_code", country.and_then(|c| c.iso_code));
@@ -265,7 +287,8 @@ fn paths(side: &str) -> Option<(&'static str, &'static str)> {
 
 /// The sides whose address (`<side>.ip`) is within `fields` (all four for `None`).
 pub fn sides(fields: Option<&[&str]>) -> Vec<&'static str> {
-    let has_address = |side: &str| fields.is_none_or(|f| f.iter().any(|f| within(&format!("{side}.ip"), f)));
+    let has_address =
+        |side: &str| fields.is_none_or(|f| f.iter().any(|f| within(&format!("{side}.ip"), f)));
     SIDES.into_iter().filter(|s| has_address(s)).collect()
 }
 
@@ -279,7 +302,12 @@ impl GeoIp {
     }
 
     /// Adds the `geo` and `as` of the sides of `addresses`, `doc`'s own, to `added`.
-    pub fn enrich_addresses(&self, doc: &Map<String, Value>, addresses: &Addresses, added: &mut Additions) -> Outcome {
+    pub fn enrich_addresses(
+        &self,
+        doc: &Map<String, Value>,
+        addresses: &Addresses,
+        added: &mut Additions,
+    ) -> Outcome {
         if !addresses.iter().any(|(_, ip)| is_public(ip)) {
             return Outcome::default();
         }
@@ -295,11 +323,18 @@ impl GeoIp {
             if !is_public(ip) {
                 continue;
             }
-            let (Some(Value::Object(object)), Some((geo_path, as_path))) = (doc.get(side), paths(side)) else {
+            let (Some(Value::Object(object)), Some((geo_path, as_path))) =
+                (doc.get(side), paths(side))
+            else {
                 continue;
             };
-            for (db, key, path, render) in [(city, "geo", geo_path, geo as Render), (asn, "as", as_path, autonomous_system)] {
-                let Some(db) = db.filter(|_| !object.contains_key(key)) else { continue };
+            for (db, key, path, render) in [
+                (city, "geo", geo_path, geo as Render),
+                (asn, "as", as_path, autonomous_system),
+            ] {
+                let Some(db) = db.filter(|_| !object.contains_key(key)) else {
+                    continue;
+                };
                 match db.rendered(ip, render) {
                     Ok(Some(json)) => {
                         added.add(path, Json::Shared(json));
@@ -334,13 +369,18 @@ mod tests {
             "location": {"latitude": 45.5, "longitude": -73.6, "time_zone": "America/Toronto"},
             "postal": {"code": "H2X"}
         });
-        w.insert("203.0.113.0/24".parse::<ipnet::IpNet>().expect("net"), &record).expect("insert");
+        w.insert(
+            "203.0.113.0/24".parse::<ipnet::IpNet>().expect("net"),
+            &record,
+        )
+        .expect("insert");
         w.insert(
             "198.51.100.0/24".parse::<ipnet::IpNet>().expect("net"),
             &json!({"city": {"names": {"en": "Paris"}}, "country": {"iso_code": "FR", "names": {"en": "France"}}}),
         )
         .expect("insert");
-        w.insert("10.0.0.0/8".parse::<ipnet::IpNet>().expect("net"), &record).expect("insert");
+        w.insert("10.0.0.0/8".parse::<ipnet::IpNet>().expect("net"), &record)
+            .expect("insert");
         w.to_bytes().expect("bytes")
     }
 
@@ -370,16 +410,25 @@ mod tests {
     #[test]
     fn a_public_address_gets_ecs_geo_and_as_fields() {
         let g = geoip(Some(city_db("Montréal")), Some(asn_db()));
-        let d = enriched(&g, json!({"source": {"ip": "203.0.113.5"}, "destination": {"ip": "198.51.100.7"}}));
+        let d = enriched(
+            &g,
+            json!({"source": {"ip": "203.0.113.5"}, "destination": {"ip": "198.51.100.7"}}),
+        );
         assert_eq!(
             d["source"]["geo"],
             json!({"city_name": "Montréal", "continent_name": "North America", "country_name": "Canada",
                    "country_iso_code": "CA", "region_name": "Quebec", "region_iso_code": "CA-QC",
                    "postal_code": "H2X", "timezone": "America/Toronto", "location": {"lat": 45.5, "lon": -73.6}})
         );
-        assert_eq!(d["source"]["as"], json!({"number": 64500, "organization": {"name": "Example Transit"}}));
+        assert_eq!(
+            d["source"]["as"],
+            json!({"number": 64500, "organization": {"name": "Example Transit"}})
+        );
         assert_eq!(d["destination"]["geo"]["country_iso_code"], "FR");
-        assert!(d["destination"].get("as").is_none(), "no ASN record for that network");
+        assert!(
+            d["destination"].get("as").is_none(),
+            "no ASN record for that network"
+        );
     }
 
     #[test]
@@ -391,11 +440,23 @@ mod tests {
         let city = g.city.as_ref().map(Reloadable::get).expect("city");
         let city = city.as_deref().expect("loaded");
         let cache = city.rendered.as_ref().expect("cache on by default");
-        assert!(cache.get(&"203.0.113.5".parse::<IpAddr>().expect("ip")).is_some_and(|v| v.is_some()));
-        assert_eq!(cache.get(&"192.0.2.1".parse::<IpAddr>().expect("ip")), Some(None), "misses are kept too");
+        assert!(
+            cache
+                .get(&"203.0.113.5".parse::<IpAddr>().expect("ip"))
+                .is_some_and(|v| v.is_some())
+        );
+        assert_eq!(
+            cache.get(&"192.0.2.1".parse::<IpAddr>().expect("ip")),
+            Some(None),
+            "misses are kept too"
+        );
         assert_eq!(enriched(&g, v.clone()), first);
         let uncached = Database::from_bytes(city_bytes("Montréal"), 0).expect("database");
-        assert_eq!(enriched(&geoip(Some(uncached), Some(asn_db())), v), first, "the same without a cache");
+        assert_eq!(
+            enriched(&geoip(Some(uncached), Some(asn_db())), v),
+            first,
+            "the same without a cache"
+        );
     }
 
     #[test]
@@ -416,12 +477,18 @@ mod tests {
         );
         assert_eq!(d["source"]["geo"], json!({"country_iso_code": "US"}));
         assert_eq!(d["source"]["as"], json!({"number": 1}));
-        assert_eq!(d["server"]["geo"]["city_name"], "Montréal", "client and server sides are enriched too");
+        assert_eq!(
+            d["server"]["geo"]["city_name"], "Montréal",
+            "client and server sides are enriched too"
+        );
     }
 
     #[test]
     fn either_database_alone_is_enough() {
-        let d = enriched(&geoip(None, Some(asn_db())), json!({"source": {"ip": "203.0.113.5"}}));
+        let d = enriched(
+            &geoip(None, Some(asn_db())),
+            json!({"source": {"ip": "203.0.113.5"}}),
+        );
         assert_eq!(d["source"]["as"]["number"], 64500);
         assert!(d["source"].get("geo").is_none());
         let d = enriched(&geoip(None, None), json!({"source": {"ip": "203.0.113.5"}}));
@@ -440,7 +507,12 @@ mod tests {
                 let mut seen = std::collections::BTreeSet::new();
                 while !stop.load(Ordering::Relaxed) {
                     let d = enriched(&g, json!({"source": {"ip": "203.0.113.5"}}));
-                    seen.insert(d["source"]["geo"]["city_name"].as_str().unwrap_or("none").to_owned());
+                    seen.insert(
+                        d["source"]["geo"]["city_name"]
+                            .as_str()
+                            .unwrap_or("none")
+                            .to_owned(),
+                    );
                 }
                 seen
             })
@@ -449,7 +521,11 @@ mod tests {
         let until = std::time::Instant::now() + std::time::Duration::from_millis(100);
         let mut n = 0;
         while std::time::Instant::now() < until {
-            let bytes = if n % 2 == 0 { after.clone() } else { before.clone() };
+            let bytes = if n % 2 == 0 {
+                after.clone()
+            } else {
+                before.clone()
+            };
             if let Some(city) = &g.city {
                 city.replace(Database::from_bytes(bytes, DEFAULT_CACHE_ENTRIES).expect("database"));
             }
@@ -460,7 +536,10 @@ mod tests {
         }
         stop.store(true, Ordering::Relaxed);
         let seen = reader.join().expect("no panic while swapping");
-        assert!(!seen.is_empty() && seen.iter().all(|c| c == "Before" || c == "After"), "{seen:?}");
+        assert!(
+            !seen.is_empty() && seen.iter().all(|c| c == "Before" || c == "After"),
+            "{seen:?}"
+        );
         let d = enriched(&g, json!({"source": {"ip": "203.0.113.5"}}));
         assert_eq!(d["source"]["geo"]["city_name"], "After");
     }
@@ -483,6 +562,12 @@ mod tests {
         );
         assert_eq!(d["source"]["geo"]["city_name"], "Mapped");
         let _ = std::fs::remove_file(&path);
-        assert!(Database::open(Path::new("/nonexistent/GeoLite2-City.mmdb"), DEFAULT_CACHE_ENTRIES).is_err());
+        assert!(
+            Database::open(
+                Path::new("/nonexistent/GeoLite2-City.mmdb"),
+                DEFAULT_CACHE_ENTRIES
+            )
+            .is_err()
+        );
     }
 }

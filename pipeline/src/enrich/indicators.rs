@@ -25,7 +25,9 @@ impl ListFormat {
             "text" => Ok(ListFormat::Text),
             "csv" => Ok(ListFormat::Csv),
             "stix" => Ok(ListFormat::Stix),
-            other => Err(format!("{other:?} is not one of \"text\", \"csv\", \"stix\"")),
+            other => Err(format!(
+                "{other:?} is not one of \"text\", \"csv\", \"stix\""
+            )),
         }
     }
 }
@@ -118,9 +120,20 @@ pub fn classify(value: &str, hint: Option<&str>) -> Option<Atom> {
     let hint = hint.map(str::to_ascii_lowercase);
     match hint.as_deref() {
         Some(h) if h.contains("url") || h.contains("email") || h.contains("mail") => None,
-        Some(h) if h.contains("ip") || h.contains("cidr") || h.contains("net") => Cidr::parse(value).ok().map(Atom::Ip),
-        Some(h) if h.contains("domain") || h.contains("host") || h.contains("fqdn") => domain(value),
-        Some(h) if h.contains("md5") || h.contains("sha") || h.contains("hash") || h.contains("file") => hash(value),
+        Some(h) if h.contains("ip") || h.contains("cidr") || h.contains("net") => {
+            Cidr::parse(value).ok().map(Atom::Ip)
+        }
+        Some(h) if h.contains("domain") || h.contains("host") || h.contains("fqdn") => {
+            domain(value)
+        }
+        Some(h)
+            if h.contains("md5")
+                || h.contains("sha")
+                || h.contains("hash")
+                || h.contains("file") =>
+        {
+            hash(value)
+        }
         _ => Cidr::parse(value)
             .ok()
             .map(Atom::Ip)
@@ -134,10 +147,14 @@ fn hash(value: &str) -> Option<Atom> {
 }
 
 fn domain(value: &str) -> Option<Atom> {
-    let d = value.trim_end_matches('.').trim_start_matches("*.").to_ascii_lowercase();
+    let d = value
+        .trim_end_matches('.')
+        .trim_start_matches("*.")
+        .to_ascii_lowercase();
     let valid = d.contains('.')
         && !d.starts_with('.')
-        && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
+        && d.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_');
     valid.then_some(Atom::Domain(d))
 }
 
@@ -184,9 +201,17 @@ fn csv_fields(line: &str) -> Vec<String> {
 
 fn parse_csv(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#'));
-    let Some(first) = lines.next() else { return parsed };
-    let header: Vec<String> = csv_fields(first).iter().map(|h| h.to_ascii_lowercase()).collect();
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let Some(first) = lines.next() else {
+        return parsed;
+    };
+    let header: Vec<String> = csv_fields(first)
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
     let column = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
     let indicator_col = column(&["indicator", "value", "ioc"]);
     let type_col = column(&["type", "indicator_type", "ioc_type"]);
@@ -203,7 +228,10 @@ fn parse_csv(text: &str) -> Parsed {
             parsed.skipped += 1;
             continue;
         };
-        let hint = type_col.and_then(|c| fields.get(c)).map(String::as_str).filter(|t| !t.is_empty());
+        let hint = type_col
+            .and_then(|c| fields.get(c))
+            .map(String::as_str)
+            .filter(|t| !t.is_empty());
         match classify(value, hint) {
             Some(atom) => parsed.indicators.push(Indicator::new(atom, value)),
             None => parsed.skipped += 1,
@@ -213,20 +241,37 @@ fn parse_csv(text: &str) -> Parsed {
 }
 
 fn parse_stix(text: &str) -> Result<Parsed, String> {
-    let bundle: Value = serde_json::from_str(text).map_err(|e| format!("not a STIX 2.1 bundle (JSON): {e}"))?;
+    let bundle: Value =
+        serde_json::from_str(text).map_err(|e| format!("not a STIX 2.1 bundle (JSON): {e}"))?;
     let objects = match &bundle {
-        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("bundle") => {
-            o.get("objects").and_then(Value::as_array).cloned().unwrap_or_default()
-        }
+        Value::Object(o) if o.get("type").and_then(Value::as_str) == Some("bundle") => o
+            .get("objects")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
         Value::Array(a) => a.clone(),
         Value::Object(_) => vec![bundle.clone()],
-        _ => return Err("not a STIX 2.1 bundle: expected a JSON object with \"type\": \"bundle\"".into()),
+        _ => {
+            return Err(
+                "not a STIX 2.1 bundle: expected a JSON object with \"type\": \"bundle\"".into(),
+            );
+        }
     };
     let mut parsed = Parsed::default();
-    for o in objects.iter().filter(|o| o.get("type").and_then(Value::as_str) == Some("indicator")) {
-        let stix = o.get("pattern_type").and_then(Value::as_str).is_none_or(|t| t == "stix");
+    for o in objects
+        .iter()
+        .filter(|o| o.get("type").and_then(Value::as_str) == Some("indicator"))
+    {
+        let stix = o
+            .get("pattern_type")
+            .and_then(Value::as_str)
+            .is_none_or(|t| t == "stix");
         let revoked = o.get("revoked").and_then(Value::as_bool) == Some(true);
-        let Some(pattern) = o.get("pattern").and_then(Value::as_str).filter(|_| stix && !revoked) else {
+        let Some(pattern) = o
+            .get("pattern")
+            .and_then(Value::as_str)
+            .filter(|_| stix && !revoked)
+        else {
             parsed.skipped += 1;
             continue;
         };
@@ -257,16 +302,27 @@ fn parse_stix(text: &str) -> Result<Parsed, String> {
 /// nothing: it means more than one value being present.
 fn stix_pattern(pattern: &str) -> Vec<(Atom, String)> {
     let upper = pattern.to_ascii_uppercase();
-    if [" AND ", "FOLLOWEDBY", "WITHIN", "REPEATS", "START "].iter().any(|k| upper.contains(k)) {
+    if [" AND ", "FOLLOWEDBY", "WITHIN", "REPEATS", "START "]
+        .iter()
+        .any(|k| upper.contains(k))
+    {
         return Vec::new();
     }
     let mut atoms = Vec::new();
     for comparison in pattern.split(" OR ") {
-        let comparison = comparison.trim().trim_start_matches('[').trim_end_matches(']').trim();
-        let Some((path, value)) = comparison.split_once('=') else { return Vec::new() };
+        let comparison = comparison
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim();
+        let Some((path, value)) = comparison.split_once('=') else {
+            return Vec::new();
+        };
         let path = path.trim();
         let value = value.trim();
-        if path.ends_with(['!', '<', '>']) || !(value.starts_with('\'') && value.ends_with('\'') && value.len() >= 2) {
+        if path.ends_with(['!', '<', '>'])
+            || !(value.starts_with('\'') && value.ends_with('\'') && value.len() >= 2)
+        {
             return Vec::new();
         }
         let value = value[1..value.len() - 1].replace("\\'", "'");
@@ -274,7 +330,10 @@ fn stix_pattern(pattern: &str) -> Vec<(Atom, String)> {
             "ipv4-addr:value" | "ipv6-addr:value" => Cidr::parse(&value).ok().map(Atom::Ip),
             "domain-name:value" => domain(&value),
             p if p.starts_with("file:hashes.") => {
-                let kind = p["file:hashes.".len()..].trim_matches(['\'', '"']).to_ascii_uppercase().replace('-', "");
+                let kind = p["file:hashes.".len()..]
+                    .trim_matches(['\'', '"'])
+                    .to_ascii_uppercase()
+                    .replace('-', "");
                 match kind.as_str() {
                     "MD5" => Some(HashKind::Md5),
                     "SHA1" => Some(HashKind::Sha1),
@@ -325,7 +384,10 @@ mod tests {
                 &Atom::Hash(HashKind::Sha256, SHA256.into())
             ]
         );
-        assert_eq!(p.skipped, 1, "the URL is not an indicator this pipeline matches");
+        assert_eq!(
+            p.skipped, 1,
+            "the URL is not an indicator this pipeline matches"
+        );
     }
 
     #[test]
@@ -335,13 +397,20 @@ mod tests {
             ListFormat::Csv,
         )
         .expect("parsed");
-        assert_eq!(atoms(&p), [&Atom::Domain("evil.example".into()), &cidr("203.0.113.5")]);
+        assert_eq!(
+            atoms(&p),
+            [&Atom::Domain("evil.example".into()), &cidr("203.0.113.5")]
+        );
         assert_eq!(p.skipped, 1);
     }
 
     #[test]
     fn csv_lists_without_such_a_header_use_the_first_column() {
-        let p = parse("203.0.113.5,botnet\n198.51.100.1,scanner\n", ListFormat::Csv).expect("parsed");
+        let p = parse(
+            "203.0.113.5,botnet\n198.51.100.1,scanner\n",
+            ListFormat::Csv,
+        )
+        .expect("parsed");
         assert_eq!(atoms(&p), [&cidr("203.0.113.5"), &cidr("198.51.100.1")]);
         let p = parse("address,comment\n203.0.113.5,botnet\n", ListFormat::Csv).expect("parsed");
         assert_eq!(atoms(&p), [&cidr("203.0.113.5")]);
@@ -376,6 +445,10 @@ mod tests {
 
     #[test]
     fn a_stix_file_that_is_not_json_is_an_error() {
-        assert!(parse("203.0.113.5", ListFormat::Stix).expect_err("not JSON").contains("STIX"));
+        assert!(
+            parse("203.0.113.5", ListFormat::Stix)
+                .expect_err("not JSON")
+                .contains("STIX")
+        );
     }
 }

@@ -124,34 +124,48 @@ impl Enrichers {
     pub async fn start(config: &EnrichConfig, fetcher: Fetcher) -> Enrichers {
         let entries = config.geoip_cache_entries;
         let open = move |path: &std::path::Path| geoip::Database::open(path, entries);
-        let geoip = (config.geoip_city.is_some() || config.geoip_asn.is_some()).then(|| geoip::GeoIp {
-            city: config
-                .geoip_city
-                .clone()
-                .map(|l| source::Reloadable::new("enrich.geoip_city", l, open)),
-            asn: config
-                .geoip_asn
-                .clone()
-                .map(|l| source::Reloadable::new("enrich.geoip_asn", l, open)),
-        });
+        let geoip =
+            (config.geoip_city.is_some() || config.geoip_asn.is_some()).then(|| geoip::GeoIp {
+                city: config
+                    .geoip_city
+                    .clone()
+                    .map(|l| source::Reloadable::new("enrich.geoip_city", l, open)),
+                asn: config
+                    .geoip_asn
+                    .clone()
+                    .map(|l| source::Reloadable::new("enrich.geoip_asn", l, open)),
+            });
         let threat_intel = (!config.threat_intel.is_empty()).then(|| threat_intel::ThreatIntel {
             lists: config
                 .threat_intel
                 .iter()
                 .map(|list| {
                     let (format, provider) = (list.format, list.provider.clone());
-                    source::Reloadable::new("enrich.threat_intel_lists", list.location.clone(), move |path| {
-                        threat_intel::IndicatorList::load(path, format, &provider)
-                    })
+                    source::Reloadable::new(
+                        "enrich.threat_intel_lists",
+                        list.location.clone(),
+                        move |path| threat_intel::IndicatorList::load(path, format, &provider),
+                    )
                 })
                 .collect(),
         });
-        let accounts = (!config.account_names.is_empty() || config.accounts_file.is_some()).then(|| accounts::Accounts {
-            configured: config.account_names.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            file: config.accounts_file.clone().map(|l| {
-                source::Reloadable::new("enrich.accounts_file", l, accounts::load_organizations_export)
-            }),
-        });
+        let accounts =
+            (!config.account_names.is_empty() || config.accounts_file.is_some()).then(|| {
+                accounts::Accounts {
+                    configured: config
+                        .account_names
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    file: config.accounts_file.clone().map(|l| {
+                        source::Reloadable::new(
+                            "enrich.accounts_file",
+                            l,
+                            accounts::load_organizations_export,
+                        )
+                    }),
+                }
+            });
         let direction = (!config.internal_networks.is_empty()).then(|| direction::Direction {
             internal: config.internal_networks.clone(),
         });
@@ -220,7 +234,11 @@ impl Enrichers {
         if let Some(e) = &self.accounts {
             metrics::count(metrics::Enricher::Accounts, e.add_to(doc, added));
         }
-        if self.geoip.is_none() && self.direction.is_none() && self.threat_intel.is_none() && !self.related {
+        if self.geoip.is_none()
+            && self.direction.is_none()
+            && self.threat_intel.is_none()
+            && !self.related
+        {
             return;
         }
         // Everything is read first, then written: threat intelligence and
@@ -228,17 +246,31 @@ impl Enrichers {
         let (threats, related) = {
             let read = scope.read(doc);
             if let Some(e) = &self.geoip {
-                metrics::count(metrics::Enricher::GeoIp, e.enrich_addresses(doc, &read.addresses, added));
+                metrics::count(
+                    metrics::Enricher::GeoIp,
+                    e.enrich_addresses(doc, &read.addresses, added),
+                );
             }
             if let Some(e) = &self.direction {
-                metrics::count(metrics::Enricher::Direction, e.enrich_addresses(doc, &read.addresses, added));
+                metrics::count(
+                    metrics::Enricher::Direction,
+                    e.enrich_addresses(doc, &read.addresses, added),
+                );
             }
-            let threats = self.threat_intel.as_ref().map(|e| e.matches(&read.candidates));
-            let related = self.related.then(|| related::missing_all(doc, &read.related));
+            let threats = self
+                .threat_intel
+                .as_ref()
+                .map(|e| e.matches(&read.candidates));
+            let related = self
+                .related
+                .then(|| related::missing_all(doc, &read.related));
             (threats, related)
         };
         if let Some(found) = threats {
-            metrics::count(metrics::Enricher::ThreatIntel, threat_intel::add(doc, found, added));
+            metrics::count(
+                metrics::Enricher::ThreatIntel,
+                threat_intel::add(doc, found, added),
+            );
         }
         if let Some(new) = related {
             metrics::count(metrics::Enricher::Related, related::append_all(doc, new));
@@ -248,7 +280,12 @@ impl Enrichers {
     fn sources(&self) -> Vec<&dyn source::Refreshable> {
         let mut sources: Vec<&dyn source::Refreshable> = Vec::new();
         if let Some(g) = &self.geoip {
-            sources.extend(g.city.iter().chain(g.asn.iter()).map(|r| r as &dyn source::Refreshable));
+            sources.extend(
+                g.city
+                    .iter()
+                    .chain(g.asn.iter())
+                    .map(|r| r as &dyn source::Refreshable),
+            );
         }
         if let Some(t) = &self.threat_intel {
             sources.extend(t.lists.iter().map(|r| r as &dyn source::Refreshable));
@@ -326,7 +363,10 @@ impl Scope {
 
     fn under(fields: Option<&[&str]>, enrichers: &Enrichers) -> Scope {
         let mut reads: Vec<(Uses, String)> = Vec::new();
-        let mut read = |path: String, uses: &dyn Fn(&mut Uses)| match reads.iter_mut().find(|(_, p)| *p == path) {
+        let mut read = |path: String, uses: &dyn Fn(&mut Uses)| match reads
+            .iter_mut()
+            .find(|(_, p)| *p == path)
+        {
             Some((u, _)) => uses(u),
             None => {
                 let mut u = Uses::default();
@@ -359,10 +399,12 @@ impl Scope {
         let mut read = Read::default();
         let values = self.reads.values(doc);
         let strings = values.flat_map(|(uses, field, v)| {
-            fields::strings_of(Some(v)).map(move |s| (uses, field, s, matches!(v, Value::String(_))))
+            fields::strings_of(Some(v))
+                .map(move |s| (uses, field, s, matches!(v, Value::String(_))))
         });
         for (uses, field, value, alone) in strings {
-            let is_ip = uses.side.is_some() || matches!(uses.threat, Some((threat_intel::Kind::Ip, _)));
+            let is_ip =
+                uses.side.is_some() || matches!(uses.threat, Some((threat_intel::Kind::Ip, _)));
             let ip = is_ip.then(|| value.parse::<IpAddr>().ok()).flatten();
             // A side's address is a string, as for [`Addresses::of`]; not one of an array.
             if let (Some(side), Some(ip), true) = (uses.side, ip, alone) {
@@ -370,7 +412,13 @@ impl Scope {
             }
             if let Some((kind, order)) = uses.threat {
                 let ip = ip.filter(|_| matches!(kind, threat_intel::Kind::Ip));
-                read.candidates.push(threat_intel::Candidate { field, value, kind, ip, order });
+                read.candidates.push(threat_intel::Candidate {
+                    field,
+                    value,
+                    kind,
+                    ip,
+                    order,
+                });
             }
             if let Some((target, order)) = uses.related {
                 read.related[target].push((order, value));
@@ -398,7 +446,10 @@ impl Addresses {
         debug_assert!(sides.len() <= 4, "a document has four sides");
         let mut found = [None; 4];
         for (slot, side) in found.iter_mut().zip(sides) {
-            let text = doc.get(*side).and_then(|s| s.get("ip")).and_then(Value::as_str);
+            let text = doc
+                .get(*side)
+                .and_then(|s| s.get("ip"))
+                .and_then(Value::as_str);
             *slot = text.and_then(|t| t.parse().ok()).map(|ip| (*side, ip));
         }
         Addresses(found)
@@ -443,7 +494,13 @@ pub(crate) mod metrics {
         Related = 4,
     }
 
-    const NAMES: [&str; 5] = ["accounts", "geoip", "network_direction", "threat_intel", "related"];
+    const NAMES: [&str; 5] = [
+        "accounts",
+        "geoip",
+        "network_direction",
+        "threat_intel",
+        "related",
+    ];
 
     struct Counters {
         enriched: Vec<IntCounter>,
@@ -471,8 +528,14 @@ pub(crate) mod metrics {
             &["key", "outcome"],
         );
         Counters {
-            enriched: NAMES.iter().map(|n| records.with_label_values(&[n, "enriched"])).collect(),
-            errors: NAMES.iter().map(|n| records.with_label_values(&[n, "error"])).collect(),
+            enriched: NAMES
+                .iter()
+                .map(|n| records.with_label_values(&[n, "enriched"]))
+                .collect(),
+            errors: NAMES
+                .iter()
+                .map(|n| records.with_label_values(&[n, "error"]))
+                .collect(),
             reloads,
         }
     });
@@ -514,9 +577,14 @@ mod tests {
 
     fn intel() -> threat_intel::ThreatIntel {
         let text = "203.0.113.0/24\nevil.example\nab12\n";
-        let list = indicators::parse(text, indicators::ListFormat::Text).expect("list").indicators;
+        let list = indicators::parse(text, indicators::ListFormat::Text)
+            .expect("list")
+            .indicators;
         threat_intel::ThreatIntel {
-            lists: vec![source::Reloadable::fixed("t", threat_intel::IndicatorList::new("feed", list))],
+            lists: vec![source::Reloadable::fixed(
+                "t",
+                threat_intel::IndicatorList::new("feed", list),
+            )],
         }
     }
 
@@ -527,10 +595,22 @@ mod tests {
         related::enrich(&mut alone);
         let mut together = finding();
         Enrichers::from_parts(None, None, None, Some(intel()), true).enrich(&mut together);
-        assert_eq!(together["related"], alone["related"], "related values keep their order");
-        assert_eq!(together["threat"], alone["threat"], "matches keep their order");
-        assert_eq!(together["related"]["hosts"], json!(["web-1", "evil.example", "c2.evil.example"]));
-        assert_eq!(together["threat"]["enrichments"].as_array().map(Vec::len), Some(3));
+        assert_eq!(
+            together["related"], alone["related"],
+            "related values keep their order"
+        );
+        assert_eq!(
+            together["threat"], alone["threat"],
+            "matches keep their order"
+        );
+        assert_eq!(
+            together["related"]["hosts"],
+            json!(["web-1", "evil.example", "c2.evil.example"])
+        );
+        assert_eq!(
+            together["threat"]["enrichments"].as_array().map(Vec::len),
+            Some(3)
+        );
     }
 
     fn direction() -> direction::Direction {
@@ -552,20 +632,33 @@ mod tests {
         let vpcflow = crate::log_types::by_name("vpcflow").expect("log type");
         let (scope, doc) = (Scope::of(vpcflow, &all), finding());
         let read: Vec<&str> = scope.reads.values(&doc).map(|(_, path, _)| path).collect();
-        assert!(read.contains(&"source.ip") && read.contains(&"destination.ip"), "{read:?}");
-        for never in ["source.domain", "source.user.name", "host.ip", "dns.question.name", "file.hash.sha256"] {
+        assert!(
+            read.contains(&"source.ip") && read.contains(&"destination.ip"),
+            "{read:?}"
+        );
+        for never in [
+            "source.domain",
+            "source.user.name",
+            "host.ip",
+            "dns.question.name",
+            "file.hash.sha256",
+        ] {
             assert!(!read.contains(&never), "a flow has no {never}: {read:?}");
         }
-        assert_eq!(geoip::sides(vpcflow.ecs_fields()), ["source", "destination"]);
+        assert_eq!(
+            geoip::sides(vpcflow.ecs_fields()),
+            ["source", "destination"]
+        );
     }
 
     #[test]
     fn a_side_address_is_a_single_string_not_one_of_an_array() {
         let enrichers = Enrichers::from_parts(None, None, Some(direction()), None, false);
-        let mut doc = json!({"source": {"ip": ["junk", "198.51.100.7"]}, "destination": {"ip": "10.0.0.1"}})
-            .as_object()
-            .cloned()
-            .expect("object");
+        let mut doc =
+            json!({"source": {"ip": ["junk", "198.51.100.7"]}, "destination": {"ip": "10.0.0.1"}})
+                .as_object()
+                .cloned()
+                .expect("object");
         let before = doc.clone();
         enrichers.enrich(&mut doc);
         assert_eq!(doc, before);

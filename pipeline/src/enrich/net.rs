@@ -50,7 +50,9 @@ impl Cidr {
             Some((a, l)) => (a, Some(l)),
             None => (text, None),
         };
-        let ip: IpAddr = addr.parse().map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
+        let ip: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP address or CIDR block"))?;
         let ip = ip.to_canonical();
         let max = if ip.is_ipv4() { 32 } else { 128 };
         let len = match len {
@@ -96,11 +98,19 @@ pub fn mask(ip: IpAddr, len: u8) -> IpAddr {
 }
 
 pub fn mask_v4(bits: u32, len: u8) -> u32 {
-    if len == 0 { 0 } else { bits & (u32::MAX << (32 - u32::from(len.min(32)))) }
+    if len == 0 {
+        0
+    } else {
+        bits & (u32::MAX << (32 - u32::from(len.min(32))))
+    }
 }
 
 pub fn mask_v6(bits: u128, len: u8) -> u128 {
-    if len == 0 { 0 } else { bits & (u128::MAX << (128 - u32::from(len.min(128)))) }
+    if len == 0 {
+        0
+    } else {
+        bits & (u128::MAX << (128 - u32::from(len.min(128))))
+    }
 }
 
 #[cfg(test)]
@@ -114,9 +124,25 @@ mod tests {
     #[test]
     fn private_loopback_link_local_cgnat_multicast_and_reserved_addresses_are_not_public() {
         for a in [
-            "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1", "127.0.0.1", "169.254.169.254",
-            "100.64.0.1", "100.127.255.255", "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255", "::1", "::",
-            "fe80::1", "fd00::1", "fc00::1", "ff02::1", "::ffff:10.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.255",
+            "0.0.0.0",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "fc00::1",
+            "ff02::1",
+            "::ffff:10.0.0.1",
         ] {
             assert!(!public(a), "{a} must not be looked up");
         }
@@ -125,8 +151,15 @@ mod tests {
     #[test]
     fn documentation_ranges_and_ordinary_addresses_are_public() {
         for a in [
-            "192.0.2.1", "198.51.100.7", "203.0.113.5", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2001:db8::1",
-            "2600:1f18::1", "::ffff:8.8.8.8",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.5",
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2001:db8::1",
+            "2600:1f18::1",
+            "::ffff:8.8.8.8",
         ] {
             assert!(public(a), "{a} must be looked up");
         }
@@ -138,15 +171,34 @@ mod tests {
         assert!(block.contains("10.200.1.1".parse().expect("ip")));
         assert!(!block.contains("11.0.0.1".parse().expect("ip")));
         assert!(!block.contains("::1".parse().expect("ip")));
-        assert_eq!(Cidr::parse("10.9.8.7/8").expect("cidr").to_string(), "10.0.0.0/8");
+        assert_eq!(
+            Cidr::parse("10.9.8.7/8").expect("cidr").to_string(),
+            "10.0.0.0/8"
+        );
         assert_eq!(Cidr::parse("203.0.113.5").expect("cidr").prefix_len(), 32);
-        assert!(Cidr::parse("2001:db8::/32").expect("cidr").contains("2001:db8:1::1".parse().expect("ip")));
-        assert!(Cidr::parse("0.0.0.0/0").expect("cidr").contains("1.2.3.4".parse().expect("ip")));
+        assert!(
+            Cidr::parse("2001:db8::/32")
+                .expect("cidr")
+                .contains("2001:db8:1::1".parse().expect("ip"))
+        );
+        assert!(
+            Cidr::parse("0.0.0.0/0")
+                .expect("cidr")
+                .contains("1.2.3.4".parse().expect("ip"))
+        );
     }
 
     #[test]
     fn malformed_blocks_are_errors_naming_the_text() {
-        assert!(Cidr::parse("10.0.0.0/33").expect_err("too long").contains("10.0.0.0/33"));
-        assert!(Cidr::parse("evil.example").expect_err("not an address").contains("evil.example"));
+        assert!(
+            Cidr::parse("10.0.0.0/33")
+                .expect_err("too long")
+                .contains("10.0.0.0/33")
+        );
+        assert!(
+            Cidr::parse("evil.example")
+                .expect_err("not an address")
+                .contains("evil.example")
+        );
     }
 }

@@ -13,7 +13,11 @@ use super::Outcome;
 use super::fields::{ADDRESS_FIELDS, DOMAIN_FIELDS, Paths, get, set, strings_of};
 
 /// Where `related.ip` values come from, in order.
-const IPS: [&[&str]; 3] = [ADDRESS_FIELDS, &["source.nat.ip", "destination.nat.ip"], &["threat.indicator.ip"]];
+const IPS: [&[&str]; 3] = [
+    ADDRESS_FIELDS,
+    &["source.nat.ip", "destination.nat.ip"],
+    &["threat.indicator.ip"],
+];
 
 /// Where `related.user` values come from, in order.
 const USERS: &[&str] = &[
@@ -32,20 +36,42 @@ const USERS: &[&str] = &[
 const HOSTS: [&[&str]; 2] = [&["host.hostname", "host.name"], DOMAIN_FIELDS];
 
 /// Where `related.hash` values come from: each kind of each owner, in order.
-const HASH_OWNERS: &[&str] = &["file.hash", "process.hash", "process.parent.hash", "dll.hash"];
-const HASH_KINDS: &[&str] = &["md5", "sha1", "sha256", "sha384", "sha512", "ssdeep", "tlsh"];
+const HASH_OWNERS: &[&str] = &[
+    "file.hash",
+    "process.hash",
+    "process.parent.hash",
+    "dll.hash",
+];
+const HASH_KINDS: &[&str] = &[
+    "md5", "sha1", "sha256", "sha384", "sha512", "ssdeep", "tlsh",
+];
 
 /// The `related.*` fields, in the order [`Sources`] tags them.
-const TARGETS: [&str; 4] = ["related.ip", "related.user", "related.hosts", "related.hash"];
+const TARGETS: [&str; 4] = [
+    "related.ip",
+    "related.user",
+    "related.hosts",
+    "related.hash",
+];
 
 /// Every path read, in order, with the index in `TARGETS` of the field its
 /// values go to.
 pub(super) fn sources() -> impl Iterator<Item = (usize, String)> {
     let tag = |target: usize, lists: &'static [&'static [&'static str]]| {
-        lists.iter().flat_map(|paths| paths.iter()).map(move |p| (target, p.to_string()))
+        lists
+            .iter()
+            .flat_map(|paths| paths.iter())
+            .map(move |p| (target, p.to_string()))
     };
-    let hashes = HASH_OWNERS.iter().flat_map(|owner| HASH_KINDS.iter().map(move |kind| (3, format!("{owner}.{kind}"))));
-    tag(0, &IPS).chain(tag(1, &[USERS])).chain(tag(2, &HOSTS)).chain(hashes)
+    let hashes = HASH_OWNERS.iter().flat_map(|owner| {
+        HASH_KINDS
+            .iter()
+            .map(move |kind| (3, format!("{owner}.{kind}")))
+    });
+    tag(0, &IPS)
+        .chain(tag(1, &[USERS]))
+        .chain(tag(2, &HOSTS))
+        .chain(hashes)
 }
 
 /// The paths each `related.*` field's values come from, in order, tagged
@@ -103,7 +129,11 @@ fn missing(doc: &Map<String, Value>, target: &str, found: &[(u16, &str)]) -> Vec
         return new;
     }
     let held = get(doc, target);
-    for v in found.iter().map(|(_, v)| v.trim()).filter(|v| !v.is_empty()) {
+    for v in found
+        .iter()
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+    {
         if !strings_of(held).any(|x| x == v) && !new.iter().any(|x| x == v) {
             new.push(v.to_owned());
         }
@@ -148,31 +178,58 @@ mod tests {
             "file": {"hash": {"sha256": "ab12", "md5": "cd34"}},
             "process": {"hash": {"sha256": "ab12"}},
         }));
-        assert_eq!(d["related"]["ip"], json!(["203.0.113.5", "10.0.0.1", "10.0.0.2"]));
+        assert_eq!(
+            d["related"]["ip"],
+            json!(["203.0.113.5", "10.0.0.1", "10.0.0.2"])
+        );
         assert_eq!(d["related"]["user"], json!(["bob", "root", "alice"]));
-        assert_eq!(d["related"]["hosts"], json!(["web-1", "evil.example", "a.example"]));
+        assert_eq!(
+            d["related"]["hosts"],
+            json!(["web-1", "evil.example", "a.example"])
+        );
         assert_eq!(d["related"]["hash"], json!(["cd34", "ab12"]));
     }
 
     #[test]
     fn addresses_and_host_names_are_gathered_in_the_order_of_their_fields() {
-        let paths = |target: usize| sources().filter(|(t, _)| *t == target).map(|(_, p)| p).collect::<Vec<_>>();
+        let paths = |target: usize| {
+            sources()
+                .filter(|(t, _)| *t == target)
+                .map(|(_, p)| p)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
             paths(0),
             [
-                "source.ip", "destination.ip", "client.ip", "server.ip", "host.ip", "source.nat.ip",
-                "destination.nat.ip", "threat.indicator.ip",
+                "source.ip",
+                "destination.ip",
+                "client.ip",
+                "server.ip",
+                "host.ip",
+                "source.nat.ip",
+                "destination.nat.ip",
+                "threat.indicator.ip",
             ]
         );
         assert_eq!(
             paths(2),
             [
-                "host.hostname", "host.name", "dns.question.name", "url.domain", "source.domain",
-                "destination.domain", "client.domain", "server.domain",
+                "host.hostname",
+                "host.name",
+                "dns.question.name",
+                "url.domain",
+                "source.domain",
+                "destination.domain",
+                "client.domain",
+                "server.domain",
             ]
         );
         assert_eq!(paths(3)[..2], ["file.hash.md5", "file.hash.sha1"]);
-        assert_eq!(paths(3).len(), 4 * 7, "seven kinds of hash for each of four owners");
+        assert_eq!(
+            paths(3).len(),
+            4 * 7,
+            "seven kinds of hash for each of four owners"
+        );
     }
 
     #[test]
@@ -189,7 +246,10 @@ mod tests {
             "destination": {"ip": "10.0.0.1"},
             "related": {"ip": ["10.0.0.1", "198.51.100.1"]},
         }));
-        assert_eq!(d["related"]["ip"], json!(["10.0.0.1", "198.51.100.1", "10.0.0.9"]));
+        assert_eq!(
+            d["related"]["ip"],
+            json!(["10.0.0.1", "198.51.100.1", "10.0.0.9"])
+        );
     }
 
     #[test]
@@ -203,6 +263,9 @@ mod tests {
     #[test]
     fn a_document_without_such_fields_is_left_alone() {
         let d = enriched(json!({"event": {"kind": "event"}, "aws": {"x": {"ip": "1.2.3.4"}}}));
-        assert_eq!(d, json!({"event": {"kind": "event"}, "aws": {"x": {"ip": "1.2.3.4"}}}));
+        assert_eq!(
+            d,
+            json!({"event": {"kind": "event"}, "aws": {"x": {"ip": "1.2.3.4"}}})
+        );
     }
 }

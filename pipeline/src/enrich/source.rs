@@ -72,10 +72,15 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     #[error("{location}: {source}")]
-    Io { location: String, source: std::io::Error },
+    Io {
+        location: String,
+        source: std::io::Error,
+    },
     #[error("{location}: {message}")]
     S3 { location: String, message: String },
-    #[error("{location}: no S3 client (the `normalize` command reads s3:// sources only with --config)")]
+    #[error(
+        "{location}: no S3 client (the `normalize` command reads s3:// sources only with --config)"
+    )]
     NoS3Client { location: String },
     #[error("{location}: {message}")]
     Load { location: String, message: String },
@@ -84,8 +89,14 @@ pub enum SourceError {
 /// What identifies one version of a location's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stamp {
-    Local { modified: Option<SystemTime>, len: u64 },
-    S3 { etag: Option<String>, last_modified: Option<String> },
+    Local {
+        modified: Option<SystemTime>,
+        len: u64,
+    },
+    S3 {
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
 }
 
 /// A readable local copy of a location: the file itself, or a private
@@ -123,10 +134,12 @@ impl Fetcher {
     pub async fn stamp(&self, location: &Location) -> Result<Stamp, SourceError> {
         match location {
             Location::Local(path) => {
-                let meta = tokio::fs::metadata(path).await.map_err(|source| SourceError::Io {
-                    location: location.to_string(),
-                    source,
-                })?;
+                let meta = tokio::fs::metadata(path)
+                    .await
+                    .map_err(|source| SourceError::Io {
+                        location: location.to_string(),
+                        source,
+                    })?;
                 Ok(Stamp::Local {
                     modified: meta.modified().ok(),
                     len: meta.len(),
@@ -134,10 +147,16 @@ impl Fetcher {
             }
             Location::S3 { bucket, key } => {
                 let client = self.s3(location)?;
-                let head = client.head_object().bucket(bucket).key(key).send().await.map_err(|e| SourceError::S3 {
-                    location: location.to_string(),
-                    message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-                })?;
+                let head = client
+                    .head_object()
+                    .bucket(bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|e| SourceError::S3 {
+                        location: location.to_string(),
+                        message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+                    })?;
                 Ok(Stamp::S3 {
                     etag: head.e_tag,
                     last_modified: head.last_modified.map(|t| t.to_string()),
@@ -172,13 +191,20 @@ impl Fetcher {
                     .map_err(|e| s3_error(aws_sdk_s3::error::DisplayErrorContext(e).to_string()))?;
                 let (path, file) = private_temp_file("download").map_err(io_error)?;
                 // Removed on every early return from here on.
-                let copy = LocalCopy { path, temporary: true };
+                let copy = LocalCopy {
+                    path,
+                    temporary: true,
+                };
                 let mut file = tokio::fs::File::from_std(file);
                 while let Some(chunk) = object.body.next().await {
                     let chunk = chunk.map_err(|e| s3_error(e.to_string()))?;
-                    tokio::io::AsyncWriteExt::write_all(&mut file, &chunk).await.map_err(io_error)?;
+                    tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                        .await
+                        .map_err(io_error)?;
                 }
-                tokio::io::AsyncWriteExt::flush(&mut file).await.map_err(io_error)?;
+                tokio::io::AsyncWriteExt::flush(&mut file)
+                    .await
+                    .map_err(io_error)?;
                 Ok(copy)
             }
         }
@@ -241,7 +267,9 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
 
     /// Data already at hand (tests, benches): never refreshed from anywhere.
     pub fn fixed(what: impl Into<String>, value: T) -> Self {
-        let r = Reloadable::new(what, Location::Local(PathBuf::new()), |_| Err("fixed data".into()));
+        let r = Reloadable::new(what, Location::Local(PathBuf::new()), |_| {
+            Err("fixed data".into())
+        });
         r.replace(value);
         r
     }
@@ -290,7 +318,13 @@ impl<T: Send + Sync + 'static> Reloadable<T> {
 
     async fn try_refresh(&self, fetcher: &Fetcher) -> Result<Refresh, SourceError> {
         let stamp = fetcher.stamp(&self.location).await?;
-        if self.stamp.lock().unwrap_or_else(|p| p.into_inner()).as_ref() == Some(&stamp) {
+        if self
+            .stamp
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            == Some(&stamp)
+        {
             return Ok(Refresh::Unchanged);
         }
         let copy = fetcher.fetch(&self.location).await?;
@@ -339,9 +373,15 @@ mod tests {
                 key: "feeds/stix.json".into()
             })
         );
-        assert_eq!(Location::parse("/data/x.mmdb"), Ok(Location::Local("/data/x.mmdb".into())));
+        assert_eq!(
+            Location::parse("/data/x.mmdb"),
+            Ok(Location::Local("/data/x.mmdb".into()))
+        );
         assert!(Location::parse("s3://bucket-only").is_err());
-        assert_eq!(Location::parse("s3://ti/feeds/stix.json").map(|l| l.file_name()), Ok("stix.json".into()));
+        assert_eq!(
+            Location::parse("s3://ti/feeds/stix.json").map(|l| l.file_name()),
+            Ok("stix.json".into())
+        );
     }
 
     #[tokio::test]
@@ -364,8 +404,14 @@ mod tests {
 
     #[tokio::test]
     async fn an_s3_location_without_a_client_is_an_error_not_a_panic() {
-        let r = Reloadable::new("test", Location::parse("s3://b/k").expect("url"), |_: &Path| Ok(()));
-        assert!(matches!(r.refresh(&Fetcher::default()).await, Refresh::Failed(m) if m.contains("s3://b/k")));
+        let r = Reloadable::new(
+            "test",
+            Location::parse("s3://b/k").expect("url"),
+            |_: &Path| Ok(()),
+        );
+        assert!(
+            matches!(r.refresh(&Fetcher::default()).await, Refresh::Failed(m) if m.contains("s3://b/k"))
+        );
         assert!(r.get().is_none());
     }
 

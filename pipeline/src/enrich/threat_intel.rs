@@ -56,10 +56,16 @@ impl IndicatorList {
             match &indicator.atom {
                 Atom::Ip(cidr) => match cidr.network() {
                     IpAddr::V4(a) => {
-                        v4.entry(cidr.prefix_len()).or_default().entry(u32::from(a)).or_insert(i);
+                        v4.entry(cidr.prefix_len())
+                            .or_default()
+                            .entry(u32::from(a))
+                            .or_insert(i);
                     }
                     IpAddr::V6(a) => {
-                        v6.entry(cidr.prefix_len()).or_default().entry(u128::from(a)).or_insert(i);
+                        v6.entry(cidr.prefix_len())
+                            .or_default()
+                            .entry(u128::from(a))
+                            .or_insert(i);
                     }
                 },
                 Atom::Domain(d) => {
@@ -103,11 +109,15 @@ impl IndicatorList {
         let found = match ip.to_canonical() {
             IpAddr::V4(a) => {
                 let bits = u32::from(a);
-                self.v4.iter().find_map(|(len, set)| set.get(&mask_v4(bits, *len)))
+                self.v4
+                    .iter()
+                    .find_map(|(len, set)| set.get(&mask_v4(bits, *len)))
             }
             IpAddr::V6(a) => {
                 let bits = u128::from(a);
-                self.v6.iter().find_map(|(len, set)| set.get(&mask_v6(bits, *len)))
+                self.v6
+                    .iter()
+                    .find_map(|(len, set)| set.get(&mask_v6(bits, *len)))
             }
         };
         found.map(|i| &self.indicators[*i as usize])
@@ -132,7 +142,9 @@ impl IndicatorList {
         if self.hashes.is_empty() {
             return None;
         }
-        self.hashes.get(lowercase(hash).as_ref()).map(|i| &self.indicators[*i as usize])
+        self.hashes
+            .get(lowercase(hash).as_ref())
+            .map(|i| &self.indicators[*i as usize])
     }
 }
 
@@ -162,8 +174,14 @@ const HASH_FIELDS: &[&str] = &[
 
 /// Every field read, in order, with the kind of indicator it may hold.
 pub(super) fn fields() -> impl Iterator<Item = (Kind, &'static str)> {
-    let fields = [(Kind::Ip, ADDRESS_FIELDS), (Kind::Domain, DOMAIN_FIELDS), (Kind::Hash, HASH_FIELDS)];
-    fields.into_iter().flat_map(|(kind, paths)| paths.iter().map(move |p| (kind, *p)))
+    let fields = [
+        (Kind::Ip, ADDRESS_FIELDS),
+        (Kind::Domain, DOMAIN_FIELDS),
+        (Kind::Hash, HASH_FIELDS),
+    ];
+    fields
+        .into_iter()
+        .flat_map(|(kind, paths)| paths.iter().map(move |p| (kind, *p)))
 }
 
 /// The fields read, by kind of indicator.
@@ -215,7 +233,9 @@ impl ThreatIntel {
                 field,
                 value,
                 kind,
-                ip: matches!(kind, Kind::Ip).then(|| value.parse().ok()).flatten(),
+                ip: matches!(kind, Kind::Ip)
+                    .then(|| value.parse().ok())
+                    .flatten(),
                 // Read in order: one place for all.
                 order: 0,
             })
@@ -235,7 +255,9 @@ impl ThreatIntel {
         }
         for list in &self.lists {
             let snapshot = list.get();
-            let Some(list) = snapshot.as_deref() else { continue };
+            let Some(list) = snapshot.as_deref() else {
+                continue;
+            };
             // One entry per value and list, whichever fields hold the value.
             let mut matched: Vec<&str> = Vec::new();
             for c in candidates {
@@ -247,7 +269,12 @@ impl ThreatIntel {
                 let Some(indicator) = indicator else { continue };
                 if !matched.iter().any(|a| a.eq_ignore_ascii_case(c.value)) {
                     matched.push(c.value);
-                    found.push(Enrichment::render(&list.provider, indicator, c.field, c.value));
+                    found.push(Enrichment::render(
+                        &list.provider,
+                        indicator,
+                        c.field,
+                        c.value,
+                    ));
                 }
             }
         }
@@ -258,15 +285,23 @@ impl ThreatIntel {
 /// Adds the entries `found` to `doc`: a document without
 /// `threat.enrichments` gets it (and `threat.indicator`) in `added`; one
 /// whose log set it has it appended to in place.
-pub(super) fn add(doc: &mut Map<String, Value>, found: Vec<Enrichment>, added: &mut Additions) -> Outcome {
+pub(super) fn add(
+    doc: &mut Map<String, Value>,
+    found: Vec<Enrichment>,
+    added: &mut Additions,
+) -> Outcome {
     if found.is_empty() {
         return Outcome::default();
     }
     if vacant(doc, "threat.enrichments") {
         if vacant(doc, "threat.indicator") {
-            added.add("threat.indicator", Json::Owned(found[0].indicator().to_vec()));
+            added.add(
+                "threat.indicator",
+                Json::Owned(found[0].indicator().to_vec()),
+            );
         }
-        let mut list = Vec::with_capacity(found.iter().map(|e| e.json.len() + 1).sum::<usize>() + 1);
+        let mut list =
+            Vec::with_capacity(found.iter().map(|e| e.json.len() + 1).sum::<usize>() + 1);
         list.push(b'[');
         for (i, e) in found.iter().enumerate() {
             if i > 0 {
@@ -282,7 +317,10 @@ pub(super) fn add(doc: &mut Map<String, Value>, found: Vec<Enrichment>, added: &
         };
     }
     // The log's own enrichments come first.
-    let found: Vec<Value> = found.iter().filter_map(|e| serde_json::from_slice(&e.json).ok()).collect();
+    let found: Vec<Value> = found
+        .iter()
+        .filter_map(|e| serde_json::from_slice(&e.json).ok())
+        .collect();
     if get(doc, "threat.indicator").is_none()
         && let Some(first) = found.first().and_then(|e| e.get("indicator")).cloned()
     {
@@ -316,7 +354,11 @@ impl Enrichment {
         out.extend_from_slice(br#"{"indicator":{"type":"#);
         match &indicator.atom {
             Atom::Ip(cidr) => {
-                out.extend_from_slice(if cidr.network().is_ipv4() { br#""ipv4-addr""# } else { br#""ipv6-addr""# });
+                out.extend_from_slice(if cidr.network().is_ipv4() {
+                    br#""ipv4-addr""#
+                } else {
+                    br#""ipv6-addr""#
+                });
                 // `indicator.ip` is an `ip` field: the address that matched, the
                 // block itself is in `indicator.name`.
                 out.extend_from_slice(br#","ip":"#);
@@ -356,7 +398,10 @@ impl Enrichment {
         out.extend_from_slice(br#","field":"#);
         push_str(&mut out, field);
         out.extend_from_slice(br#","type":"indicator_match_rule"}}"#);
-        Enrichment { json: out, indicator_end }
+        Enrichment {
+            json: out,
+            indicator_end,
+        }
     }
 
     /// The `indicator` object.
@@ -374,12 +419,18 @@ mod tests {
     const SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
     fn list(provider: &str, text: &str) -> IndicatorList {
-        IndicatorList::new(provider, parse(text, ListFormat::Text).expect("list").indicators)
+        IndicatorList::new(
+            provider,
+            parse(text, ListFormat::Text).expect("list").indicators,
+        )
     }
 
     fn intel(lists: Vec<IndicatorList>) -> ThreatIntel {
         ThreatIntel {
-            lists: lists.into_iter().map(|l| Reloadable::fixed("threat_intel", l)).collect(),
+            lists: lists
+                .into_iter()
+                .map(|l| Reloadable::fixed("threat_intel", l))
+                .collect(),
         }
     }
 
@@ -395,8 +446,17 @@ mod tests {
         assert_eq!(
             read[..11],
             [
-                "source.ip", "destination.ip", "client.ip", "server.ip", "host.ip", "dns.question.name", "url.domain",
-                "source.domain", "destination.domain", "client.domain", "server.domain",
+                "source.ip",
+                "destination.ip",
+                "client.ip",
+                "server.ip",
+                "host.ip",
+                "dns.question.name",
+                "url.domain",
+                "source.domain",
+                "destination.domain",
+                "client.domain",
+                "server.domain",
             ]
         );
         assert_eq!(read[11..].first(), Some(&"file.hash.md5"));
@@ -406,9 +466,21 @@ mod tests {
     #[test]
     fn the_most_specific_block_containing_an_address_matches() {
         let l = list("feed", "203.0.113.0/24\n203.0.113.5\n2001:db8::/32\n");
-        assert_eq!(l.lookup_ip("203.0.113.5".parse().expect("ip")).map(|i| i.name.as_str()), Some("203.0.113.5"));
-        assert_eq!(l.lookup_ip("203.0.113.6".parse().expect("ip")).map(|i| i.name.as_str()), Some("203.0.113.0/24"));
-        assert_eq!(l.lookup_ip("2001:db8:5::1".parse().expect("ip")).map(|i| i.name.as_str()), Some("2001:db8::/32"));
+        assert_eq!(
+            l.lookup_ip("203.0.113.5".parse().expect("ip"))
+                .map(|i| i.name.as_str()),
+            Some("203.0.113.5")
+        );
+        assert_eq!(
+            l.lookup_ip("203.0.113.6".parse().expect("ip"))
+                .map(|i| i.name.as_str()),
+            Some("203.0.113.0/24")
+        );
+        assert_eq!(
+            l.lookup_ip("2001:db8:5::1".parse().expect("ip"))
+                .map(|i| i.name.as_str()),
+            Some("2001:db8::/32")
+        );
         assert!(l.lookup_ip("203.0.114.1".parse().expect("ip")).is_none());
     }
 
@@ -423,7 +495,10 @@ mod tests {
     #[test]
     fn a_matching_address_fills_threat_enrichments_and_the_first_indicator() {
         let ti = intel(vec![list("feodo", "203.0.113.0/24\n")]);
-        let d = enriched(&ti, json!({"source": {"ip": "203.0.113.5"}, "destination": {"ip": "10.0.0.1"}}));
+        let d = enriched(
+            &ti,
+            json!({"source": {"ip": "203.0.113.5"}, "destination": {"ip": "10.0.0.1"}}),
+        );
         let expected = json!({
             "indicator": {"type": "ipv4-addr", "ip": "203.0.113.5", "provider": "feodo", "name": "203.0.113.0/24"},
             "matched": {"atomic": "203.0.113.5", "field": "source.ip", "type": "indicator_match_rule"}
@@ -441,7 +516,11 @@ mod tests {
                    "related": {"hash": [SHA256]}}),
         );
         let e = d["threat"]["enrichments"].as_array().expect("enrichments");
-        assert_eq!(e.len(), 2, "the hash in related.hash is the one already matched: {e:?}");
+        assert_eq!(
+            e.len(),
+            2,
+            "the hash in related.hash is the one already matched: {e:?}"
+        );
         assert_eq!(e[0]["indicator"]["url"]["domain"], "evil.example");
         assert_eq!(e[0]["matched"]["field"], "dns.question.name");
         assert_eq!(e[1]["indicator"]["file"]["hash"]["sha256"], SHA256);
@@ -450,7 +529,10 @@ mod tests {
 
     #[test]
     fn every_list_that_matches_is_reported_and_log_supplied_threat_fields_are_kept() {
-        let ti = intel(vec![list("a", "203.0.113.5\n"), list("b", "203.0.113.0/24\n")]);
+        let ti = intel(vec![
+            list("a", "203.0.113.5\n"),
+            list("b", "203.0.113.0/24\n"),
+        ]);
         let d = enriched(
             &ti,
             json!({"source": {"ip": "203.0.113.5"}, "threat": {"indicator": {"type": "ipv4-addr", "provider": "guardduty"},
@@ -463,7 +545,8 @@ mod tests {
     #[test]
     fn no_match_leaves_the_document_alone() {
         let ti = intel(vec![list("feed", "203.0.113.5\nevil.example\n")]);
-        let v = json!({"source": {"ip": "10.0.0.1"}, "dns": {"question": {"name": "good.example"}}});
+        let v =
+            json!({"source": {"ip": "10.0.0.1"}, "dns": {"question": {"name": "good.example"}}});
         assert_eq!(enriched(&ti, v.clone()), v);
     }
 
@@ -479,7 +562,12 @@ mod tests {
                 let mut providers = std::collections::BTreeSet::new();
                 while !stop.load(Ordering::Relaxed) {
                     let d = enriched(&ti, json!({"source": {"ip": "203.0.113.5"}}));
-                    providers.insert(d["threat"]["indicator"]["provider"].as_str().unwrap_or("none").to_owned());
+                    providers.insert(
+                        d["threat"]["indicator"]["provider"]
+                            .as_str()
+                            .unwrap_or("none")
+                            .to_owned(),
+                    );
                 }
                 providers
             })
@@ -487,14 +575,23 @@ mod tests {
         let until = std::time::Instant::now() + std::time::Duration::from_millis(100);
         let mut n = 0;
         while std::time::Instant::now() < until {
-            ti.lists[0].replace(list(if n % 2 == 0 { "v2" } else { "v1" }, "203.0.113.0/24\n"));
+            ti.lists[0].replace(list(
+                if n % 2 == 0 { "v2" } else { "v1" },
+                "203.0.113.0/24\n",
+            ));
             n += 1;
         }
         ti.lists[0].replace(list("v2", "203.0.113.0/24\n"));
         stop.store(true, Ordering::Relaxed);
         let seen = reader.join().expect("no panic while swapping");
-        assert!(!seen.is_empty() && seen.iter().all(|p| p == "v1" || p == "v2"), "{seen:?}");
+        assert!(
+            !seen.is_empty() && seen.iter().all(|p| p == "v1" || p == "v2"),
+            "{seen:?}"
+        );
         let d = enriched(&ti, json!({"source": {"ip": "203.0.113.5"}}));
-        assert_eq!(d["threat"]["indicator"]["provider"], "v2", "after the swap only the new list answers");
+        assert_eq!(
+            d["threat"]["indicator"]["provider"], "v2",
+            "after the swap only the new list answers"
+        );
     }
 }

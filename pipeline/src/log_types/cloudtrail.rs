@@ -63,7 +63,9 @@
 
 use serde_json::Value;
 
-use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, parse_time};
+use super::{
+    DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, parse_time,
+};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
 
@@ -83,9 +85,13 @@ impl LogType for CloudTrail {
         Framing::JsonArrayField("Records")
     }
     fn matches_key(&self, key: &str) -> bool {
-        ["/CloudTrail/", "/CloudTrail-Insight/", "/CloudTrail-Digest/"]
-            .iter()
-            .any(|part| key.contains(part))
+        [
+            "/CloudTrail/",
+            "/CloudTrail-Insight/",
+            "/CloudTrail-Digest/",
+        ]
+        .iter()
+        .any(|part| key.contains(part))
     }
     fn holds_no_records(&self, key: &str) -> bool {
         key.contains("/CloudTrail-Digest/")
@@ -95,8 +101,20 @@ impl LogType for CloudTrail {
     }
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
-            "@timestamp", "aws", "cloud", "ecs", "error", "event", "message", "related", "rule", "siem.log_type",
-            "source", "tags", "user", "user_agent",
+            "@timestamp",
+            "aws",
+            "cloud",
+            "ecs",
+            "error",
+            "event",
+            "message",
+            "related",
+            "rule",
+            "siem.log_type",
+            "source",
+            "tags",
+            "user",
+            "user_agent",
         ])
     }
 }
@@ -281,13 +299,17 @@ fn write_user(identity: &Value, doc: &mut EcsDocument, related: &mut Related) {
         .or_else(|| session_name(arn))
         .or((identity_type == "Root").then_some("root"));
     let id = match identity_type {
-        "IdentityCenterUser" => s(identity, &["onBehalfOf", "userId"]).or(s(identity, &["principalId"])),
+        "IdentityCenterUser" => {
+            s(identity, &["onBehalfOf", "userId"]).or(s(identity, &["principalId"]))
+        }
         _ => s(identity, &["principalId"]),
     };
     doc.set("user.name", name);
     doc.set("user.id", id);
     related.user(name);
-    let issuer = identity.get("sessionContext").and_then(|c| c.get("sessionIssuer"));
+    let issuer = identity
+        .get("sessionContext")
+        .and_then(|c| c.get("sessionIssuer"));
     let role = issuer
         .filter(|i| s(i, &["type"]) == Some("Role"))
         .and_then(|i| s(i, &["userName"]));
@@ -301,22 +323,46 @@ fn write_user(identity: &Value, doc: &mut EcsDocument, related: &mut Related) {
 fn session_name(arn: &str) -> Option<&str> {
     let resource = arn.rsplit(':').next()?.trim();
     if let Some(rest) = resource.strip_prefix("assumed-role/") {
-        return rest.split_once('/').map(|(_, session)| session).filter(|s| !s.is_empty());
+        return rest
+            .split_once('/')
+            .map(|(_, session)| session)
+            .filter(|s| !s.is_empty());
     }
-    resource.strip_prefix("federated-user/").filter(|s| !s.is_empty())
+    resource
+        .strip_prefix("federated-user/")
+        .filter(|s| !s.is_empty())
 }
 
 fn is_host_name(s: &str) -> bool {
-    s.contains('.') && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+    s.contains('.')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
 }
 
 /// `(event.category, event.type)` of an API call.
 fn categorize(source: &str, name: &str) -> (&'static str, Vec<&'static str>) {
     let verb_type = verb_type(name);
     match source {
-        "signin.amazonaws.com" => ("authentication", vec![if name == "ConsoleLogin" { "start" } else { "info" }]),
-        "sts.amazonaws.com" if name.starts_with("Assume") || matches!(name, "GetSessionToken" | "GetFederationToken") => {
-            ("authentication", vec![if name.starts_with("Assume") { "start" } else { "info" }])
+        "signin.amazonaws.com" => (
+            "authentication",
+            vec![if name == "ConsoleLogin" {
+                "start"
+            } else {
+                "info"
+            }],
+        ),
+        "sts.amazonaws.com"
+            if name.starts_with("Assume")
+                || matches!(name, "GetSessionToken" | "GetFederationToken") =>
+        {
+            (
+                "authentication",
+                vec![if name.starts_with("Assume") {
+                    "start"
+                } else {
+                    "info"
+                }],
+            )
         }
         "iam.amazonaws.com" => {
             let mut types = vec![verb_type.unwrap_or("info")];
@@ -330,9 +376,11 @@ fn categorize(source: &str, name: &str) -> (&'static str, Vec<&'static str>) {
         }
         _ => match verb_type {
             Some(t) => ("configuration", vec![t]),
-            None if ["Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Select"]
-                .iter()
-                .any(|p| name.starts_with(p)) =>
+            None if [
+                "Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Select",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p)) =>
             {
                 ("api", vec!["access"])
             }
@@ -343,11 +391,41 @@ fn categorize(source: &str, name: &str) -> (&'static str, Vec<&'static str>) {
 
 /// `creation`, `deletion` or `change` for a mutating API name.
 fn verb_type(name: &str) -> Option<&'static str> {
-    const CREATION: &[&str] = &["Create", "Run", "Register", "Import", "Allocate", "Issue", "Copy"];
-    const DELETION: &[&str] = &["Delete", "Terminate", "Deregister", "Remove", "Release", "Revoke", "Detach", "Disassociate", "Untag"];
+    const CREATION: &[&str] = &[
+        "Create", "Run", "Register", "Import", "Allocate", "Issue", "Copy",
+    ];
+    const DELETION: &[&str] = &[
+        "Delete",
+        "Terminate",
+        "Deregister",
+        "Remove",
+        "Release",
+        "Revoke",
+        "Detach",
+        "Disassociate",
+        "Untag",
+    ];
     const CHANGE: &[&str] = &[
-        "Put", "Update", "Modify", "Attach", "Add", "Set", "Enable", "Disable", "Authorize", "Associate", "Tag",
-        "Reset", "Restore", "Change", "Start", "Stop", "Reboot", "Replace", "Upload", "Apply",
+        "Put",
+        "Update",
+        "Modify",
+        "Attach",
+        "Add",
+        "Set",
+        "Enable",
+        "Disable",
+        "Authorize",
+        "Associate",
+        "Tag",
+        "Reset",
+        "Restore",
+        "Change",
+        "Start",
+        "Stop",
+        "Reboot",
+        "Replace",
+        "Upload",
+        "Apply",
     ];
     let starts = |list: &[&str]| list.iter().any(|p| name.starts_with(p));
     if starts(CREATION) {
@@ -378,38 +456,54 @@ mod tests {
 
     fn one(v: Value) -> Normalized {
         let mut out = Vec::new();
-        CloudTrailNormalizer.normalize(v.to_string().as_bytes(), &mut out).expect("normalizes");
+        CloudTrailNormalizer
+            .normalize(v.to_string().as_bytes(), &mut out)
+            .expect("normalizes");
         assert_eq!(out.len(), 1);
         out.remove(0)
     }
 
     fn get<'a>(n: &'a Normalized, path: &str) -> &'a Value {
-        path.split('.').fold(None, |v: Option<&Value>, p| match v {
-            None => n.document.get(p),
-            Some(v) => v.get(p),
-        })
-        .unwrap_or(&Value::Null)
+        path.split('.')
+            .fold(None, |v: Option<&Value>, p| match v {
+                None => n.document.get(p),
+                Some(v) => v.get(p),
+            })
+            .unwrap_or(&Value::Null)
     }
 
     #[test]
     fn digest_insight_and_log_keys_route_here() {
         let t = CloudTrail;
         assert!(t.matches_key("AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz"));
-        assert!(t.matches_key("AWSLogs/o-abc/123456789012/CloudTrail-Insight/us-east-1/2026/11/28/x.json.gz"));
-        assert!(t.matches_key("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/28/x.json.gz"));
+        assert!(t.matches_key(
+            "AWSLogs/o-abc/123456789012/CloudTrail-Insight/us-east-1/2026/11/28/x.json.gz"
+        ));
+        assert!(
+            t.matches_key("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/28/x.json.gz")
+        );
         assert!(!t.matches_key("AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log.gz"));
     }
 
     #[test]
     fn a_trail_under_a_prefix_naming_another_service_still_routes_here() {
-        let key = "security-hub-account/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz";
-        assert_eq!(crate::log_types::route(key).map(|t| t.name()), Some("cloudtrail"));
+        let key =
+            "security-hub-account/AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz";
+        assert_eq!(
+            crate::log_types::route(key).map(|t| t.name()),
+            Some("cloudtrail")
+        );
     }
 
     #[test]
     fn digest_files_hold_no_records_and_logs_do() {
-        assert!(CloudTrail.holds_no_records("AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/28/x.json.gz"));
-        assert!(!CloudTrail.holds_no_records("AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz"));
+        assert!(CloudTrail.holds_no_records(
+            "AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2026/11/28/x.json.gz"
+        ));
+        assert!(
+            !CloudTrail
+                .holds_no_records("AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz")
+        );
     }
 
     #[test]
@@ -435,15 +529,19 @@ mod tests {
 
     #[test]
     fn root_has_no_user_name_in_the_record_and_is_called_root() {
-        let n = one(record(json!({"type": "Root", "principalId": "123456789012",
-            "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012"})));
+        let n = one(record(
+            json!({"type": "Root", "principalId": "123456789012",
+            "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012"}),
+        ));
         assert_eq!(get(&n, "user.name"), "root");
     }
 
     #[test]
     fn federated_user_name_comes_from_the_arn() {
-        let n = one(record(json!({"type": "FederatedUser", "principalId": "123456789012:bob",
-            "arn": "arn:aws:sts::123456789012:federated-user/bob", "accountId": "123456789012"})));
+        let n = one(record(
+            json!({"type": "FederatedUser", "principalId": "123456789012:bob",
+            "arn": "arn:aws:sts::123456789012:federated-user/bob", "accountId": "123456789012"}),
+        ));
         assert_eq!(get(&n, "user.name"), "bob");
     }
 
@@ -460,20 +558,27 @@ mod tests {
 
     #[test]
     fn cloudtrail_source_ip_address_that_is_a_service_name_is_not_source_ip() {
-        let mut r = record(json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:s",
-            "arn": "arn:aws:sts::123456789012:assumed-role/R/s"}));
+        let mut r = record(
+            json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:s",
+            "arn": "arn:aws:sts::123456789012:assumed-role/R/s"}),
+        );
         r["sourceIPAddress"] = json!("lambda.amazonaws.com");
         let n = one(r);
         assert_eq!(get(&n, "source.ip"), &Value::Null);
         assert_eq!(get(&n, "related.ip"), &Value::Null);
         assert_eq!(get(&n, "source.address"), "lambda.amazonaws.com");
         assert_eq!(get(&n, "source.domain"), "lambda.amazonaws.com");
-        assert_eq!(get(&n, "aws.cloudtrail.sourceIPAddress"), "lambda.amazonaws.com");
+        assert_eq!(
+            get(&n, "aws.cloudtrail.sourceIPAddress"),
+            "lambda.amazonaws.com"
+        );
     }
 
     #[test]
     fn source_ip_is_set_only_for_addresses() {
-        let n = one(record(json!({"type": "IAMUser", "userName": "alice", "principalId": "AIDAEXAMPLE"})));
+        let n = one(record(
+            json!({"type": "IAMUser", "userName": "alice", "principalId": "AIDAEXAMPLE"}),
+        ));
         assert_eq!(get(&n, "source.ip"), "203.0.113.10");
         assert_eq!(get(&n, "related.ip"), &json!(["203.0.113.10"]));
         let mut internal = record(json!({"type": "IAMUser", "userName": "alice"}));
@@ -507,19 +612,43 @@ mod tests {
 
     #[test]
     fn categories_follow_the_service_and_the_verb() {
-        assert_eq!(categorize("iam.amazonaws.com", "CreateUser"), ("iam", vec!["creation", "user"]));
-        assert_eq!(categorize("iam.amazonaws.com", "AddUserToGroup"), ("iam", vec!["change", "user", "group"]));
-        assert_eq!(categorize("s3.amazonaws.com", "PutBucketPolicy"), ("configuration", vec!["change"]));
-        assert_eq!(categorize("ec2.amazonaws.com", "TerminateInstances"), ("configuration", vec!["deletion"]));
-        assert_eq!(categorize("ec2.amazonaws.com", "DescribeInstances"), ("api", vec!["access"]));
-        assert_eq!(categorize("sts.amazonaws.com", "AssumeRoleWithSAML"), ("authentication", vec!["start"]));
-        assert_eq!(categorize("kms.amazonaws.com", "Decrypt"), ("api", vec!["info"]));
+        assert_eq!(
+            categorize("iam.amazonaws.com", "CreateUser"),
+            ("iam", vec!["creation", "user"])
+        );
+        assert_eq!(
+            categorize("iam.amazonaws.com", "AddUserToGroup"),
+            ("iam", vec!["change", "user", "group"])
+        );
+        assert_eq!(
+            categorize("s3.amazonaws.com", "PutBucketPolicy"),
+            ("configuration", vec!["change"])
+        );
+        assert_eq!(
+            categorize("ec2.amazonaws.com", "TerminateInstances"),
+            ("configuration", vec!["deletion"])
+        );
+        assert_eq!(
+            categorize("ec2.amazonaws.com", "DescribeInstances"),
+            ("api", vec!["access"])
+        );
+        assert_eq!(
+            categorize("sts.amazonaws.com", "AssumeRoleWithSAML"),
+            ("authentication", vec!["start"])
+        );
+        assert_eq!(
+            categorize("kms.amazonaws.com", "Decrypt"),
+            ("api", vec!["info"])
+        );
     }
 
     #[test]
     fn the_event_id_is_the_document_id_and_the_record_is_kept_whole() {
         let n = one(record(json!({"type": "IAMUser", "userName": "alice"})));
-        assert_eq!(n.id, DocId::Natural("11111111-2222-3333-4444-555555555555".into()));
+        assert_eq!(
+            n.id,
+            DocId::Natural("11111111-2222-3333-4444-555555555555".into())
+        );
         assert_eq!(get(&n, "aws.cloudtrail.eventName"), "DescribeInstances");
         let mut old = record(json!({"type": "IAMUser", "userName": "alice"}));
         old.as_object_mut().expect("object").remove("eventID");
@@ -531,23 +660,38 @@ mod tests {
         let mut r = record(json!({"type": "IAMUser", "userName": "alice"}));
         r["requestParameters"] = json!({"policy": "é".repeat(20_000), "short": "x"});
         let n = one(r);
-        let kept = get(&n, "aws.cloudtrail.requestParameters.policy").as_str().expect("string");
+        let kept = get(&n, "aws.cloudtrail.requestParameters.policy")
+            .as_str()
+            .expect("string");
         assert!(kept.len() <= MAX_FLAT_STRING_BYTES && kept.len() > MAX_FLAT_STRING_BYTES - 4);
         assert_eq!(get(&n, "aws.cloudtrail.requestParameters.short"), "x");
-        let original: Value = serde_json::from_str(get(&n, "event.original").as_str().expect("original")).expect("json");
-        assert_eq!(original["requestParameters"]["policy"].as_str().map(str::len), Some(40_000));
+        let original: Value =
+            serde_json::from_str(get(&n, "event.original").as_str().expect("original"))
+                .expect("json");
+        assert_eq!(
+            original["requestParameters"]["policy"]
+                .as_str()
+                .map(str::len),
+            Some(40_000)
+        );
         assert_eq!(get(&n, "tags"), &json!([TRUNCATED_TAG]));
         let short = one(record(json!({"type": "IAMUser", "userName": "alice"})));
-        assert_eq!(get(&short, "event.original"), &Value::Null, "kept only when needed");
+        assert_eq!(
+            get(&short, "event.original"),
+            &Value::Null,
+            "kept only when needed"
+        );
     }
 
     #[test]
     fn an_insight_is_an_alert_about_an_api() {
-        let n = one(json!({"eventVersion": "1.07", "eventTime": "2026-11-28T07:00:00Z", "awsRegion": "us-east-1",
+        let n = one(
+            json!({"eventVersion": "1.07", "eventTime": "2026-11-28T07:00:00Z", "awsRegion": "us-east-1",
             "eventID": "i-1", "eventType": "AwsCloudTrailInsight", "recipientAccountId": "123456789012",
             "insightDetails": {"state": "Start", "eventSource": "ssm.amazonaws.com",
                 "eventName": "UpdateInstanceInformation", "insightType": "ApiCallRateInsight"},
-            "eventCategory": "Insight"}));
+            "eventCategory": "Insight"}),
+        );
         assert_eq!(get(&n, "event.kind"), "alert");
         assert_eq!(get(&n, "event.action"), "ApiCallRateInsight");
         assert_eq!(get(&n, "event.type"), &json!(["start"]));

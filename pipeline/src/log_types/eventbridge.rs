@@ -84,7 +84,13 @@ pub fn unwrap(value: Value, types: &DetailTypes) -> Result<Unwrapped, NormalizeE
         }
         None => return Err(NormalizeError::MissingField("detail")),
     };
-    let text = |key: &str| event.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
+    let text = |key: &str| {
+        event
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
     Ok(Unwrapped::Event(Event {
         account: text("account"),
         region: text("region"),
@@ -97,7 +103,11 @@ fn list(names: &[&str]) -> String {
     if names.is_empty() {
         "none".to_owned()
     } else {
-        names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -128,22 +138,33 @@ mod tests {
 
     #[test]
     fn a_value_without_a_detail_type_is_bare() {
-        for bare in [json!({"id": "f1", "detail": {}}), json!([1]), json!({"detail-type": 3})] {
+        for bare in [
+            json!({"id": "f1", "detail": {}}),
+            json!([1]),
+            json!({"detail-type": 3}),
+        ] {
             assert_eq!(unwrap(bare.clone(), &TYPES), Ok(Unwrapped::Bare(bare)));
         }
     }
 
     #[test]
     fn a_known_event_without_findings_is_skipped() {
-        assert_eq!(unwrap(json!({"detail-type": "Thing Scan", "detail": {}}), &TYPES), Ok(Unwrapped::Skipped));
+        assert_eq!(
+            unwrap(json!({"detail-type": "Thing Scan", "detail": {}}), &TYPES),
+            Ok(Unwrapped::Skipped)
+        );
     }
 
     #[test]
     fn an_unknown_detail_type_is_a_record_error_that_names_it() {
-        let err = unwrap(json!({"detail-type": "Thing Alert", "detail": {}}), &TYPES).expect_err("unknown");
+        let err = unwrap(json!({"detail-type": "Thing Alert", "detail": {}}), &TYPES)
+            .expect_err("unknown");
         assert_eq!(err.label(), "invalid_field");
         let message = err.to_string();
-        assert!(message.contains("\"Thing Alert\"") && message.contains("\"Thing Finding\""), "{message}");
+        assert!(
+            message.contains("\"Thing Alert\"") && message.contains("\"Thing Finding\""),
+            "{message}"
+        );
     }
 
     #[test]
@@ -152,6 +173,12 @@ mod tests {
             unwrap(json!({"detail-type": "Thing Finding"}), &TYPES),
             Err(NormalizeError::MissingField("detail"))
         );
-        assert!(unwrap(json!({"detail-type": "Thing Finding", "detail": "x"}), &TYPES).is_err());
+        assert!(
+            unwrap(
+                json!({"detail-type": "Thing Finding", "detail": "x"}),
+                &TYPES
+            )
+            .is_err()
+        );
     }
 }

@@ -30,7 +30,10 @@ pub fn state_id(id: &str, updated: &str, finding: &Value, volatile: &[&str]) -> 
     let mut text = Vec::with_capacity(4096);
     match finding.as_object() {
         Some(fields) => {
-            for (key, value) in fields.iter().filter(|(k, _)| !volatile.contains(&k.as_str())) {
+            for (key, value) in fields
+                .iter()
+                .filter(|(k, _)| !volatile.contains(&k.as_str()))
+            {
                 text.extend_from_slice(key.as_bytes());
                 text.push(0);
                 // Writing into a Vec cannot fail.
@@ -42,7 +45,10 @@ pub fn state_id(id: &str, updated: &str, finding: &Value, volatile: &[&str]) -> 
             let _ = serde_json::to_writer(&mut text, finding);
         }
     }
-    format!("{id}\u{1f}{updated}\u{1f}{}", &blake3::hash(&text).to_hex()[..16])
+    format!(
+        "{id}\u{1f}{updated}\u{1f}{}",
+        &blake3::hash(&text).to_hex()[..16]
+    )
 }
 
 /// A time as the version of a finding's current state: epoch milliseconds.
@@ -62,7 +68,10 @@ pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
 
 /// The array at `path` under `v`, empty when absent or not an array.
 pub fn array_at<'a>(v: &'a Value, path: &[&str]) -> &'a [Value] {
-    at(v, path).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default()
+    at(v, path)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 /// A number, or a string holding one ("5", "1.664363536E9").
@@ -99,8 +108,13 @@ pub fn flexible_time(v: &Value) -> Option<DateTime<Utc>> {
 }
 
 /// A required timestamp field.
-pub fn required_time(field: &'static str, v: Option<&Value>) -> Result<DateTime<Utc>, NormalizeError> {
-    let v = v.filter(|v| !v.is_null()).ok_or(NormalizeError::MissingField(field))?;
+pub fn required_time(
+    field: &'static str,
+    v: Option<&Value>,
+) -> Result<DateTime<Utc>, NormalizeError> {
+    let v = v
+        .filter(|v| !v.is_null())
+        .ok_or(NormalizeError::MissingField(field))?;
     flexible_time(v).ok_or_else(|| NormalizeError::InvalidField {
         field,
         message: format!("{v} is neither an RFC 3339 time nor epoch seconds"),
@@ -124,12 +138,16 @@ pub fn ip(s: Option<&str>) -> Option<&str> {
 
 /// A port number (0–65535) from a number or a numeric string.
 pub fn port(v: Option<&Value>) -> Option<u64> {
-    number(v).filter(|p| (0.0..=65535.0).contains(p) && p.fract() == 0.0).map(|p| p as u64)
+    number(v)
+        .filter(|p| (0.0..=65535.0).contains(p) && p.fract() == 0.0)
+        .map(|p| p as u64)
 }
 
 /// A non-negative integer (sizes, counts, pids).
 pub fn count(v: Option<&Value>) -> Option<u64> {
-    number(v).filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n < 9.0e15).map(|n| n as u64)
+    number(v)
+        .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n < 9.0e15)
+        .map(|n| n as u64)
 }
 
 /// The last segment of an ARN or path (`arn:…:instance/i-1` → `i-1`).
@@ -231,7 +249,12 @@ impl PackageFields {
         push_unique(&mut self.version, str_at(p, &[keys[1]]));
         push_unique(&mut self.architecture, str_at(p, &[keys[2]]));
         push_unique(&mut self.path, str_at(p, &[keys[3]]));
-        push_unique(&mut self.kind, str_at(p, &[keys[4]]).map(str::to_ascii_lowercase).as_deref());
+        push_unique(
+            &mut self.kind,
+            str_at(p, &[keys[4]])
+                .map(str::to_ascii_lowercase)
+                .as_deref(),
+        );
     }
 
     pub fn write(self, doc: &mut EcsDocument) {
@@ -250,16 +273,25 @@ mod tests {
     #[test]
     fn a_finding_changed_without_a_new_update_time_is_a_new_state() {
         let new = serde_json::json!({"Id": "f1", "UpdatedAt": "2026-11-01T00:00:00Z", "Workflow": {"Status": "NEW"}});
-        let suppressed =
-            serde_json::json!({"Id": "f1", "UpdatedAt": "2026-11-01T00:00:00Z", "Workflow": {"Status": "SUPPRESSED"}});
-        assert_ne!(state_id("f1", "t", &new, &[]), state_id("f1", "t", &suppressed, &[]));
+        let suppressed = serde_json::json!({"Id": "f1", "UpdatedAt": "2026-11-01T00:00:00Z", "Workflow": {"Status": "SUPPRESSED"}});
+        assert_ne!(
+            state_id("f1", "t", &new, &[]),
+            state_id("f1", "t", &suppressed, &[])
+        );
     }
 
     #[test]
     fn the_same_state_is_one_id_whatever_its_key_order_or_volatile_fields() {
-        let a: Value = serde_json::from_str(r#"{"Id":"f1","Severity":{"Label":"HIGH"},"ProcessedAt":"1"}"#).expect("json");
-        let b: Value = serde_json::from_str(r#"{"Severity":{"Label":"HIGH"},"ProcessedAt":"2","Id":"f1"}"#).expect("json");
-        assert_eq!(state_id("f1", "t", &a, &["ProcessedAt"]), state_id("f1", "t", &b, &["ProcessedAt"]));
+        let a: Value =
+            serde_json::from_str(r#"{"Id":"f1","Severity":{"Label":"HIGH"},"ProcessedAt":"1"}"#)
+                .expect("json");
+        let b: Value =
+            serde_json::from_str(r#"{"Severity":{"Label":"HIGH"},"ProcessedAt":"2","Id":"f1"}"#)
+                .expect("json");
+        assert_eq!(
+            state_id("f1", "t", &a, &["ProcessedAt"]),
+            state_id("f1", "t", &b, &["ProcessedAt"])
+        );
         assert_ne!(state_id("f1", "t", &a, &[]), state_id("f1", "t", &b, &[]));
     }
     use serde_json::json;
@@ -278,7 +310,10 @@ mod tests {
         ] {
             assert_eq!(date(Some(&v)).as_deref(), Some(expected), "{v}");
         }
-        assert_eq!(date(Some(&json!("1.663703546405E9"))).as_deref(), Some("2022-09-20T19:52:26.405Z"));
+        assert_eq!(
+            date(Some(&json!("1.663703546405E9"))).as_deref(),
+            Some("2022-09-20T19:52:26.405Z")
+        );
         assert_eq!(
             date(Some(&json!("Wed Sep 04 16:59:44.356 UTC 2024"))).as_deref(),
             Some("2024-09-04T16:59:44.356Z")
@@ -290,10 +325,16 @@ mod tests {
 
     #[test]
     fn a_required_time_that_is_missing_or_unreadable_is_a_record_error() {
-        assert_eq!(required_time("updatedAt", None), Err(NormalizeError::MissingField("updatedAt")));
+        assert_eq!(
+            required_time("updatedAt", None),
+            Err(NormalizeError::MissingField("updatedAt"))
+        );
         assert!(matches!(
             required_time("updatedAt", Some(&json!("soon"))),
-            Err(NormalizeError::InvalidField { field: "updatedAt", .. })
+            Err(NormalizeError::InvalidField {
+                field: "updatedAt",
+                ..
+            })
         ));
     }
 
@@ -322,8 +363,14 @@ mod tests {
 
     #[test]
     fn arn_segments_and_lists() {
-        assert_eq!(last_segment("arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"), "i-0abc");
-        assert_eq!(last_segment("arn:aws:lambda:us-east-1:123456789012:function:f"), "f");
+        assert_eq!(
+            last_segment("arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"),
+            "i-0abc"
+        );
+        assert_eq!(
+            last_segment("arn:aws:lambda:us-east-1:123456789012:function:f"),
+            "f"
+        );
         assert_eq!(one_or_many(vec!["a".into()]), json!("a"));
         assert_eq!(one_or_many(vec!["a".into(), "b".into()]), json!(["a", "b"]));
         assert_eq!(one_or_many(vec![]), Value::Null);

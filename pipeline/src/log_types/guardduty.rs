@@ -39,8 +39,8 @@
 
 use serde_json::Value;
 
-use super::finding::{count, date, ip, number, port, state_id};
 use super::eventbridge::{self, DetailTypes, Unwrapped};
+use super::finding::{count, date, ip, number, port, state_id};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -171,7 +171,8 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
         });
     }
     let id = s(&finding, &["id"]).ok_or(NormalizeError::MissingField("id"))?;
-    let updated_raw = s(&finding, &["updatedAt"]).ok_or(NormalizeError::MissingField("updatedAt"))?;
+    let updated_raw =
+        s(&finding, &["updatedAt"]).ok_or(NormalizeError::MissingField("updatedAt"))?;
     let timestamp = parse_time("updatedAt", finding.get("updatedAt"))?;
     let finding_type = s(&finding, &["type"]).unwrap_or_default();
     let severity = number(finding.get("severity"));
@@ -185,8 +186,14 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     doc.set("event.id", id);
     // Typed fields: a value that is not a date stays only in aws.guardduty.
     doc.set("event.created", date(finding.get("createdAt")));
-    doc.set("event.start", date(at(&finding, &["service", "eventFirstSeen"])));
-    doc.set("event.end", date(at(&finding, &["service", "eventLastSeen"])));
+    doc.set(
+        "event.start",
+        date(at(&finding, &["service", "eventFirstSeen"])),
+    );
+    doc.set(
+        "event.end",
+        date(at(&finding, &["service", "eventLastSeen"])),
+    );
     if let Some(sev) = severity {
         doc.set("event.severity", (sev * 10.0).round() as i64);
         doc.set("siem.severity.label", severity_label(sev));
@@ -216,7 +223,9 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     let action_type = s(&finding, &["service", "action", "actionType"]);
     let mut categories = vec!["intrusion_detection"];
     let mut types = vec!["info"];
-    if matches!(parts.purpose, "Trojan" | "Backdoor" | "CryptoCurrency") || finding_type.contains("Malware") {
+    if matches!(parts.purpose, "Trojan" | "Backdoor" | "CryptoCurrency")
+        || finding_type.contains("Malware")
+    {
         categories.push("malware");
     }
 
@@ -224,7 +233,10 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     if let Some(instance) = resource.get("instanceDetails") {
         doc.set("cloud.instance.id", s(instance, &["instanceId"]));
         doc.set("cloud.machine.type", s(instance, &["instanceType"]));
-        doc.set("cloud.availability_zone", s(instance, &["availabilityZone"]));
+        doc.set(
+            "cloud.availability_zone",
+            s(instance, &["availabilityZone"]),
+        );
         doc.set("host.id", s(instance, &["instanceId"]));
         if let Some(nics) = instance.get("networkInterfaces").and_then(Value::as_array) {
             let ips: Vec<&str> = nics
@@ -288,17 +300,30 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
                 _ => "unknown",
             },
         );
-        doc.set("network.transport", s(conn, &["protocol"]).map(str::to_ascii_lowercase));
-        types.push(if conn.get("blocked").and_then(Value::as_bool) == Some(true) {
-            "denied"
-        } else {
-            "allowed"
-        });
+        doc.set(
+            "network.transport",
+            s(conn, &["protocol"]).map(str::to_ascii_lowercase),
+        );
+        types.push(
+            if conn.get("blocked").and_then(Value::as_bool) == Some(true) {
+                "denied"
+            } else {
+                "allowed"
+            },
+        );
     } else if let Some(probe) = action.get("portProbeAction") {
         categories.push("network");
         types.push("connection");
-        if let Some(first) = probe.get("portProbeDetails").and_then(Value::as_array).and_then(|d| d.first()) {
-            Endpoint::remote(first.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
+        if let Some(first) = probe
+            .get("portProbeDetails")
+            .and_then(Value::as_array)
+            .and_then(|d| d.first())
+        {
+            Endpoint::remote(first.get("remoteIpDetails"), None).write(
+                &mut doc,
+                "source",
+                &mut related,
+            );
             Endpoint::local(first.get("localIpDetails"), first.get("localPortDetails")).write(
                 &mut doc,
                 "destination",
@@ -311,7 +336,10 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
         types.push("protocol");
         doc.set("dns.question.name", s(dns, &["domain"]));
         doc.set("network.protocol", "dns");
-        doc.set("network.transport", s(dns, &["protocol"]).map(str::to_ascii_lowercase));
+        doc.set(
+            "network.transport",
+            s(dns, &["protocol"]).map(str::to_ascii_lowercase),
+        );
         related.host(s(dns, &["domain"]));
     } else if let Some(call) = action.get("awsApiCallAction") {
         Endpoint::remote(call.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
@@ -322,7 +350,10 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
             "user_agent.original",
             s(call, &["userAgent", "fullUserAgent"])
                 .or(s(call, &["userAgent"]))
-                .or(s(&finding, &["service", "additionalInfo", "userAgent", "fullUserAgent"])),
+                .or(s(
+                    &finding,
+                    &["service", "additionalInfo", "userAgent", "fullUserAgent"],
+                )),
         );
         doc.set("error.code", s(call, &["errorCode"]));
         doc.set("source.domain", s(call, &["domainDetails", "domain"]));
@@ -331,21 +362,43 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
         doc.set("event.action", s(call, &["verb"]));
         doc.set("url.original", s(call, &["requestUri"]));
         doc.set("user_agent.original", s(call, &["userAgent"]));
-        doc.set("http.response.status_code", call.get("statusCode").and_then(Value::as_u64));
+        doc.set(
+            "http.response.status_code",
+            call.get("statusCode").and_then(Value::as_u64),
+        );
     } else if let Some(login) = action.get("rdsLoginAttemptAction") {
         categories.push("authentication");
         types.push("start");
-        Endpoint::remote(login.get("remoteIpDetails"), None).write(&mut doc, "source", &mut related);
+        Endpoint::remote(login.get("remoteIpDetails"), None).write(
+            &mut doc,
+            "source",
+            &mut related,
+        );
     }
 
-    write_runtime(&mut doc, &mut related, at(&finding, &["service", "runtimeDetails"]));
-    write_malware_scan(&mut doc, &mut related, at(&finding, &["service", "ebsVolumeScanDetails"]));
+    write_runtime(
+        &mut doc,
+        &mut related,
+        at(&finding, &["service", "runtimeDetails"]),
+    );
+    write_malware_scan(
+        &mut doc,
+        &mut related,
+        at(&finding, &["service", "ebsVolumeScanDetails"]),
+    );
     write_workload(&mut doc, resource);
 
     // Threat-intelligence evidence GuardDuty attached.
-    if let Some(intel) = at(&finding, &["service", "evidence", "threatIntelligenceDetails"]).and_then(Value::as_array)
+    if let Some(intel) = at(
+        &finding,
+        &["service", "evidence", "threatIntelligenceDetails"],
+    )
+    .and_then(Value::as_array)
     {
-        let names: Vec<&str> = intel.iter().filter_map(|t| s(t, &["threatListName"])).collect();
+        let names: Vec<&str> = intel
+            .iter()
+            .filter_map(|t| s(t, &["threatListName"]))
+            .collect();
         if !names.is_empty() {
             doc.set("threat.indicator.provider", names.first().copied());
         }
@@ -383,7 +436,10 @@ fn write_runtime(doc: &mut EcsDocument, related: &mut Related, runtime: Option<&
     doc.set("process.entity_id", s(process, &["uuid"]));
     doc.set("process.start", date(process.get("startTime")));
     doc.set("process.user.name", s(process, &["user"]));
-    doc.set("process.user.id", number(process.get("userId")).map(|u| format!("{u}")));
+    doc.set(
+        "process.user.id",
+        number(process.get("userId")).map(|u| format!("{u}")),
+    );
     related.hash(s(process, &["executableSha256"]));
     related.user(s(process, &["user"]));
     let parent_uuid = s(process, &["parentUuid"]);
@@ -391,7 +447,10 @@ fn write_runtime(doc: &mut EcsDocument, related: &mut Related, runtime: Option<&
     let parent = process
         .get("lineage")
         .and_then(Value::as_array)
-        .and_then(|l| l.iter().find(|p| parent_uuid.is_some() && s(p, &["uuid"]) == parent_uuid));
+        .and_then(|l| {
+            l.iter()
+                .find(|p| parent_uuid.is_some() && s(p, &["uuid"]) == parent_uuid)
+        });
     if let Some(parent) = parent {
         doc.set("process.parent.name", s(parent, &["name"]));
         doc.set("process.parent.executable", s(parent, &["executablePath"]));
@@ -403,14 +462,24 @@ fn write_runtime(doc: &mut EcsDocument, related: &mut Related, runtime: Option<&
 /// detected file's hash in `related.hash` (all paths stay in the vendor tree).
 fn write_malware_scan(doc: &mut EcsDocument, related: &mut Related, scan: Option<&Value>) {
     let Some(threats) = scan
-        .and_then(|d| at(d, &["scanDetections", "threatDetectedByName", "threatNames"]))
+        .and_then(|d| {
+            at(
+                d,
+                &["scanDetections", "threatDetectedByName", "threatNames"],
+            )
+        })
         .and_then(Value::as_array)
     else {
         return;
     };
     let files: Vec<&Value> = threats
         .iter()
-        .flat_map(|t| t.get("filePaths").and_then(Value::as_array).into_iter().flatten())
+        .flat_map(|t| {
+            t.get("filePaths")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
         .collect();
     if let Some(first) = files.first() {
         doc.set("file.path", s(first, &["filePath"]));
@@ -437,7 +506,10 @@ fn write_workload(doc: &mut EcsDocument, resource: &Value) {
             at(container, &["securityContext", "privileged"]).and_then(Value::as_bool),
         );
     }
-    if let Some(workload) = at(resource, &["kubernetesDetails", "kubernetesWorkloadDetails"]) {
+    if let Some(workload) = at(
+        resource,
+        &["kubernetesDetails", "kubernetesWorkloadDetails"],
+    ) {
         doc.set("orchestrator.namespace", s(workload, &["namespace"]));
         doc.set("orchestrator.resource.name", s(workload, &["name"]));
         doc.set("orchestrator.resource.type", s(workload, &["type"]));
@@ -490,14 +562,26 @@ impl<'a> Endpoint<'a> {
         doc.set(&format!("{side}.port"), self.port);
         related.ip(ip(self.address));
         let Some(g) = self.geo else { return };
-        doc.set(&format!("{side}.geo.country_name"), s(g, &["country", "countryName"]));
-        doc.set(&format!("{side}.geo.country_iso_code"), s(g, &["country", "countryCode"]));
-        doc.set(&format!("{side}.geo.city_name"), s(g, &["city", "cityName"]));
+        doc.set(
+            &format!("{side}.geo.country_name"),
+            s(g, &["country", "countryName"]),
+        );
+        doc.set(
+            &format!("{side}.geo.country_iso_code"),
+            s(g, &["country", "countryCode"]),
+        );
+        doc.set(
+            &format!("{side}.geo.city_name"),
+            s(g, &["city", "cityName"]),
+        );
         if let (Some(lat), Some(lon)) = (
             number(at(g, &["geoLocation", "lat"])),
             number(at(g, &["geoLocation", "lon"])),
         ) {
-            doc.set(&format!("{side}.geo.location"), serde_json::json!({"lat": lat, "lon": lon}));
+            doc.set(
+                &format!("{side}.geo.location"),
+                serde_json::json!({"lat": lat, "lon": lon}),
+            );
         }
         if let Some(asn) = number(at(g, &["organization", "asn"])).filter(|a| *a > 0.0) {
             doc.set(&format!("{side}.as.number"), asn as u64);
@@ -540,7 +624,10 @@ mod tests {
     }
 
     fn get<'a>(n: &'a Normalized, path: &str) -> &'a Value {
-        let mut v = n.document.get(path.split('.').next().expect("path")).unwrap_or(&Value::Null);
+        let mut v = n
+            .document
+            .get(path.split('.').next().expect("path"))
+            .unwrap_or(&Value::Null);
         for p in path.split('.').skip(1) {
             v = v.get(p).unwrap_or(&Value::Null);
         }
@@ -574,7 +661,10 @@ mod tests {
             split_finding_type("CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin").family,
             Some("AnomalousBehavior")
         );
-        assert_eq!(split_finding_type("AttackSequence:IAM/CompromisedCredentials").purpose, "AttackSequence");
+        assert_eq!(
+            split_finding_type("AttackSequence:IAM/CompromisedCredentials").purpose,
+            "AttackSequence"
+        );
         assert_eq!(split_finding_type("weird").resource_type, None);
     }
 
@@ -592,7 +682,10 @@ mod tests {
         assert_eq!(get(&n, "source.ip"), "203.0.113.9");
         assert_eq!(get(&n, "source.port"), 40000);
         assert_eq!(get(&n, "source.as.number"), 64500);
-        assert_eq!(get(&n, "source.geo.location"), &json!({"lat": 1.5, "lon": 2.5}));
+        assert_eq!(
+            get(&n, "source.geo.location"),
+            &json!({"lat": 1.5, "lon": 2.5})
+        );
         assert_eq!(get(&n, "destination.ip"), "10.0.0.5");
         assert_eq!(get(&n, "destination.port"), 22);
         assert_eq!(get(&n, "network.direction"), "inbound");
@@ -624,7 +717,11 @@ mod tests {
         );
         assert_eq!(get(&n, "aws.guardduty.service.count"), 3);
         assert_eq!(get(&n, "@timestamp"), "2026-11-28T10:00:00.000Z");
-        assert_eq!(get(&n, "threat.tactic.name"), &Value::Null, "UnauthorizedAccess is not a tactic");
+        assert_eq!(
+            get(&n, "threat.tactic.name"),
+            &Value::Null,
+            "UnauthorizedAccess is not a tactic"
+        );
     }
 
     #[test]
@@ -646,7 +743,11 @@ mod tests {
         let err = GuardDutyNormalizer
             .normalize(scan.to_string().as_bytes(), &mut Vec::new())
             .expect_err("not a finding");
-        assert!(err.to_string().contains("GuardDuty Malware Protection Object Scan Result"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("GuardDuty Malware Protection Object Scan Result"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -687,9 +788,15 @@ mod tests {
             "containerDetails": {"id": "c1", "image": "registry.example.com:5000/tools/app:1.2"}});
         let n = one(f);
         assert_eq!(get(&n, "faas.name"), "thumb");
-        assert_eq!(get(&n, "container.image.name"), "registry.example.com:5000/tools/app");
+        assert_eq!(
+            get(&n, "container.image.name"),
+            "registry.example.com:5000/tools/app"
+        );
         assert_eq!(get(&n, "container.image.tag"), "1.2");
-        assert_eq!(split_image("registry.example.com:5000/app"), ("registry.example.com:5000/app", None));
+        assert_eq!(
+            split_image("registry.example.com:5000/app"),
+            ("registry.example.com:5000/app", None)
+        );
     }
 
     #[test]
@@ -699,10 +806,22 @@ mod tests {
         f["service"]["eventFirstSeen"] = json!("2026-11-27T09:00:00Z");
         f["service"]["eventLastSeen"] = json!(12);
         let n = one(f);
-        assert_eq!(get(&n, "event.created"), &Value::Null, "not a date: not in the ECS field");
-        assert_eq!(get(&n, "aws.guardduty.createdAt"), "last Tuesday", "kept in the vendor tree");
+        assert_eq!(
+            get(&n, "event.created"),
+            &Value::Null,
+            "not a date: not in the ECS field"
+        );
+        assert_eq!(
+            get(&n, "aws.guardduty.createdAt"),
+            "last Tuesday",
+            "kept in the vendor tree"
+        );
         assert_eq!(get(&n, "event.start"), "2026-11-27T09:00:00.000Z");
-        assert_eq!(get(&n, "event.end"), "1970-01-01T00:00:12.000Z", "epoch seconds are a date");
+        assert_eq!(
+            get(&n, "event.end"),
+            "1970-01-01T00:00:12.000Z",
+            "epoch seconds are a date"
+        );
     }
 
     #[test]
@@ -714,7 +833,11 @@ mod tests {
         ));
         assert_eq!(get(&n, "source.address"), "internal.example");
         assert_eq!(get(&n, "source.ip"), &Value::Null);
-        assert_eq!(get(&n, "related.ip"), &json!(["10.0.0.5", "198.51.100.7"]), "only the instance's addresses");
+        assert_eq!(
+            get(&n, "related.ip"),
+            &json!(["10.0.0.5", "198.51.100.7"]),
+            "only the instance's addresses"
+        );
     }
 
     #[test]
@@ -737,7 +860,13 @@ mod tests {
         ));
         assert_eq!(get(&n, "source.port"), &Value::Null);
         assert_eq!(get(&n, "destination.port"), &Value::Null);
-        assert_eq!(get(&n, "aws.guardduty.service.action.networkConnectionAction.remotePortDetails.port"), 70000);
+        assert_eq!(
+            get(
+                &n,
+                "aws.guardduty.service.action.networkConnectionAction.remotePortDetails.port"
+            ),
+            70000
+        );
     }
 
     #[test]

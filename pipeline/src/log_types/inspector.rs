@@ -64,11 +64,12 @@
 
 use serde_json::Value;
 
-use super::finding::{state_id, 
-    PackageFields, array_at, at, date, ip, iso, label, last_segment, normalized_of_label,
-    not_an_object, number, one_or_many, port, push_unique, required_time, str_at, title_case,
-};
 use super::eventbridge::{self, DetailTypes, Unwrapped};
+use super::finding::{
+    PackageFields, array_at, at, date, ip, iso, label, last_segment, normalized_of_label,
+    not_an_object, number, one_or_many, port, push_unique, required_time, state_id, str_at,
+    title_case,
+};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -102,7 +103,12 @@ struct InspectorNormalizer;
 /// coverage and automatic activation that Inspector sends beside them.
 const DETAIL_TYPES: DetailTypes = DetailTypes {
     findings: &["Inspector2 Finding"],
-    skipped: &["Inspector2 Scan", "Inspector2 Coverage", "Inspector2 AutoEnable", "Inspector Scan"],
+    skipped: &[
+        "Inspector2 Scan",
+        "Inspector2 Coverage",
+        "Inspector2 AutoEnable",
+        "Inspector Scan",
+    ],
 };
 
 impl Normalizer for InspectorNormalizer {
@@ -153,16 +159,25 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     match score {
         Some(s) => {
             doc.set("siem.severity.score", s);
-            doc.set("event.severity", (s * 10.0).clamp(0.0, 100.0).round() as i64);
+            doc.set(
+                "event.severity",
+                (s * 10.0).clamp(0.0, 100.0).round() as i64,
+            );
         }
-        None => doc.set("event.severity", severity_label.and_then(normalized_of_label)),
+        None => doc.set(
+            "event.severity",
+            severity_label.and_then(normalized_of_label),
+        ),
     }
 
     doc.set("rule.name", str_at(&f, &["title"]));
     doc.set("rule.description", str_at(&f, &["description"]));
     doc.set("rule.category", kind);
     doc.set("rule.ruleset", "Inspector");
-    doc.set("rule.reference", str_at(&f, &["remediation", "recommendation", "Url"]));
+    doc.set(
+        "rule.reference",
+        str_at(&f, &["remediation", "recommendation", "Url"]),
+    );
 
     let mut categories = Vec::new();
     let package = f.get("packageVulnerabilityDetails");
@@ -173,7 +188,10 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
         let id = str_at(p, &["vulnerabilityId"]);
         doc.set("rule.id", id);
         doc.set("vulnerability.id", id);
-        doc.set("vulnerability.enumeration", id.filter(|i| i.starts_with("CVE-")).map(|_| "CVE"));
+        doc.set(
+            "vulnerability.enumeration",
+            id.filter(|i| i.starts_with("CVE-")).map(|_| "CVE"),
+        );
         let adjusted = at(&f, &["inspectorScoreDetails", "adjustedCvss"]);
         let best = array_at(p, &["cvss"])
             .iter()
@@ -192,11 +210,16 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
         }
         doc.set(
             "vulnerability.reference",
-            str_at(p, &["sourceUrl"]).or(array_at(p, &["referenceUrls"]).iter().find_map(Value::as_str)),
+            str_at(p, &["sourceUrl"]).or(array_at(p, &["referenceUrls"])
+                .iter()
+                .find_map(Value::as_str)),
         );
         let mut fields = PackageFields::default();
         for pkg in array_at(p, &["vulnerablePackages"]) {
-            fields.add(pkg, ["name", "version", "arch", "filePath", "packageManager"]);
+            fields.add(
+                pkg,
+                ["name", "version", "arch", "filePath", "packageManager"],
+            );
         }
         fields.write(&mut doc);
     }
@@ -219,7 +242,10 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     if let Some(r) = reachability {
         categories.push("network");
         doc.set("rule.id", kind);
-        doc.set("network.transport", str_at(r, &["protocol"]).map(str::to_ascii_lowercase));
+        doc.set(
+            "network.transport",
+            str_at(r, &["protocol"]).map(str::to_ascii_lowercase),
+        );
         let begin = port(at(r, &["openPortRange", "begin"]));
         if begin.is_some() && begin == port(at(r, &["openPortRange", "end"])) {
             doc.set("destination.port", begin);
@@ -234,13 +260,21 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     doc.set("cloud.provider", "aws");
     doc.set("cloud.account.id", str_at(&f, &["awsAccountId"]));
     let resources = array_at(&f, &["resources"]);
-    doc.set("cloud.region", resources.iter().find_map(|r| str_at(r, &["region"])));
+    doc.set(
+        "cloud.region",
+        resources.iter().find_map(|r| str_at(r, &["region"])),
+    );
     write_resources(&mut doc, &mut related, resources);
 
     related.write_to(&mut doc);
     // Exports write times as epoch seconds, events as text: the times are
     // not part of the state (the update time is in the id already).
-    let state = state_id(arn, &iso(updated), &f, &["updatedAt", "firstObservedAt", "lastObservedAt"]);
+    let state = state_id(
+        arn,
+        &iso(updated),
+        &f,
+        &["updatedAt", "firstObservedAt", "lastObservedAt"],
+    );
     let key = arn.to_owned();
     doc.set("aws.inspector", f);
     Ok(Normalized {
@@ -264,9 +298,15 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
             doc.set("cloud.instance.id", rid);
             doc.set("host.id", rid);
             doc.set("cloud.machine.type", str_at(ec2, &["type"]));
-            doc.set("host.os.platform", str_at(ec2, &["platform"]).map(str::to_ascii_lowercase));
+            doc.set(
+                "host.os.platform",
+                str_at(ec2, &["platform"]).map(str::to_ascii_lowercase),
+            );
             let mut ips = Vec::new();
-            for a in array_at(ec2, &["ipV4Addresses"]).iter().chain(array_at(ec2, &["ipV6Addresses"])) {
+            for a in array_at(ec2, &["ipV4Addresses"])
+                .iter()
+                .chain(array_at(ec2, &["ipV6Addresses"]))
+            {
                 push_unique(&mut ips, ip(a.as_str()));
             }
             for a in &ips {
@@ -279,8 +319,11 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
         "AWS_ECR_CONTAINER_IMAGE" => {
             let image = details.get("awsEcrContainerImage").unwrap_or(&Value::Null);
             doc.set("container.image.name", str_at(image, &["repositoryName"]));
-            let tags: Vec<String> =
-                array_at(image, &["imageTags"]).iter().filter_map(Value::as_str).map(str::to_owned).collect();
+            let tags: Vec<String> = array_at(image, &["imageTags"])
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
             doc.set("container.image.tag", one_or_many(tags));
             if let Some(hash) = str_at(image, &["imageHash"]) {
                 doc.set("container.image.hash.all", vec![hash]);
@@ -288,7 +331,10 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
         }
         "AWS_LAMBDA_FUNCTION" => {
             let function = details.get("awsLambdaFunction").unwrap_or(&Value::Null);
-            doc.set("faas.name", str_at(function, &["functionName"]).unwrap_or_else(|| last_segment(rid)));
+            doc.set(
+                "faas.name",
+                str_at(function, &["functionName"]).unwrap_or_else(|| last_segment(rid)),
+            );
             doc.set("faas.id", rid);
             doc.set("faas.version", str_at(function, &["version"]));
         }
@@ -323,7 +369,10 @@ mod tests {
 
     fn get<'a>(n: &'a Normalized, path: &str) -> &'a Value {
         let mut parts = path.split('.');
-        let first = n.document.get(parts.next().unwrap_or_default()).unwrap_or(&Value::Null);
+        let first = n
+            .document
+            .get(parts.next().unwrap_or_default())
+            .unwrap_or(&Value::Null);
         parts.fold(first, |v, p| v.get(p).unwrap_or(&Value::Null))
     }
 
@@ -331,12 +380,23 @@ mod tests {
     fn a_package_vulnerability_fills_vulnerability_package_and_host() {
         let n = &run(package_finding()).expect("normalizes")[0];
         assert_eq!(get(n, "event.kind"), "state");
-        assert_eq!(get(n, "event.category"), &json!(["vulnerability", "package"]));
+        assert_eq!(
+            get(n, "event.category"),
+            &json!(["vulnerability", "package"])
+        );
         assert_eq!(get(n, "vulnerability.id"), "CVE-2026-0001");
-        assert_eq!(get(n, "vulnerability.score.base"), 7.5, "Inspector's adjusted score wins");
+        assert_eq!(
+            get(n, "vulnerability.score.base"),
+            7.5,
+            "Inspector's adjusted score wins"
+        );
         assert_eq!(get(n, "vulnerability.severity"), "High");
         assert_eq!(get(n, "package.name"), "openssl");
-        assert_eq!(get(n, "package.fixed_version"), &Value::Null, "not an ECS field");
+        assert_eq!(
+            get(n, "package.fixed_version"),
+            &Value::Null,
+            "not an ECS field"
+        );
         assert_eq!(get(n, "cloud.instance.id"), "i-0abc");
         assert_eq!(get(n, "host.ip"), &json!(["10.0.0.5", "198.51.100.7"]));
         assert_eq!(get(n, "event.severity"), 75);
@@ -350,7 +410,11 @@ mod tests {
         assert_eq!(get(n, "event.start"), "2022-09-28T11:12:16.000Z");
         let mut iso_shape = package_finding();
         iso_shape["updatedAt"] = json!("2022-09-28T11:13:20.500Z");
-        assert_eq!(run(iso_shape).expect("normalizes")[0].id, n.id, "same update, same document");
+        assert_eq!(
+            run(iso_shape).expect("normalizes")[0].id,
+            n.id,
+            "same update, same document"
+        );
     }
 
     #[test]
@@ -367,7 +431,10 @@ mod tests {
     fn an_inspector_event_of_an_unknown_detail_type_is_a_record_error_not_skipped() {
         let new_kind = json!({"detail-type": "Inspector2 Finding Summary", "source": "aws.inspector2", "detail": {}});
         let err = run(new_kind).expect_err("dead-lettered, not dropped");
-        assert!(err.to_string().contains("Inspector2 Finding Summary"), "{err}");
+        assert!(
+            err.to_string().contains("Inspector2 Finding Summary"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -378,14 +445,18 @@ mod tests {
         obj.remove("inspectorScore");
         f["type"] = json!("NETWORK_REACHABILITY");
         f["severity"] = json!("MEDIUM");
-        f["networkReachabilityDetails"] = json!({"openPortRange": {"begin": 22, "end": 22}, "protocol": "TCP"});
+        f["networkReachabilityDetails"] =
+            json!({"openPortRange": {"begin": 22, "end": 22}, "protocol": "TCP"});
         let n = &run(f.clone()).expect("normalizes")[0];
         assert_eq!(get(n, "destination.port"), 22);
         assert_eq!(get(n, "network.transport"), "tcp");
         assert_eq!(get(n, "event.category"), &json!(["network"]));
         assert_eq!(get(n, "event.severity"), 40);
         f["networkReachabilityDetails"]["openPortRange"]["end"] = json!(1024);
-        assert_eq!(get(&run(f).expect("normalizes")[0], "destination.port"), &Value::Null);
+        assert_eq!(
+            get(&run(f).expect("normalizes")[0], "destination.port"),
+            &Value::Null
+        );
     }
 
     #[test]
@@ -417,6 +488,9 @@ mod tests {
         f["updatedAt"] = json!("later");
         assert!(run(f.clone()).is_err());
         f.as_object_mut().expect("object").remove("findingArn");
-        assert_eq!(run(f).err(), Some(NormalizeError::MissingField("findingArn")));
+        assert_eq!(
+            run(f).err(),
+            Some(NormalizeError::MissingField("findingArn"))
+        );
     }
 }

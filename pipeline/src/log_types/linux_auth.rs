@@ -121,8 +121,20 @@ impl LogType for LinuxAuthFile {
 /// The ECS fields of both Linux auth log types' documents, as whole
 /// objects (a file upload has no `aws` or `cloud`).
 const ECS_FIELDS: &[&str] = &[
-    "@timestamp", "aws", "cloud", "ecs", "event", "group", "host", "log", "message", "process", "related",
-    "siem.log_type", "source", "user",
+    "@timestamp",
+    "aws",
+    "cloud",
+    "ecs",
+    "event",
+    "group",
+    "host",
+    "log",
+    "message",
+    "process",
+    "related",
+    "siem.log_type",
+    "source",
+    "user",
 ];
 
 struct FileNormalizer {
@@ -132,7 +144,8 @@ struct FileNormalizer {
 
 impl Normalizer for FileNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        let line = std::str::from_utf8(frame).map_err(|e| NormalizeError::InvalidUtf8(e.valid_up_to()))?;
+        let line =
+            std::str::from_utf8(frame).map_err(|e| NormalizeError::InvalidUtf8(e.valid_up_to()))?;
         let (doc, timestamp) = line_document(line, (self.clock)(), None)?;
         out.push(Normalized {
             document: doc.into_map(),
@@ -159,9 +172,17 @@ impl Normalizer for CloudWatchNormalizer {
             }
             None => return Err(NormalizeError::MissingField("messageType")),
         }
-        let str_of = |k: &str| value.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+        let str_of = |k: &str| {
+            value
+                .get(k)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
         let (group, stream, owner) = (str_of("logGroup"), str_of("logStream"), str_of("owner"));
-        let filters = value.get("subscriptionFilters").cloned().unwrap_or(Value::Null);
+        let filters = value
+            .get("subscriptionFilters")
+            .cloned()
+            .unwrap_or(Value::Null);
         let events = value
             .get("logEvents")
             .and_then(Value::as_array)
@@ -181,10 +202,17 @@ impl Normalizer for CloudWatchNormalizer {
                 Some(ms) => Some(
                     ms.as_i64()
                         .and_then(DateTime::from_timestamp_millis)
-                        .ok_or_else(|| bad(format!("event {i}: timestamp {ms} is not epoch milliseconds")))?,
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "event {i}: timestamp {ms} is not epoch milliseconds"
+                            ))
+                        })?,
                 ),
             };
-            let event_id = event.get("id").and_then(Value::as_str).filter(|s| !s.is_empty());
+            let event_id = event
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty());
             let line = message.trim_end_matches(['\n', '\r']);
             let result = line_document(line, created.unwrap_or_else(Utc::now), created);
             let (mut doc, timestamp) = match result {
@@ -264,7 +292,8 @@ mod tests {
     use serde_json::json;
 
     fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
-        path.split('.').fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
+        path.split('.')
+            .fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
     }
 
     fn normalize(n: &mut dyn Normalizer, frame: &str) -> Result<Vec<Value>, NormalizeError> {
@@ -274,12 +303,17 @@ mod tests {
     }
 
     fn fixed() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z").expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn firehose_prefix_and_file_names_route_to_their_log_type() {
-        assert!(LinuxAuth.matches_key("linux-auth/2026/11/28/07/auth-stream-1-2026-11-28-07-00-00-abc.gz"));
+        assert!(
+            LinuxAuth
+                .matches_key("linux-auth/2026/11/28/07/auth-stream-1-2026-11-28-07-00-00-abc.gz")
+        );
         assert!(LinuxAuthFile.matches_key("hosts/web-1/var/log/secure-20261128.gz"));
         assert!(LinuxAuthFile.matches_key("hosts/web-1/auth.log.1.gz"));
         assert!(!LinuxAuthFile.matches_key("x/linux-auth/2026/11/28/secure-stream-1.gz"));
@@ -297,7 +331,10 @@ mod tests {
         assert_eq!(at(&d, "process.pid"), 4242);
         assert_eq!(at(&d, "log.syslog.procid"), "4242");
         assert_eq!(at(&d, "event.original"), line);
-        assert_eq!(at(&d, "message"), "Accepted password for alice from 198.51.100.4 port 50022 ssh2");
+        assert_eq!(
+            at(&d, "message"),
+            "Accepted password for alice from 198.51.100.4 port 50022 ssh2"
+        );
         assert_eq!(at(&d, "event.action"), "ssh_login");
     }
 
@@ -319,9 +356,12 @@ mod tests {
     #[test]
     fn an_unrecognised_message_is_indexed_with_its_text() {
         let mut n = FileNormalizer { clock: fixed };
-        let d = normalize(&mut n, "Nov 28 06:00:00 web-1 systemd[1]: Started Session 5 of user alice.")
-            .expect("normalizes")
-            .remove(0);
+        let d = normalize(
+            &mut n,
+            "Nov 28 06:00:00 web-1 systemd[1]: Started Session 5 of user alice.",
+        )
+        .expect("normalizes")
+        .remove(0);
         assert_eq!(at(&d, "message"), "Started Session 5 of user alice.");
         assert_eq!(at(&d, "event.category"), &Value::Null);
     }
@@ -336,28 +376,44 @@ mod tests {
     fn a_control_message_is_no_document() {
         let frame = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"",
             "subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1795849200000,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
-        assert!(normalize(&mut CloudWatchNormalizer, frame).expect("ok").is_empty());
+        assert!(
+            normalize(&mut CloudWatchNormalizer, frame)
+                .expect("ok")
+                .is_empty()
+        );
     }
 
     #[test]
     fn each_log_event_is_a_document_with_the_envelope() {
         let frame = json!({"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/var/log/secure",
-            "logStream": "i-0123456789abcdef0", "subscriptionFilters": ["to-firehose"],
-            "logEvents": [
-                {"id": "1", "timestamp": 1795849200000_i64, "message": "Nov 28 06:59:59 web-1 sshd[1]: Invalid user x from 203.0.113.9"},
-                {"id": "2", "timestamp": 1795849200000_i64, "message": "no header at all"}
-            ]});
+        "logStream": "i-0123456789abcdef0", "subscriptionFilters": ["to-firehose"],
+        "logEvents": [
+            {"id": "1", "timestamp": 1795849200000_i64, "message": "Nov 28 06:59:59 web-1 sshd[1]: Invalid user x from 203.0.113.9"},
+            {"id": "2", "timestamp": 1795849200000_i64, "message": "no header at all"}
+        ]});
         let mut out = Vec::new();
-        CloudWatchNormalizer.normalize(frame.to_string().as_bytes(), &mut out).expect("normalizes");
+        CloudWatchNormalizer
+            .normalize(frame.to_string().as_bytes(), &mut out)
+            .expect("normalizes");
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].id, DocId::Natural("/var/log/secure\u{1f}i-0123456789abcdef0\u{1f}1".into()));
+        assert_eq!(
+            out[0].id,
+            DocId::Natural("/var/log/secure\u{1f}i-0123456789abcdef0\u{1f}1".into())
+        );
         let d = Value::Object(out[0].document.clone());
         assert_eq!(at(&d, "aws.cloudwatch_logs.log_group"), "/var/log/secure");
-        assert_eq!(at(&d, "aws.cloudwatch_logs.subscription_filters"), &json!(["to-firehose"]));
+        assert_eq!(
+            at(&d, "aws.cloudwatch_logs.subscription_filters"),
+            &json!(["to-firehose"])
+        );
         assert_eq!(at(&d, "cloud.account.id"), "123456789012");
         assert_eq!(at(&d, "event.created"), "2026-11-28T07:00:00Z");
         let undated = Value::Object(out[1].document.clone());
-        assert_eq!(at(&undated, "@timestamp"), "2026-11-28T07:00:00Z", "falls back to the event time");
+        assert_eq!(
+            at(&undated, "@timestamp"),
+            "2026-11-28T07:00:00Z",
+            "falls back to the event time"
+        );
     }
 
     #[test]
@@ -365,7 +421,9 @@ mod tests {
         let frame = json!({"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "g", "logStream": "s",
             "subscriptionFilters": [], "logEvents": [
                 {"id": "1", "timestamp": 1767225605000_i64, "message": "Dec 31 23:59:59 web-1 su: (to root) alice on pts/0"}]});
-        let d = normalize(&mut CloudWatchNormalizer, &frame.to_string()).expect("ok").remove(0);
+        let d = normalize(&mut CloudWatchNormalizer, &frame.to_string())
+            .expect("ok")
+            .remove(0);
         assert_eq!(at(&d, "@timestamp"), "2025-12-31T23:59:59Z");
     }
 
@@ -383,13 +441,19 @@ mod tests {
             include_str!("../../../tests/fixtures/linux_auth_file/ssh-password-guessing.log"),
         ] {
             let mut n = FileNormalizer { clock: fixed };
-            docs.extend(file.lines().filter_map(|line| normalize(&mut n, line).ok()).flatten());
+            docs.extend(
+                file.lines()
+                    .filter_map(|line| normalize(&mut n, line).ok())
+                    .flatten(),
+            );
         }
         docs
     }
 
     fn has(d: &Value, path: &str, value: &str) -> bool {
-        at(d, path).as_array().is_some_and(|a| a.iter().any(|v| v == value))
+        at(d, path)
+            .as_array()
+            .is_some_and(|a| a.iter().any(|v| v == value))
     }
 
     /// An authentication attempt, as the module documents it.
@@ -409,8 +473,14 @@ mod tests {
             })
             .collect();
         let expected = [
-            ("failure", "Failed password for root from 203.0.113.60 port 52000 ssh2"),
-            ("failure", "Failed password for root from 203.0.113.60 port 52000 ssh2"),
+            (
+                "failure",
+                "Failed password for root from 203.0.113.60 port 52000 ssh2",
+            ),
+            (
+                "failure",
+                "Failed password for root from 203.0.113.60 port 52000 ssh2",
+            ),
             (
                 "success",
                 "Accepted publickey for ec2-user from 198.51.100.4 port 50400 ssh2: \
@@ -421,8 +491,14 @@ mod tests {
                 "Accepted publickey for alice from 198.51.100.4 port 50022 ssh2: \
                  ED25519 SHA256:Xq0examplefingerprintAAAAAAAAAAAAAAAAAAAAAA",
             ),
-            ("success", "Accepted password for deploy from 198.51.100.5 port 50110 ssh2"),
-            ("failure", "Failed password for invalid user oracle from 203.0.113.50 port 41000 ssh2"),
+            (
+                "success",
+                "Accepted password for deploy from 198.51.100.5 port 50110 ssh2",
+            ),
+            (
+                "failure",
+                "Failed password for invalid user oracle from 203.0.113.50 port 41000 ssh2",
+            ),
             (
                 "failure",
                 "Failed publickey for root from 203.0.113.51 port 41022 ssh2: \
@@ -430,10 +506,22 @@ mod tests {
             ),
             ("success", "(to postgres) alice on pts/0"),
             ("failure", "FAILED SU (to root) deploy on pts/1"),
-            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
-            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
-            ("failure", "Failed password for root from 203.0.113.70 port 53110 ssh2"),
-            ("failure", "Failed password for invalid user admin from 203.0.113.71 port 40222 ssh2"),
+            (
+                "failure",
+                "Failed password for root from 203.0.113.70 port 53110 ssh2",
+            ),
+            (
+                "failure",
+                "Failed password for root from 203.0.113.70 port 53110 ssh2",
+            ),
+            (
+                "failure",
+                "Failed password for root from 203.0.113.70 port 53110 ssh2",
+            ),
+            (
+                "failure",
+                "Failed password for invalid user admin from 203.0.113.71 port 40222 ssh2",
+            ),
         ];
         assert_eq!(attempts, expected);
     }
@@ -442,7 +530,11 @@ mod tests {
     fn only_attempt_events_have_an_authentication_outcome() {
         for d in fixture_documents().iter().filter(|d| !is_attempt(d)) {
             let authentication = has(d, "event.category", "authentication");
-            assert!(!authentication || at(d, "event.outcome").is_null(), "{}", at(d, "event.original"));
+            assert!(
+                !authentication || at(d, "event.outcome").is_null(),
+                "{}",
+                at(d, "event.original")
+            );
         }
     }
 
@@ -457,17 +549,27 @@ mod tests {
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .find(|o| o["id"] == id)
             .unwrap_or_else(|| panic!("no saved object {id}"));
-        let source = object["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"].as_str().expect("search source");
+        let source = object["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"]
+            .as_str()
+            .expect("search source");
         let source: Value = serde_json::from_str(source).expect("search source is JSON");
-        source["query"]["query"].as_str().expect("a Lucene query").to_owned()
+        source["query"]["query"]
+            .as_str()
+            .expect("a Lucene query")
+            .to_owned()
     }
 
     /// Whether `d` matches `query`, a conjunction of `field:value` terms (all
     /// the Lucene this dashboard's failed login panels use).
     fn matches(d: &Value, query: &str) -> bool {
         query.split(" AND ").all(|term| {
-            let (field, value) = term.split_once(':').unwrap_or_else(|| panic!("not field:value: {term}"));
-            assert!(!value.contains([' ', '*', '(', '"']), "not a plain term: {term}");
+            let (field, value) = term
+                .split_once(':')
+                .unwrap_or_else(|| panic!("not field:value: {term}"));
+            assert!(
+                !value.contains([' ', '*', '(', '"']),
+                "not a plain term: {term}"
+            );
             at(d, field) == value || has(d, field, value)
         })
     }
@@ -475,8 +577,10 @@ mod tests {
     #[test]
     fn the_failed_logins_panels_count_each_failed_attempt_of_the_fixtures_once() {
         let documents = fixture_documents();
-        let failed_attempts: Vec<&Value> =
-            documents.iter().filter(|d| is_attempt(d) && at(d, "event.outcome") == "failure").collect();
+        let failed_attempts: Vec<&Value> = documents
+            .iter()
+            .filter(|d| is_attempt(d) && at(d, "event.outcome") == "failure")
+            .collect();
         assert_eq!(failed_attempts.len(), 9);
         for id in [
             "siem-linux-auth-metric-failed",
@@ -492,7 +596,13 @@ mod tests {
 
     #[test]
     fn other_message_types_are_errors() {
-        assert!(normalize(&mut CloudWatchNormalizer, r#"{"messageType":"X","logEvents":[]}"#).is_err());
+        assert!(
+            normalize(
+                &mut CloudWatchNormalizer,
+                r#"{"messageType":"X","logEvents":[]}"#
+            )
+            .is_err()
+        );
         assert!(normalize(&mut CloudWatchNormalizer, r#"{"logEvents":[]}"#).is_err());
     }
 }

@@ -47,11 +47,11 @@
 
 use serde_json::Value;
 
-use super::finding::{state_id, 
-    count, date, ip, iso, label, normalized_of_label, not_an_object, number,
-    required_time, str_at,
-};
 use super::eventbridge::{self, DetailTypes, Unwrapped};
+use super::finding::{
+    count, date, ip, iso, label, normalized_of_label, not_an_object, number, required_time,
+    state_id, str_at,
+};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -144,24 +144,38 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     base(&mut doc, &f);
 
     let score = number(f.get("severity").and_then(|s| s.get("score")));
-    let severity_label = str_at(&f, &["severity", "description"]).and_then(label).or(match score {
-        Some(s) if s >= 3.0 => Some("high"),
-        Some(s) if s >= 2.0 => Some("medium"),
-        Some(s) if s >= 1.0 => Some("low"),
-        _ => None,
-    });
+    let severity_label = str_at(&f, &["severity", "description"])
+        .and_then(label)
+        .or(match score {
+            Some(s) if s >= 3.0 => Some("high"),
+            Some(s) if s >= 2.0 => Some("medium"),
+            Some(s) if s >= 1.0 => Some("low"),
+            _ => None,
+        });
     doc.set("siem.severity.label", severity_label);
     doc.set("siem.severity.score", score);
-    doc.set("event.severity", severity_label.and_then(normalized_of_label));
+    doc.set(
+        "event.severity",
+        severity_label.and_then(normalized_of_label),
+    );
 
     doc.set("rule.name", finding_type);
     doc.set("rule.id", finding_type);
-    doc.set("rule.category", finding_type.split_once(':').map_or(finding_type, |(c, _)| c));
+    doc.set(
+        "rule.category",
+        finding_type
+            .split_once(':')
+            .map_or(finding_type, |(c, _)| c),
+    );
     doc.set("rule.description", str_at(&f, &["title"]));
     doc.set("rule.ruleset", "Macie");
 
-    let is_policy = str_at(&f, &["category"]) == Some("POLICY") || finding_type.starts_with("Policy:");
-    doc.set("event.category", vec![if is_policy { "configuration" } else { "file" }]);
+    let is_policy =
+        str_at(&f, &["category"]) == Some("POLICY") || finding_type.starts_with("Policy:");
+    doc.set(
+        "event.category",
+        vec![if is_policy { "configuration" } else { "file" }],
+    );
     doc.set("event.type", vec!["info"]);
     write_object(&mut doc, &f);
     if is_policy {
@@ -224,24 +238,36 @@ fn write_object(doc: &mut EcsDocument, r: &Value) {
     };
     let key = str_at(object, &["key"]);
     let bucket = str_at(r, &["resourcesAffected", "s3Bucket", "name"])
-        .or(str_at(object, &["path"]).and_then(|p| p.split_once('/')).map(|(b, _)| b))
+        .or(str_at(object, &["path"])
+            .and_then(|p| p.split_once('/'))
+            .map(|(b, _)| b))
         .or(str_at(object, &["bucketArn"]).and_then(|a| a.rsplit(':').next()));
     if let (Some(bucket), Some(key)) = (bucket, key) {
         doc.set("file.path", format!("s3://{bucket}/{key}"));
-        let directory = key.rsplit_once('/').map_or(String::new(), |(d, _)| format!("/{d}"));
+        let directory = key
+            .rsplit_once('/')
+            .map_or(String::new(), |(d, _)| format!("/{d}"));
         doc.set("file.directory", format!("s3://{bucket}{directory}"));
     }
     doc.set("file.name", key.map(|k| k.rsplit('/').next().unwrap_or(k)));
     doc.set("file.extension", str_at(object, &["extension"]));
     doc.set("file.size", count(object.get("size")));
     doc.set("file.mtime", date(object.get("lastModified")));
-    doc.set("file.mime_type", str_at(r, &["classificationDetails", "result", "mimeType"]));
+    doc.set(
+        "file.mime_type",
+        str_at(r, &["classificationDetails", "result", "mimeType"]),
+    );
 }
 
 /// Who changed a bucket's policy, for policy findings that say so.
 fn write_actor(doc: &mut EcsDocument, related: &mut Related, f: &Value) {
-    let Some(details) = f.get("policyDetails") else { return };
-    doc.set("event.action", str_at(details, &["action", "apiCallDetails", "api"]));
+    let Some(details) = f.get("policyDetails") else {
+        return;
+    };
+    doc.set(
+        "event.action",
+        str_at(details, &["action", "apiCallDetails", "api"]),
+    );
     let actor = details.get("actor").unwrap_or(&Value::Null);
     let address = actor.get("ipAddressDetails").unwrap_or(&Value::Null);
     let source = ip(str_at(address, &["ipAddressV4"]));
@@ -249,30 +275,61 @@ fn write_actor(doc: &mut EcsDocument, related: &mut Related, f: &Value) {
     doc.set("source.address", source);
     related.ip(source);
     if source.is_some() {
-        doc.set("source.geo.country_iso_code", str_at(address, &["ipCountry", "code"]));
-        doc.set("source.geo.country_name", str_at(address, &["ipCountry", "name"]));
+        doc.set(
+            "source.geo.country_iso_code",
+            str_at(address, &["ipCountry", "code"]),
+        );
+        doc.set(
+            "source.geo.country_name",
+            str_at(address, &["ipCountry", "name"]),
+        );
         doc.set("source.geo.city_name", str_at(address, &["ipCity", "name"]));
         if let (Some(lat), Some(lon)) = (
             number(address.get("ipGeoLocation").and_then(|g| g.get("lat"))),
             number(address.get("ipGeoLocation").and_then(|g| g.get("lon"))),
         ) {
-            doc.set("source.geo.location", serde_json::json!({"lat": lat, "lon": lon}));
+            doc.set(
+                "source.geo.location",
+                serde_json::json!({"lat": lat, "lon": lon}),
+            );
         }
-        if let Some(asn) = count(address.get("ipOwner").and_then(|o| o.get("asn"))).filter(|a| *a > 0) {
+        if let Some(asn) =
+            count(address.get("ipOwner").and_then(|o| o.get("asn"))).filter(|a| *a > 0)
+        {
             doc.set("source.as.number", asn);
         }
-        doc.set("source.as.organization.name", str_at(address, &["ipOwner", "asnOrg"]));
+        doc.set(
+            "source.as.organization.name",
+            str_at(address, &["ipOwner", "asnOrg"]),
+        );
     }
-    doc.set("source.domain", str_at(actor, &["domainDetails", "domainName"]));
+    doc.set(
+        "source.domain",
+        str_at(actor, &["domainDetails", "domainName"]),
+    );
     let identity = actor.get("userIdentity").unwrap_or(&Value::Null);
     let (name, id) = match str_at(identity, &["type"]).unwrap_or_default() {
-        "IAMUser" => (str_at(identity, &["iamUser", "userName"]), str_at(identity, &["iamUser", "principalId"])),
+        "IAMUser" => (
+            str_at(identity, &["iamUser", "userName"]),
+            str_at(identity, &["iamUser", "principalId"]),
+        ),
         "AssumedRole" => (
-            str_at(identity, &["assumedRole", "sessionContext", "sessionIssuer", "userName"]),
+            str_at(
+                identity,
+                &["assumedRole", "sessionContext", "sessionIssuer", "userName"],
+            ),
             str_at(identity, &["assumedRole", "principalId"]),
         ),
         "FederatedUser" => (
-            str_at(identity, &["federatedUser", "sessionContext", "sessionIssuer", "userName"]),
+            str_at(
+                identity,
+                &[
+                    "federatedUser",
+                    "sessionContext",
+                    "sessionIssuer",
+                    "userName",
+                ],
+            ),
             str_at(identity, &["federatedUser", "principalId"]),
         ),
         "Root" => (Some("root"), str_at(identity, &["root", "principalId"])),
@@ -311,7 +368,10 @@ mod tests {
 
     fn get<'a>(n: &'a Normalized, path: &str) -> &'a Value {
         let mut parts = path.split('.');
-        let first = n.document.get(parts.next().unwrap_or_default()).unwrap_or(&Value::Null);
+        let first = n
+            .document
+            .get(parts.next().unwrap_or_default())
+            .unwrap_or(&Value::Null);
         parts.fold(first, |v, p| v.get(p).unwrap_or(&Value::Null))
     }
 
@@ -354,7 +414,11 @@ mod tests {
         assert_eq!(get(n, "source.ip"), "203.0.113.40");
         assert_eq!(get(n, "source.as.number"), 64500);
         assert_eq!(get(n, "user.name"), "alice");
-        assert_eq!(get(n, "siem.severity.label"), "high", "from the score when there is no description");
+        assert_eq!(
+            get(n, "siem.severity.label"),
+            "high",
+            "from the score when there is no description"
+        );
     }
 
     #[test]
@@ -371,7 +435,8 @@ mod tests {
 
     #[test]
     fn the_eventbridge_event_is_unwrapped_and_other_events_are_errors() {
-        let event = json!({"detail-type": "Macie Finding", "source": "aws.macie", "detail": sensitive()});
+        let event =
+            json!({"detail-type": "Macie Finding", "source": "aws.macie", "detail": sensitive()});
         assert_eq!(run(event).expect("normalizes").len(), 1);
         assert!(run(json!({"detail-type": "Macie Alert", "detail": {}})).is_err());
         assert!(run(json!({"hello": 1})).is_err());

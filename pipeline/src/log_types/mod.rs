@@ -10,14 +10,14 @@
 //! `dashboards/`, through `siem-pipeline log-types --json`) reads the registry,
 //! and a test fails when a log type is missing from a generated artifact.
 
+pub mod cloudtrail;
 pub mod eventbridge;
 pub mod finding;
 pub mod guardduty;
 pub mod inspector;
+pub mod linux_auth;
 pub mod macie;
 pub mod securityhub;
-pub mod cloudtrail;
-pub mod linux_auth;
 pub mod vpcflow;
 
 use chrono::{DateTime, Utc};
@@ -123,7 +123,11 @@ pub enum DocId {
     /// Security Hub's `Id` for it), under which the current-findings index
     /// keeps one document, replaced only by a state at least as recent
     /// (`version`: the state's time in epoch milliseconds).
-    Finding { state: String, key: String, version: u64 },
+    Finding {
+        state: String,
+        key: String,
+        version: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -135,7 +139,10 @@ pub enum NormalizeError {
     #[error("missing required field `{0}`")]
     MissingField(&'static str),
     #[error("field `{field}`: {message}")]
-    InvalidField { field: &'static str, message: String },
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
 }
 
 impl NormalizeError {
@@ -164,7 +171,11 @@ pub fn by_name(name: &str) -> Result<&'static dyn LogType, UnknownLogType> {
         .find(|t| t.name() == name)
         .ok_or_else(|| UnknownLogType {
             name: name.to_owned(),
-            known: REGISTRY.iter().map(|t| t.name()).collect::<Vec<_>>().join(", "),
+            known: REGISTRY
+                .iter()
+                .map(|t| t.name())
+                .collect::<Vec<_>>()
+                .join(", "),
         })
 }
 
@@ -206,8 +217,13 @@ pub fn parse_json(frame: &[u8]) -> Result<Value, NormalizeError> {
 }
 
 /// Parses an RFC 3339 timestamp field.
-pub fn parse_time(field: &'static str, value: Option<&Value>) -> Result<DateTime<Utc>, NormalizeError> {
-    let s = value.and_then(Value::as_str).ok_or(NormalizeError::MissingField(field))?;
+pub fn parse_time(
+    field: &'static str,
+    value: Option<&Value>,
+) -> Result<DateTime<Utc>, NormalizeError> {
+    let s = value
+        .and_then(Value::as_str)
+        .ok_or(NormalizeError::MissingField(field))?;
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| NormalizeError::InvalidField {
@@ -223,7 +239,11 @@ mod tests {
     #[test]
     fn every_registered_log_type_has_a_unique_lowercase_name() {
         let mut names: Vec<_> = REGISTRY.iter().map(|t| t.name()).collect();
-        assert!(names.iter().all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
+        assert!(
+            names
+                .iter()
+                .all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        );
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), REGISTRY.len());
@@ -238,7 +258,8 @@ mod tests {
 
     #[test]
     fn stamping_sets_the_fields_every_document_carries_and_keeps_the_others() {
-        let mut document = serde_json::json!({"event": {"kind": "event", "module": "by hand"}, "message": "m"});
+        let mut document =
+            serde_json::json!({"event": {"kind": "event", "module": "by hand"}, "message": "m"});
         let map = document.as_object_mut().expect("object");
         stamp(&cloudtrail::CloudTrail, map);
         assert_eq!(
@@ -250,10 +271,24 @@ mod tests {
 
     #[test]
     fn linux_auth_documents_are_of_the_linux_module_whichever_way_they_arrive() {
-        for t in [&linux_auth::LinuxAuth as &dyn LogType, &linux_auth::LinuxAuthFile] {
-            assert_eq!((t.module(), t.dataset()), ("linux", "linux.auth"), "{}", t.name());
+        for t in [
+            &linux_auth::LinuxAuth as &dyn LogType,
+            &linux_auth::LinuxAuthFile,
+        ] {
+            assert_eq!(
+                (t.module(), t.dataset()),
+                ("linux", "linux.auth"),
+                "{}",
+                t.name()
+            );
         }
-        assert_eq!((guardduty::GuardDuty.module(), guardduty::GuardDuty.dataset()), ("aws", "aws.guardduty"));
+        assert_eq!(
+            (
+                guardduty::GuardDuty.module(),
+                guardduty::GuardDuty.dataset()
+            ),
+            ("aws", "aws.guardduty")
+        );
     }
 
     #[test]
@@ -264,7 +299,13 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_told_apart_from_invalid_json() {
-        assert_eq!(parse_json(b"{\"a\":\"\xff\"}"), Err(NormalizeError::InvalidUtf8(6)));
-        assert!(matches!(parse_json(b"{\"a\":"), Err(NormalizeError::InvalidJson(_))));
+        assert_eq!(
+            parse_json(b"{\"a\":\"\xff\"}"),
+            Err(NormalizeError::InvalidUtf8(6))
+        );
+        assert!(matches!(
+            parse_json(b"{\"a\":"),
+            Err(NormalizeError::InvalidJson(_))
+        ));
     }
 }

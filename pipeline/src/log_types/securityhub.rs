@@ -95,12 +95,12 @@
 
 use serde_json::Value;
 
-use super::finding::{state_id, 
-    array_at, at, count, date, ip, iso, label, label_of_normalized, last_segment,
-    normalized_of_label, not_an_object, number, one_or_many, port, push_unique, required_time, str_at,
-    title_case, PackageFields,
-};
 use super::eventbridge::{self, DetailTypes, Unwrapped};
+use super::finding::{
+    PackageFields, array_at, at, count, date, ip, iso, label, label_of_normalized, last_segment,
+    normalized_of_label, not_an_object, number, one_or_many, port, push_unique, required_time,
+    state_id, str_at, title_case,
+};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -122,7 +122,9 @@ impl LogType for SecurityHub {
     }
     fn matches_key(&self, key: &str) -> bool {
         let key = key.to_ascii_lowercase();
-        ["securityhub", "security-hub", "security_hub"].iter().any(|p| key.contains(p))
+        ["securityhub", "security-hub", "security_hub"]
+            .iter()
+            .any(|p| key.contains(p))
     }
     fn normalizer(&self) -> Box<dyn Normalizer> {
         Box::new(SecurityHubNormalizer)
@@ -165,18 +167,23 @@ impl Normalizer for SecurityHubNormalizer {
                     _ => {
                         return Err(NormalizeError::InvalidField {
                             field: "detail.findings",
-                            message: format!("a {:?} event without a findings array", event.detail_type),
+                            message: format!(
+                                "a {:?} event without a findings array",
+                                event.detail_type
+                            ),
                         });
                     }
                 }
             }
             Unwrapped::Bare(value) => match value {
                 Value::Array(findings) => (findings, Envelope::default()),
-                Value::Object(mut obj) => match obj.remove("Findings").or_else(|| obj.remove("findings")) {
-                    Some(Value::Array(findings)) => (findings, Envelope::default()),
-                    Some(_) => return Err(not_an_object("Findings")),
-                    None => (vec![Value::Object(obj)], Envelope::default()),
-                },
+                Value::Object(mut obj) => {
+                    match obj.remove("Findings").or_else(|| obj.remove("findings")) {
+                        Some(Value::Array(findings)) => (findings, Envelope::default()),
+                        Some(_) => return Err(not_an_object("Findings")),
+                        None => (vec![Value::Object(obj)], Envelope::default()),
+                    }
+                }
                 _ => return Err(not_an_object("(record)")),
             },
         };
@@ -190,23 +197,33 @@ impl Normalizer for SecurityHubNormalizer {
 /// `ProductFields["aws/securityhub/<name>"]`, where older findings keep what
 /// newer ones have at the top level.
 fn product_field<'a>(f: &'a Value, name: &str) -> Option<&'a str> {
-    f.get("ProductFields")?.get(format!("aws/securityhub/{name}"))?.as_str()
+    f.get("ProductFields")?
+        .get(format!("aws/securityhub/{name}"))?
+        .as_str()
 }
 
 /// `arn:aws:securityhub:us-east-1::product/aws/guardduty` → (`aws`, `guardduty`).
 fn product_arn_parts(f: &Value) -> (Option<&str>, Option<&str>) {
-    let Some(rest) = str_at(f, &["ProductArn"]).and_then(|a| a.split_once("product/")).map(|(_, r)| r) else {
+    let Some(rest) = str_at(f, &["ProductArn"])
+        .and_then(|a| a.split_once("product/"))
+        .map(|(_, r)| r)
+    else {
         return (None, None);
     };
     let mut parts = rest.splitn(2, '/');
-    (parts.next().filter(|s| !s.is_empty()), parts.next().filter(|s| !s.is_empty()))
+    (
+        parts.next().filter(|s| !s.is_empty()),
+        parts.next().filter(|s| !s.is_empty()),
+    )
 }
 
 /// `arn:aws:securityhub:::standards/aws-foundational-security-best-practices/v/1.0.0`
 /// or `standards/…` → `aws-foundational-security-best-practices/v/1.0.0`.
 fn standard_name(s: &str) -> &str {
     let s = s.rsplit_once(":::").map_or(s, |(_, r)| r);
-    s.strip_prefix("standards/").or_else(|| s.strip_prefix("ruleset/")).unwrap_or(s)
+    s.strip_prefix("standards/")
+        .or_else(|| s.strip_prefix("ruleset/"))
+        .unwrap_or(s)
 }
 
 fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, NormalizeError> {
@@ -228,8 +245,12 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
 
     // Who produced the finding.
     let (arn_company, arn_product) = product_arn_parts(&f);
-    let company = str_at(&f, &["CompanyName"]).or(product_field(&f, "CompanyName")).or(arn_company);
-    let product = str_at(&f, &["ProductName"]).or(product_field(&f, "ProductName")).or(arn_product);
+    let company = str_at(&f, &["CompanyName"])
+        .or(product_field(&f, "CompanyName"))
+        .or(arn_company);
+    let product = str_at(&f, &["ProductName"])
+        .or(product_field(&f, "ProductName"))
+        .or(arn_product);
     doc.set("observer.vendor", company);
     doc.set("observer.product", product);
     doc.set("event.provider", arn_product.or(product));
@@ -244,7 +265,8 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     }
     let severity_label = vendor_label.or(normalized.map(|n| label_of_normalized(n as f64)));
     doc.set("siem.severity.label", severity_label);
-    if let Some(score) = number(at(&f, &["Severity", "Original"])).or(normalized.map(|n| n as f64)) {
+    if let Some(score) = number(at(&f, &["Severity", "Original"])).or(normalized.map(|n| n as f64))
+    {
         doc.set("siem.severity.score", score);
     }
 
@@ -255,7 +277,10 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
         .or(str_at(&f, &["ProductFields", "RuleId"]));
     let mut standards = Vec::new();
     for s in array_at(&f, &["Compliance", "AssociatedStandards"]) {
-        push_unique(&mut standards, str_at(s, &["StandardsId"]).map(standard_name));
+        push_unique(
+            &mut standards,
+            str_at(s, &["StandardsId"]).map(standard_name),
+        );
     }
     if standards.is_empty() {
         let from_fields = str_at(&f, &["ProductFields", "StandardsArn"])
@@ -267,15 +292,28 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     doc.set("rule.id", control_id.or(str_at(&f, &["GeneratorId"])));
     doc.set(
         "rule.ruleset",
-        if standards.is_empty() { product.map(Value::from).unwrap_or_default() } else { one_or_many(standards) },
+        if standards.is_empty() {
+            product.map(Value::from).unwrap_or_default()
+        } else {
+            one_or_many(standards)
+        },
     );
-    let types: Vec<String> = array_at(&f, &["Types"]).iter().filter_map(Value::as_str).map(str::to_owned).collect();
+    let types: Vec<String> = array_at(&f, &["Types"])
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
     doc.set("rule.category", one_or_many(types.clone()));
-    doc.set("rule.reference", str_at(&f, &["Remediation", "Recommendation", "Url"]));
+    doc.set(
+        "rule.reference",
+        str_at(&f, &["Remediation", "Recommendation", "Url"]),
+    );
 
     // Kind and categories.
     let vulnerabilities = array_at(&f, &["Vulnerabilities"]);
-    let has_packages = vulnerabilities.iter().any(|v| !array_at(v, &["VulnerablePackages"]).is_empty());
+    let has_packages = vulnerabilities
+        .iter()
+        .any(|v| !array_at(v, &["VulnerablePackages"]).is_empty());
     let mut categories = Vec::new();
     if let Some(status) = compliance {
         categories.push("configuration");
@@ -296,8 +334,14 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     }
     let is_state = !categories.is_empty();
     if !is_state {
-        let is_configuration = types.iter().any(|t| t.starts_with("Software and Configuration Checks"));
-        categories.push(if is_configuration { "configuration" } else { "intrusion_detection" });
+        let is_configuration = types
+            .iter()
+            .any(|t| t.starts_with("Software and Configuration Checks"));
+        categories.push(if is_configuration {
+            "configuration"
+        } else {
+            "intrusion_detection"
+        });
     }
     doc.set("event.kind", if is_state { "state" } else { "alert" });
     doc.set("event.category", categories);
@@ -322,7 +366,12 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     write_resources(&mut doc, &mut related, resources);
     write_network(&mut doc, &mut related, f.get("Network"));
     write_process(&mut doc, f.get("Process"));
-    write_vulnerabilities(&mut doc, vulnerabilities, company, str_at(&f, &["Severity", "Label"]));
+    write_vulnerabilities(
+        &mut doc,
+        vulnerabilities,
+        company,
+        str_at(&f, &["Severity", "Label"]),
+    );
 
     related.write_to(&mut doc);
     // Security Hub sets ProcessedAt on every import, also of an unchanged state.
@@ -361,7 +410,10 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
                 let ec2 = details.get("AwsEc2Instance").unwrap_or(&Value::Null);
                 doc.set("cloud.machine.type", str_at(ec2, &["Type"]));
                 let mut ips = Vec::new();
-                for a in array_at(ec2, &["IpV4Addresses"]).iter().chain(array_at(ec2, &["IpV6Addresses"])) {
+                for a in array_at(ec2, &["IpV4Addresses"])
+                    .iter()
+                    .chain(array_at(ec2, &["IpV6Addresses"]))
+                {
                     push_unique(&mut ips, ip(a.as_str()));
                 }
                 for a in &ips {
@@ -372,23 +424,34 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
                 }
             }
             "AwsIamUser" => {
-                let name = str_at(details, &["AwsIamUser", "UserName"]).unwrap_or_else(|| last_segment(rid));
+                let name = str_at(details, &["AwsIamUser", "UserName"])
+                    .unwrap_or_else(|| last_segment(rid));
                 push_unique(&mut users, Some(name));
             }
             "AwsIamRole" => {
-                let name = str_at(details, &["AwsIamRole", "RoleName"]).unwrap_or_else(|| last_segment(rid));
+                let name = str_at(details, &["AwsIamRole", "RoleName"])
+                    .unwrap_or_else(|| last_segment(rid));
                 push_unique(&mut users, Some(name));
             }
             "AwsIamAccessKey" => {
                 let key = details.get("AwsIamAccessKey").unwrap_or(&Value::Null);
-                push_unique(&mut users, str_at(key, &["PrincipalName"]).or(str_at(key, &["UserName"])));
+                push_unique(
+                    &mut users,
+                    str_at(key, &["PrincipalName"]).or(str_at(key, &["UserName"])),
+                );
             }
             "AwsEcrContainerImage" if !image_done => {
                 image_done = true;
                 let image = details.get("AwsEcrContainerImage").unwrap_or(&Value::Null);
-                doc.set("container.image.name", str_at(image, &["RepositoryName"]).or(str_at(image, &["Name"])));
-                let tags: Vec<String> =
-                    array_at(image, &["ImageTags"]).iter().filter_map(Value::as_str).map(str::to_owned).collect();
+                doc.set(
+                    "container.image.name",
+                    str_at(image, &["RepositoryName"]).or(str_at(image, &["Name"])),
+                );
+                let tags: Vec<String> = array_at(image, &["ImageTags"])
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect();
                 doc.set("container.image.tag", one_or_many(tags));
                 if let Some(digest) = str_at(image, &["ImageDigest"]) {
                     doc.set("container.image.hash.all", vec![digest]);
@@ -397,7 +460,10 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
             "AwsLambdaFunction" if !function_done => {
                 function_done = true;
                 let function = details.get("AwsLambdaFunction").unwrap_or(&Value::Null);
-                doc.set("faas.name", str_at(function, &["FunctionName"]).unwrap_or_else(|| last_segment(rid)));
+                doc.set(
+                    "faas.name",
+                    str_at(function, &["FunctionName"]).unwrap_or_else(|| last_segment(rid)),
+                );
                 doc.set("faas.id", rid);
                 doc.set("faas.version", str_at(function, &["Version"]));
             }
@@ -420,8 +486,14 @@ fn write_network(doc: &mut EcsDocument, related: &mut Related, network: Option<&
         let addr = v4.or(v6);
         doc.set(&format!("{side}.ip"), addr);
         doc.set(&format!("{side}.address"), addr);
-        doc.set(&format!("{side}.port"), port(n.get(format!("{prefix}Port"))));
-        doc.set(&format!("{side}.domain"), str_at(n, &[&format!("{prefix}Domain")]));
+        doc.set(
+            &format!("{side}.port"),
+            port(n.get(format!("{prefix}Port"))),
+        );
+        doc.set(
+            &format!("{side}.domain"),
+            str_at(n, &[&format!("{prefix}Domain")]),
+        );
         related.ip(v4);
         related.ip(v6);
         related.host(str_at(n, &[&format!("{prefix}Domain")]));
@@ -434,7 +506,10 @@ fn write_network(doc: &mut EcsDocument, related: &mut Related, network: Option<&
             _ => None,
         },
     );
-    doc.set("network.transport", str_at(n, &["Protocol"]).map(str::to_ascii_lowercase));
+    doc.set(
+        "network.transport",
+        str_at(n, &["Protocol"]).map(str::to_ascii_lowercase),
+    );
 }
 
 fn write_process(doc: &mut EcsDocument, process: Option<&Value>) {
@@ -473,7 +548,16 @@ fn write_vulnerabilities(
             }
         }
         for p in array_at(v, &["VulnerablePackages"]) {
-            package.add(p, ["Name", "Version", "Architecture", "FilePath", "PackageManager"]);
+            package.add(
+                p,
+                [
+                    "Name",
+                    "Version",
+                    "Architecture",
+                    "FilePath",
+                    "PackageManager",
+                ],
+            );
         }
     }
     let cve = ids.iter().any(|i| i.starts_with("CVE-"));
@@ -486,8 +570,13 @@ fn write_vulnerabilities(
     }
     doc.set("vulnerability.reference", references.into_iter().next());
     doc.set("vulnerability.scanner.vendor", company);
-    let vendor_severity = vulnerabilities.iter().find_map(|v| str_at(v, &["Vendor", "VendorSeverity"]));
-    doc.set("vulnerability.severity", finding_label.or(vendor_severity).map(title_case));
+    let vendor_severity = vulnerabilities
+        .iter()
+        .find_map(|v| str_at(v, &["Vendor", "VendorSeverity"]));
+    doc.set(
+        "vulnerability.severity",
+        finding_label.or(vendor_severity).map(title_case),
+    );
     package.write(doc);
 }
 
@@ -522,7 +611,10 @@ mod tests {
 
     fn get<'a>(n: &'a Normalized, path: &str) -> &'a Value {
         let mut parts = path.split('.');
-        let first = n.document.get(parts.next().unwrap_or_default()).unwrap_or(&Value::Null);
+        let first = n
+            .document
+            .get(parts.next().unwrap_or_default())
+            .unwrap_or(&Value::Null);
         parts.fold(first, |v, p| v.get(p).unwrap_or(&Value::Null))
     }
 
@@ -534,10 +626,17 @@ mod tests {
 
     #[test]
     fn one_imported_event_gives_one_document_per_finding() {
-        let out = run(event("Security Hub Findings - Imported", vec![control("FAILED"), control("PASSED")]))
-            .expect("normalizes");
+        let out = run(event(
+            "Security Hub Findings - Imported",
+            vec![control("FAILED"), control("PASSED")],
+        ))
+        .expect("normalizes");
         assert_eq!(out.len(), 2);
-        assert_eq!(get(&out[0], "event.action"), &Value::Null, "only custom actions name an action");
+        assert_eq!(
+            get(&out[0], "event.action"),
+            &Value::Null,
+            "only custom actions name an action"
+        );
     }
 
     #[test]
@@ -547,7 +646,10 @@ mod tests {
         assert_eq!(get(n, "event.category"), &json!(["configuration"]));
         assert_eq!(get(n, "event.outcome"), "failure");
         assert_eq!(get(n, "rule.id"), "S3.8");
-        assert_eq!(get(n, "rule.ruleset"), "aws-foundational-security-best-practices/v/1.0.0");
+        assert_eq!(
+            get(n, "rule.ruleset"),
+            "aws-foundational-security-best-practices/v/1.0.0"
+        );
         assert_eq!(get(n, "siem.severity.label"), "high");
         assert_eq!(get(n, "event.severity"), 70);
         assert_eq!(get(n, "@timestamp"), "2026-11-28T10:00:00.000Z");
@@ -560,13 +662,18 @@ mod tests {
 
     #[test]
     fn a_custom_action_names_the_action() {
-        let out = run(event("Security Hub Findings - Custom Action", vec![control("FAILED")])).expect("normalizes");
+        let out = run(event(
+            "Security Hub Findings - Custom Action",
+            vec![control("FAILED")],
+        ))
+        .expect("normalizes");
         assert_eq!(get(&out[0], "event.action"), "send-to-soc");
     }
 
     #[test]
     fn a_security_hub_event_of_an_unknown_detail_type_is_a_record_error() {
-        let err = run(event("Findings Imported V2", vec![control("FAILED")])).expect_err("not read as ASFF");
+        let err = run(event("Findings Imported V2", vec![control("FAILED")]))
+            .expect_err("not read as ASFF");
         assert!(err.to_string().contains("Findings Imported V2"), "{err}");
     }
 
@@ -578,7 +685,12 @@ mod tests {
 
     #[test]
     fn plain_asff_lists_arrays_and_bare_findings_are_read() {
-        assert_eq!(run(json!({"Findings": [control("FAILED"), control("PASSED")]})).expect("list").len(), 2);
+        assert_eq!(
+            run(json!({"Findings": [control("FAILED"), control("PASSED")]}))
+                .expect("list")
+                .len(),
+            2
+        );
         assert_eq!(run(json!([control("FAILED")])).expect("array").len(), 1);
         assert_eq!(run(control("FAILED")).expect("bare").len(), 1);
     }
@@ -619,7 +731,10 @@ mod tests {
             "VulnerablePackages": [{"Name": "openssl", "Version": "3.0.1", "PackageManager": "OS", "FixedInVersion": "3.0.2"}]}]);
         let n = &run(f).expect("normalizes")[0];
         assert_eq!(get(n, "event.kind"), "state");
-        assert_eq!(get(n, "event.category"), &json!(["vulnerability", "package"]));
+        assert_eq!(
+            get(n, "event.category"),
+            &json!(["vulnerability", "package"])
+        );
         assert_eq!(get(n, "vulnerability.id"), "CVE-2026-0001");
         assert_eq!(get(n, "vulnerability.score.base"), 9.8);
         assert_eq!(get(n, "vulnerability.severity"), "High");
@@ -631,7 +746,13 @@ mod tests {
     fn missing_id_or_update_time_is_a_record_error() {
         let mut f = control("FAILED");
         f["UpdatedAt"] = json!("string");
-        assert!(matches!(run(f.clone()), Err(NormalizeError::InvalidField { field: "UpdatedAt", .. })));
+        assert!(matches!(
+            run(f.clone()),
+            Err(NormalizeError::InvalidField {
+                field: "UpdatedAt",
+                ..
+            })
+        ));
         f.as_object_mut().expect("object").remove("Id");
         assert_eq!(run(f).err(), Some(NormalizeError::MissingField("Id")));
         assert!(run(json!("text")).is_err());
@@ -646,7 +767,10 @@ mod tests {
         assert_eq!(get(n, "source.ip"), "198.51.100.7");
         let related = get(n, "related.ip");
         for a in ["198.51.100.7", "2001:db8::7", "10.0.0.5", "2001:db8::5"] {
-            assert!(related.as_array().is_some_and(|r| r.iter().any(|v| v == a)), "{a} in {related}");
+            assert!(
+                related.as_array().is_some_and(|r| r.iter().any(|v| v == a)),
+                "{a} in {related}"
+            );
         }
     }
 
@@ -670,7 +794,11 @@ mod tests {
         let mut again = control("FAILED");
         again["Workflow"] = json!({"Status": "NEW"});
         again["ProcessedAt"] = json!("2026-12-01T00:00:00.000Z");
-        assert_eq!(state(again), ids[0], "the same state imported again is one document");
+        assert_eq!(
+            state(again),
+            ids[0],
+            "the same state imported again is one document"
+        );
     }
 
     #[test]
@@ -679,16 +807,28 @@ mod tests {
         f["UpdatedAt"] = json!("2026-11-28T10:00:00.000Z");
         f["ProcessedAt"] = json!("2026-11-28T11:00:00.000Z");
         let n = run(f).expect("normalizes").remove(0);
-        let DocId::Finding { key, version, .. } = n.id else { panic!("not a finding") };
-        assert_eq!(key, "arn:aws:securityhub:us-east-1:123456789012:security-control/S3.8/finding/f1");
-        assert_eq!(version, 1_795_863_600_000, "ProcessedAt, an hour after UpdatedAt");
+        let DocId::Finding { key, version, .. } = n.id else {
+            panic!("not a finding")
+        };
+        assert_eq!(
+            key,
+            "arn:aws:securityhub:us-east-1:123456789012:security-control/S3.8/finding/f1"
+        );
+        assert_eq!(
+            version, 1_795_863_600_000,
+            "ProcessedAt, an hour after UpdatedAt"
+        );
     }
 
     #[test]
     fn the_id_is_the_finding_id_and_update_time() {
         let n = &run(control("FAILED")).expect("normalizes")[0];
         let prefix = "arn:aws:securityhub:us-east-1:123456789012:security-control/S3.8/finding/f1\u{1f}2026-11-28T10:00:00.000Z\u{1f}";
-        assert!(matches!(&n.id, DocId::Finding { state, .. } if state.starts_with(prefix) && state.len() == prefix.len() + 16), "{:?}", n.id);
+        assert!(
+            matches!(&n.id, DocId::Finding { state, .. } if state.starts_with(prefix) && state.len() == prefix.len() + 16),
+            "{:?}",
+            n.id
+        );
     }
 
     #[test]

@@ -102,8 +102,21 @@ impl LogType for VpcFlow {
     }
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
-            "@timestamp", "aws", "cloud", "destination.address", "destination.ip", "destination.port", "ecs", "event",
-            "network", "related.ip", "siem.log_type", "source.address", "source.bytes", "source.ip", "source.packets",
+            "@timestamp",
+            "aws",
+            "cloud",
+            "destination.address",
+            "destination.ip",
+            "destination.port",
+            "ecs",
+            "event",
+            "network",
+            "related.ip",
+            "siem.log_type",
+            "source.address",
+            "source.bytes",
+            "source.ip",
+            "source.packets",
             "source.port",
         ])
     }
@@ -112,33 +125,101 @@ impl LogType for VpcFlow {
 /// Every VPC field in the documented order: v2 (14), v3 (21), v4 (25), v5
 /// (29), v7 (39), v8 (40).
 const VPC_FIELDS: &[&str] = &[
-    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets",
-    "bytes", "start", "end", "action", "log-status", // v2
-    "vpc-id", "subnet-id", "instance-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", // v3
-    "region", "az-id", "sublocation-type", "sublocation-id", // v4
-    "pkt-src-aws-service", "pkt-dst-aws-service", "flow-direction", "traffic-path", // v5
-    "ecs-cluster-arn", "ecs-cluster-name", "ecs-container-instance-arn", "ecs-container-instance-id",
-    "ecs-container-id", "ecs-second-container-id", "ecs-service-name", "ecs-task-definition-arn", "ecs-task-arn",
-    "ecs-task-id", // v7
+    "version",
+    "account-id",
+    "interface-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "log-status", // v2
+    "vpc-id",
+    "subnet-id",
+    "instance-id",
+    "tcp-flags",
+    "type",
+    "pkt-srcaddr",
+    "pkt-dstaddr", // v3
+    "region",
+    "az-id",
+    "sublocation-type",
+    "sublocation-id", // v4
+    "pkt-src-aws-service",
+    "pkt-dst-aws-service",
+    "flow-direction",
+    "traffic-path", // v5
+    "ecs-cluster-arn",
+    "ecs-cluster-name",
+    "ecs-container-instance-arn",
+    "ecs-container-instance-id",
+    "ecs-container-id",
+    "ecs-second-container-id",
+    "ecs-service-name",
+    "ecs-task-definition-arn",
+    "ecs-task-arn",
+    "ecs-task-id",   // v7
     "reject-reason", // v8
 ];
 const VPC_LAYOUT_LENGTHS: &[usize] = &[14, 21, 25, 29, 39, 40];
 
 /// The Transit Gateway flow log default format.
 const TGW_FIELDS: &[&str] = &[
-    "version", "resource-type", "account-id", "tgw-id", "tgw-attachment-id", "tgw-src-vpc-account-id",
-    "tgw-dst-vpc-account-id", "tgw-src-vpc-id", "tgw-dst-vpc-id", "tgw-src-subnet-id", "tgw-dst-subnet-id",
-    "tgw-src-eni", "tgw-dst-eni", "tgw-src-az-id", "tgw-dst-az-id", "tgw-pair-attachment-id", "srcaddr", "dstaddr",
-    "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "log-status", "type",
-    "packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired",
-    "tcp-flags", "region", "flow-direction", "pkt-src-aws-service", "pkt-dst-aws-service",
+    "version",
+    "resource-type",
+    "account-id",
+    "tgw-id",
+    "tgw-attachment-id",
+    "tgw-src-vpc-account-id",
+    "tgw-dst-vpc-account-id",
+    "tgw-src-vpc-id",
+    "tgw-dst-vpc-id",
+    "tgw-src-subnet-id",
+    "tgw-dst-subnet-id",
+    "tgw-src-eni",
+    "tgw-dst-eni",
+    "tgw-src-az-id",
+    "tgw-dst-az-id",
+    "tgw-pair-attachment-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "log-status",
+    "type",
+    "packets-lost-no-route",
+    "packets-lost-blackhole",
+    "packets-lost-mtu-exceeded",
+    "packets-lost-ttl-expired",
+    "tcp-flags",
+    "region",
+    "flow-direction",
+    "pkt-src-aws-service",
+    "pkt-dst-aws-service",
 ];
 
 /// Fields written to ECS only (their ECS form is complete).
-const ECS_ONLY: &[&str] = &["srcport", "dstport", "protocol", "packets", "bytes", "start", "end"];
+const ECS_ONLY: &[&str] = &[
+    "srcport", "dstport", "protocol", "packets", "bytes", "start", "end",
+];
 const NUMERIC: &[&str] = &[
-    "version", "tcp-flags", "traffic-path", "packets-lost-no-route", "packets-lost-blackhole",
-    "packets-lost-mtu-exceeded", "packets-lost-ttl-expired",
+    "version",
+    "tcp-flags",
+    "traffic-path",
+    "packets-lost-no-route",
+    "packets-lost-blackhole",
+    "packets-lost-mtu-exceeded",
+    "packets-lost-ttl-expired",
 ];
 const ADDRESSES: &[&str] = &["srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"];
 
@@ -151,7 +232,8 @@ struct VpcFlowNormalizer {
 
 impl Normalizer for VpcFlowNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        let line = std::str::from_utf8(frame).map_err(|e| NormalizeError::InvalidUtf8(e.valid_up_to()))?;
+        let line =
+            std::str::from_utf8(frame).map_err(|e| NormalizeError::InvalidUtf8(e.valid_up_to()))?;
         let values: Vec<&str> = line.split_ascii_whitespace().collect();
         if let Some(header) = header(&values) {
             self.header = Some(header);
@@ -164,10 +246,18 @@ impl Normalizer for VpcFlowNormalizer {
         if names.len() != values.len() {
             return Err(NormalizeError::InvalidField {
                 field: "(line)",
-                message: format!("{} fields, but the header names {}", values.len(), names.len()),
+                message: format!(
+                    "{} fields, but the header names {}",
+                    values.len(),
+                    names.len()
+                ),
             });
         }
-        let record: Vec<(&str, &str)> = names.into_iter().zip(values).filter(|(_, v)| *v != "-").collect();
+        let record: Vec<(&str, &str)> = names
+            .into_iter()
+            .zip(values)
+            .filter(|(_, v)| *v != "-")
+            .collect();
         out.push(normalize_record(&record, self.clock)?);
         Ok(())
     }
@@ -180,15 +270,24 @@ fn header(values: &[&str]) -> Option<Vec<String>> {
     let first = values.first()?;
     // Data lines start with a number or `-`: most fail this first test.
     let same = |known: &&str| {
-        known.len() == first.len() && known.bytes().zip(first.bytes()).all(|(k, f)| k == f || (k == b'-' && f == b'_'))
+        known.len() == first.len()
+            && known
+                .bytes()
+                .zip(first.bytes())
+                .all(|(k, f)| k == f || (k == b'-' && f == b'_'))
     };
     if !(VPC_FIELDS.iter().any(same) || TGW_FIELDS.iter().any(same)) {
         return None;
     }
     let is_name = |v: &&str| {
-        *v != "-" && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        *v != "-"
+            && v.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
     };
-    values.iter().all(is_name).then(|| values.iter().map(|v| v.replace('_', "-")).collect())
+    values
+        .iter()
+        .all(is_name)
+        .then(|| values.iter().map(|v| v.replace('_', "-")).collect())
 }
 
 fn default_layout(values: &[&str]) -> Result<&'static [&'static str], NormalizeError> {
@@ -211,7 +310,10 @@ fn invalid(field: &'static str, message: String) -> NormalizeError {
     NormalizeError::InvalidField { field, message }
 }
 
-fn number<T: std::str::FromStr>(record: &[(&str, &str)], field: &'static str) -> Result<Option<T>, NormalizeError> {
+fn number<T: std::str::FromStr>(
+    record: &[(&str, &str)],
+    field: &'static str,
+) -> Result<Option<T>, NormalizeError> {
     match get(record, field) {
         None => Ok(None),
         Some(v) => v
@@ -225,7 +327,10 @@ fn get<'a>(record: &[(&str, &'a str)], field: &str) -> Option<&'a str> {
     record.iter().find(|(n, _)| *n == field).map(|(_, v)| *v)
 }
 
-fn epoch(record: &[(&str, &str)], field: &'static str) -> Result<Option<DateTime<Utc>>, NormalizeError> {
+fn epoch(
+    record: &[(&str, &str)],
+    field: &'static str,
+) -> Result<Option<DateTime<Utc>>, NormalizeError> {
     match number::<i64>(record, field)? {
         None => Ok(None),
         Some(secs) => DateTime::from_timestamp(secs, 0)
@@ -238,7 +343,10 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn normalize_record(record: &[(&str, &str)], clock: fn() -> DateTime<Utc>) -> Result<Normalized, NormalizeError> {
+fn normalize_record(
+    record: &[(&str, &str)],
+    clock: fn() -> DateTime<Utc>,
+) -> Result<Normalized, NormalizeError> {
     let start = epoch(record, "start")?;
     let end = epoch(record, "end")?;
     let timestamp = start.or(end).unwrap_or_else(clock);
@@ -250,7 +358,10 @@ fn normalize_record(record: &[(&str, &str)], clock: fn() -> DateTime<Utc>) -> Re
     doc.set_opt("event.start", start.map(rfc3339));
     doc.set_opt("event.end", end.map(rfc3339));
     if let (Some(s), Some(e)) = (start, end) {
-        doc.set_opt("event.duration", (e - s).num_nanoseconds().filter(|d| *d >= 0));
+        doc.set_opt(
+            "event.duration",
+            (e - s).num_nanoseconds().filter(|d| *d >= 0),
+        );
     }
 
     for field in ADDRESSES {
@@ -263,7 +374,10 @@ fn normalize_record(record: &[(&str, &str)], clock: fn() -> DateTime<Utc>) -> Re
     let protocol = number::<u8>(record, "protocol")?;
     // AWS writes 0 for the ports of protocols that have none (ICMP, GRE, …).
     let has_ports = protocol.is_none_or(|p| matches!(p, 6 | 17 | 132));
-    for (side, addr, port) in [("source", "srcaddr", "srcport"), ("destination", "dstaddr", "dstport")] {
+    for (side, addr, port) in [
+        ("source", "srcaddr", "srcport"),
+        ("destination", "dstaddr", "dstport"),
+    ] {
         doc.set(&format!("{side}.ip"), get(record, addr));
         doc.set(&format!("{side}.address"), get(record, addr));
         let port = number::<u16>(record, port)?;
@@ -279,13 +393,20 @@ fn normalize_record(record: &[(&str, &str)], clock: fn() -> DateTime<Utc>) -> Re
         doc.set("network.iana_number", protocol.to_string());
         doc.set_opt("network.transport", transport(protocol));
     }
-    let ip_type = get(record, "type").map(str::to_ascii_lowercase).or_else(|| {
-        get(record, "srcaddr").and_then(|a| a.parse::<IpAddr>().ok()).map(|ip| match ip {
-            IpAddr::V4(_) => "ipv4".to_owned(),
-            IpAddr::V6(_) => "ipv6".to_owned(),
-        })
-    });
-    doc.set_opt("network.type", ip_type.filter(|t| t == "ipv4" || t == "ipv6"));
+    let ip_type = get(record, "type")
+        .map(str::to_ascii_lowercase)
+        .or_else(|| {
+            get(record, "srcaddr")
+                .and_then(|a| a.parse::<IpAddr>().ok())
+                .map(|ip| match ip {
+                    IpAddr::V4(_) => "ipv4".to_owned(),
+                    IpAddr::V6(_) => "ipv6".to_owned(),
+                })
+        });
+    doc.set_opt(
+        "network.type",
+        ip_type.filter(|t| t == "ipv4" || t == "ipv6"),
+    );
     doc.set("network.direction", get(record, "flow-direction"));
 
     match get(record, "action") {
@@ -299,7 +420,12 @@ fn normalize_record(record: &[(&str, &str)], clock: fn() -> DateTime<Utc>) -> Re
             doc.set("event.outcome", "failure");
             doc.set("event.type", vec!["connection", "denied"]);
         }
-        Some(other) => return Err(invalid("action", format!("{other:?} is neither ACCEPT nor REJECT"))),
+        Some(other) => {
+            return Err(invalid(
+                "action",
+                format!("{other:?} is neither ACCEPT nor REJECT"),
+            ));
+        }
         None if get(record, "srcaddr").is_some() => doc.set("event.type", vec!["connection"]),
         None => doc.set("event.type", vec!["info"]),
     }
@@ -318,7 +444,11 @@ fn normalize_record(record: &[(&str, &str)], clock: fn() -> DateTime<Utc>) -> Re
         }
         let key = name.replace('-', "_");
         let value = if NUMERIC.contains(name) {
-            let field = NUMERIC.iter().find(|n| *n == name).copied().unwrap_or("(number)");
+            let field = NUMERIC
+                .iter()
+                .find(|n| *n == name)
+                .copied()
+                .unwrap_or("(number)");
             Value::from(
                 value
                     .parse::<u64>()
@@ -411,14 +541,17 @@ mod tests {
     }
 
     fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
-        path.split('.').fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
+        path.split('.')
+            .fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
     }
 
     const V2: &str = "2 123456789012 eni-0a1b2c3d4e5f60718 198.51.100.7 10.0.0.5 49152 22 6 20 4249 1795849200 1795849260 ACCEPT OK";
 
     #[test]
     fn flow_log_keys_route_here_in_both_prefix_styles() {
-        assert!(VpcFlow.matches_key("AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log.gz"));
+        assert!(
+            VpcFlow.matches_key("AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log.gz")
+        );
         assert!(VpcFlow.matches_key("p/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=us-east-1/x.log.gz"));
         assert!(!VpcFlow.matches_key("AWSLogs/123456789012/CloudTrail/us-east-1/x.json.gz"));
     }
@@ -426,7 +559,10 @@ mod tests {
     #[test]
     fn a_flow_log_under_a_prefix_naming_another_service_still_routes_here() {
         let key = "inspector-vpc/AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log.gz";
-        assert_eq!(crate::log_types::route(key).map(|t| t.name()), Some("vpcflow"));
+        assert_eq!(
+            crate::log_types::route(key).map(|t| t.name()),
+            Some("vpcflow")
+        );
     }
 
     #[test]
@@ -444,7 +580,11 @@ mod tests {
         assert_eq!(at(&d, "event.type"), &json!(["connection", "allowed"]));
         assert_eq!(at(&d, "aws.vpcflow.interface_id"), "eni-0a1b2c3d4e5f60718");
         assert_eq!(at(&d, "aws.vpcflow.version"), 2);
-        assert_eq!(at(&d, "aws.vpcflow.srcport"), &Value::Null, "ports live in ECS only");
+        assert_eq!(
+            at(&d, "aws.vpcflow.srcport"),
+            &Value::Null,
+            "ports live in ECS only"
+        );
     }
 
     #[test]
@@ -457,7 +597,10 @@ mod tests {
         assert_eq!(at(&d, "event.action"), "reject");
         assert_eq!(at(&d, "event.outcome"), "failure");
         assert_eq!(at(&d, "aws.vpcflow.tcp_flags"), 19);
-        assert_eq!(at(&d, "aws.vpcflow.tcp_flags_array"), &json!(["fin", "syn-ack"]));
+        assert_eq!(
+            at(&d, "aws.vpcflow.tcp_flags_array"),
+            &json!(["fin", "syn-ack"])
+        );
     }
 
     #[test]
@@ -474,7 +617,12 @@ mod tests {
 
     #[test]
     fn the_header_itself_is_no_document() {
-        assert!(run(&["version account-id interface-id"])[0].as_ref().expect("ok").is_empty());
+        assert!(
+            run(&["version account-id interface-id"])[0]
+                .as_ref()
+                .expect("ok")
+                .is_empty()
+        );
     }
 
     #[test]
@@ -484,14 +632,18 @@ mod tests {
             clock: || DateTime::from_timestamp(1_795_849_200, 0).unwrap_or_default(),
         };
         let mut out = Vec::new();
-        n.normalize(b"instance-id interface-id srcaddr dstaddr", &mut out).expect("header");
-        n.normalize(b"- eni-1 10.0.1.5 203.0.113.5", &mut out).expect("record");
+        n.normalize(b"instance-id interface-id srcaddr dstaddr", &mut out)
+            .expect("header");
+        n.normalize(b"- eni-1 10.0.1.5 203.0.113.5", &mut out)
+            .expect("record");
         assert_eq!(out[0].document["@timestamp"], "2026-11-28T07:00:00Z");
     }
 
     #[test]
     fn icmp_flows_have_no_ports() {
-        let d = doc(&["2 123456789012 eni-1 203.0.113.12 10.0.0.5 0 0 1 4 336 1795849200 1795849260 ACCEPT OK"]);
+        let d = doc(&[
+            "2 123456789012 eni-1 203.0.113.12 10.0.0.5 0 0 1 4 336 1795849200 1795849260 ACCEPT OK",
+        ]);
         assert_eq!(at(&d, "network.transport"), "icmp");
         assert_eq!(at(&d, "source.port"), &Value::Null);
         assert_eq!(at(&d, "destination.port"), &Value::Null);
@@ -499,7 +651,9 @@ mod tests {
 
     #[test]
     fn nodata_has_no_action_and_no_outcome_but_is_indexed() {
-        let d = doc(&["2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1795849200 1795849260 - NODATA"]);
+        let d = doc(&[
+            "2 123456789012 eni-0a1b2c3d4e5f60718 - - - - - - - 1795849200 1795849260 - NODATA",
+        ]);
         assert_eq!(at(&d, "aws.vpcflow.log_status"), "NODATA");
         assert_eq!(at(&d, "event.type"), &json!(["info"]));
         assert_eq!(at(&d, "event.action"), &Value::Null);
@@ -509,7 +663,9 @@ mod tests {
 
     #[test]
     fn ipv6_flows_are_ipv6() {
-        let d = doc(&["2 123456789012 eni-1 2001:db8::1 2001:db8::2 34892 22 6 54 8855 1795849200 1795849260 ACCEPT OK"]);
+        let d = doc(&[
+            "2 123456789012 eni-1 2001:db8::1 2001:db8::2 34892 22 6 54 8855 1795849200 1795849260 ACCEPT OK",
+        ]);
         assert_eq!(at(&d, "network.type"), "ipv6");
         assert_eq!(at(&d, "related.ip"), &json!(["2001:db8::1", "2001:db8::2"]));
     }
@@ -535,8 +691,15 @@ mod tests {
 
     #[test]
     fn a_line_that_does_not_fit_the_header_is_an_error_and_the_next_one_is_read() {
-        let r = run(&["version srcaddr start", "2 10.0.0.1", "2 10.0.0.1 1795849200"]);
-        assert!(r[1].as_ref().is_err_and(|e| e.to_string().contains("2 fields")));
+        let r = run(&[
+            "version srcaddr start",
+            "2 10.0.0.1",
+            "2 10.0.0.1 1795849200",
+        ]);
+        assert!(
+            r[1].as_ref()
+                .is_err_and(|e| e.to_string().contains("2 fields"))
+        );
         assert_eq!(r[2].as_ref().map(Vec::len), Ok(1));
     }
 

@@ -38,10 +38,15 @@ pub async fn run(
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
         };
-        let (client, config, dead_letters, circuit) =
-            (client.clone(), config.clone(), dead_letters.clone(), circuit.clone());
+        let (client, config, dead_letters, circuit) = (
+            client.clone(),
+            config.clone(),
+            dead_letters.clone(),
+            circuit.clone(),
+        );
         in_flight.spawn(async move {
-            let summary = send_batch(client.as_ref(), batch, &config, &dead_letters, &circuit).await;
+            let summary =
+                send_batch(client.as_ref(), batch, &config, &dead_letters, &circuit).await;
             drop(slot);
             summary
         });
@@ -68,7 +73,11 @@ fn adapt(limits: &mut BatchLimits, done: &BatchSummary) {
     if let Some(bytes) = done.too_large_bytes {
         let lower = (bytes / 2).max(MIN_BATCH_BYTES);
         if lower < limits.max_weight {
-            tracing::warn!(bytes, max_bytes = lower, "the cluster refused a request as too large; sending smaller batches");
+            tracing::warn!(
+                bytes,
+                max_bytes = lower,
+                "the cluster refused a request as too large; sending smaller batches"
+            );
             limits.max_weight = lower;
         }
     }

@@ -30,7 +30,9 @@ use super::circuit::Circuit;
 use super::dead_letter::{DeadLetter, DeadLetterSender, Entry};
 use crate::config::BulkConfig;
 use crate::document::Document;
-use crate::telemetry::events::{BulkAnswered, BulkItemAnswered, BulkRetried, DocumentSettled, Emit, Settled};
+use crate::telemetry::events::{
+    BulkAnswered, BulkItemAnswered, BulkRetried, DocumentSettled, Emit, Settled,
+};
 
 #[derive(Debug, Deserialize)]
 struct BulkResponse {
@@ -146,7 +148,9 @@ pub async fn send_batch(
     let mut summary = BatchSummary::default();
     let mut work = vec![docs];
     while let Some(docs) = work.pop() {
-        if let Some((first, second)) = send_part(client, docs, config, dead_letters, circuit, &mut summary).await {
+        if let Some((first, second)) =
+            send_part(client, docs, config, dead_letters, circuit, &mut summary).await
+        {
             work.push(second);
             work.push(first);
         }
@@ -170,7 +174,8 @@ async fn send_part(
             Attempt::RetryAll(reason) => (true, reason),
             Attempt::TooLarge(reason) => {
                 let bytes = docs.iter().map(|d| d.bulk.len()).sum::<usize>();
-                summary.too_large_bytes = Some(summary.too_large_bytes.map_or(bytes, |b| b.min(bytes)));
+                summary.too_large_bytes =
+                    Some(summary.too_large_bytes.map_or(bytes, |b| b.min(bytes)));
                 if docs.len() > 1 {
                     let second = docs.split_off(docs.len() / 2);
                     return Some((docs, second));
@@ -306,13 +311,20 @@ async fn attempt(client: &dyn BulkApi, docs: &[Document], circuit: &Circuit) -> 
         return Attempt::RetryAll(reason);
     }
     match serde_json::from_slice::<BulkResponse>(&response.body) {
-        Ok(parsed) if parsed.items.len() == docs.iter().map(|d| d.actions).sum::<usize>() => Attempt::Items(
-            parsed
-                .items
-                .into_iter()
-                .map(|mut m| m.drain().next().map(|(_, item)| item).unwrap_or(BulkItem { status: 500, error: None }))
-                .collect(),
-        ),
+        Ok(parsed) if parsed.items.len() == docs.iter().map(|d| d.actions).sum::<usize>() => {
+            Attempt::Items(
+                parsed
+                    .items
+                    .into_iter()
+                    .map(|mut m| {
+                        m.drain().next().map(|(_, item)| item).unwrap_or(BulkItem {
+                            status: 500,
+                            error: None,
+                        })
+                    })
+                    .collect(),
+            )
+        }
         Ok(parsed) => Attempt::RetryAll(format!(
             "response has {} items for {} documents",
             parsed.items.len(),
@@ -332,14 +344,18 @@ fn settle_items(items: impl Iterator<Item = BulkItem>) -> (BulkItem, bool) {
     let mut decided: Option<BulkItem> = None;
     let mut created = false;
     for (n, item) in items.enumerate() {
-        BulkItemAnswered { status: item.status }.emit();
+        BulkItemAnswered {
+            status: item.status,
+        }
+        .emit();
         if n == 0 {
             created = (200..300).contains(&item.status);
         }
         if n > 0 && item.status == 409 {
             continue;
         }
-        let rank = |i: &BulkItem| match verdict(i.status, i.error.as_ref().map(|e| e.kind.as_str())) {
+        let rank = |i: &BulkItem| match verdict(i.status, i.error.as_ref().map(|e| e.kind.as_str()))
+        {
             ItemVerdict::Rejected => 2,
             ItemVerdict::Retry => 1,
             ItemVerdict::Indexed | ItemVerdict::AlreadyIndexed => 0,
@@ -348,12 +364,23 @@ fn settle_items(items: impl Iterator<Item = BulkItem>) -> (BulkItem, bool) {
             decided = Some(item);
         }
     }
-    (decided.unwrap_or(BulkItem { status: 500, error: None }), created)
+    (
+        decided.unwrap_or(BulkItem {
+            status: 500,
+            error: None,
+        }),
+        created,
+    )
 }
 
 fn describe(item: &BulkItem) -> String {
     match &item.error {
-        Some(e) => format!("{} {}: {}", item.status, e.kind, e.reason.as_deref().unwrap_or("")),
+        Some(e) => format!(
+            "{} {}: {}",
+            item.status,
+            e.kind,
+            e.reason.as_deref().unwrap_or("")
+        ),
         None => format!("status {}", item.status),
     }
 }
@@ -410,14 +437,24 @@ mod tests {
     #[test]
     fn item_statuses_map_to_verdicts() {
         assert_eq!(verdict(201, None), ItemVerdict::Indexed);
-        assert_eq!(verdict(409, Some("version_conflict_engine_exception")), ItemVerdict::AlreadyIndexed);
-        assert_eq!(verdict(429, Some("es_rejected_execution_exception")), ItemVerdict::Retry);
+        assert_eq!(
+            verdict(409, Some("version_conflict_engine_exception")),
+            ItemVerdict::AlreadyIndexed
+        );
+        assert_eq!(
+            verdict(429, Some("es_rejected_execution_exception")),
+            ItemVerdict::Retry
+        );
         assert_eq!(verdict(503, None), ItemVerdict::Retry);
     }
 
     #[test]
     fn only_an_error_of_the_document_itself_is_dead_lettered() {
-        for kind in ["mapper_parsing_exception", "document_parsing_exception", "strict_dynamic_mapping_exception"] {
+        for kind in [
+            "mapper_parsing_exception",
+            "document_parsing_exception",
+            "strict_dynamic_mapping_exception",
+        ] {
             assert_eq!(verdict(400, Some(kind)), ItemVerdict::Rejected, "{kind}");
         }
     }
@@ -432,7 +469,11 @@ mod tests {
             (403, Some("security_exception")),
             (400, None),
         ] {
-            assert_eq!(verdict(status, kind), ItemVerdict::Retry, "{status} {kind:?}");
+            assert_eq!(
+                verdict(status, kind),
+                ItemVerdict::Retry,
+                "{status} {kind:?}"
+            );
         }
     }
 
@@ -442,8 +483,15 @@ mod tests {
             {"create":{"_index":"i","_id":"1","status":201,"result":"created"}},
             {"create":{"_index":"i","_id":"2","status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [x]"}}}]}"#;
         let r: BulkResponse = serde_json::from_slice(body).expect("parses");
-        let items: Vec<_> = r.items.into_iter().map(|mut m| m.remove("create").expect("create")).collect();
+        let items: Vec<_> = r
+            .items
+            .into_iter()
+            .map(|mut m| m.remove("create").expect("create"))
+            .collect();
         assert_eq!(items[0].status, 201);
-        assert_eq!(describe(&items[1]), "400 mapper_parsing_exception: failed to parse field [x]");
+        assert_eq!(
+            describe(&items[1]),
+            "400 mapper_parsing_exception: failed to parse field [x]"
+        );
     }
 }

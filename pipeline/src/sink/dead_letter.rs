@@ -9,6 +9,11 @@
 //! `<prefix>YYYY/MM/DD/<log type>-<time>-<writer>-<n>.ndjson`, where `<writer>` is
 //! random per process, so that tasks writing at the same moment never collide.
 //!
+//! A record over `pipeline.max_record_bytes` is not held in memory: it was
+//! kept in a temporary file while it was read, and it is stored as it was
+//! read, beside its batch, as `<batch>-<i>.record`; the letter names it in
+//! `record_object` (relative to the store, like the batch).
+//!
 //! A record's message is acknowledged only after its dead letter is written:
 //! the writer holds the record's [`Pending`] until the store confirms, and
 //! fails it if the store keeps refusing.
@@ -27,12 +32,13 @@ use tokio::sync::mpsc;
 
 use super::bulk::ItemError;
 use crate::ack::Pending;
-use crate::budget::Share;
 use crate::batch::{BatchLimits, Batches};
+use crate::budget::Share;
 use crate::decode::FrameError;
 use crate::document::{Document, ObjectIdentity, RecordOrigin};
 use crate::read::RecordError;
 use crate::telemetry::events::{DeadLettersStored, Emit};
+use crate::temp_file::TempFile;
 
 /// Why and where a record was given up on.
 #[derive(Debug)]
@@ -47,25 +53,41 @@ pub struct DeadLetter {
     pub reason: String,
     /// The record as it was read.
     pub record: Vec<u8>,
-    /// For a record too long to keep: where it lies in the decompressed
-    /// object, `(offset, length)`.
+    /// For a record too long to hold in memory: where it lies in the
+    /// decompressed object, `(offset, length)`.
     pub record_location: Option<(u64, usize)>,
+    /// The same record, whole, in a temporary file (when the disk took it).
+    pub kept_record: Option<TempFile>,
+    /// Where the writer stored `kept_record`, relative to the store.
+    pub record_object: Option<String>,
 }
 
 impl DeadLetter {
     /// The letter of a record that did not become a document, or `None` when
     /// there is no record to keep: the stream itself broke off, and the whole
     /// object must be read again.
-    pub fn for_record(log_type: &'static str, identity: &Arc<ObjectIdentity>, error: RecordError) -> Option<DeadLetter> {
+    pub fn for_record(
+        log_type: &'static str,
+        identity: &Arc<ObjectIdentity>,
+        error: RecordError,
+    ) -> Option<DeadLetter> {
         let error_type = error.label().to_owned();
         let reason = error.to_string();
-        let (ordinal, record, record_location) = match error {
-            RecordError::Normalize { ordinal, frame, .. } => (ordinal, frame, None),
+        let (ordinal, record, record_location, kept_record) = match error {
+            RecordError::Normalize { ordinal, frame, .. } => (ordinal, frame, None, None),
             RecordError::Frame(FrameError::TooLong {
-                ordinal, offset, len, ..
-            }) => (ordinal, Vec::new(), Some((offset, len))),
-            RecordError::Frame(FrameError::Garbage { ordinal, bytes, .. }) => (ordinal, bytes, None),
-            RecordError::Frame(FrameError::Io { .. } | FrameError::Structure { .. }) => return None,
+                ordinal,
+                offset,
+                len,
+                kept,
+                ..
+            }) => (ordinal, Vec::new(), Some((offset, len)), kept),
+            RecordError::Frame(FrameError::Garbage { ordinal, bytes, .. }) => {
+                (ordinal, bytes, None, None)
+            }
+            RecordError::Frame(FrameError::Io { .. } | FrameError::Structure { .. }) => {
+                return None;
+            }
         };
         Some(DeadLetter {
             log_type,
@@ -80,7 +102,18 @@ impl DeadLetter {
             reason,
             record,
             record_location,
+            kept_record,
+            record_object: None,
         })
+    }
+
+    /// The bytes this letter holds until written, in memory or on disk.
+    pub fn weight(&self) -> usize {
+        let kept = self
+            .record_location
+            .filter(|_| self.kept_record.is_some())
+            .map_or(0, |(_, len)| len);
+        self.record.len() + kept
     }
 
     /// The letter of a document OpenSearch refused, with its record as it was
@@ -98,6 +131,8 @@ impl DeadLetter {
                 .unwrap_or_else(|| format!("status {status}")),
             record: doc.record.to_vec(),
             record_location: None,
+            kept_record: None,
+            record_object: None,
         }
     }
 
@@ -121,14 +156,21 @@ impl DeadLetter {
             Ok(json) => ("record", json),
             Err(_) => match std::str::from_utf8(&self.record) {
                 Ok(text) => ("record", Value::String(text.to_owned())),
-                Err(_) => ("record_base64", Value::String(BASE64_STANDARD.encode(&self.record))),
+                Err(_) => (
+                    "record_base64",
+                    Value::String(BASE64_STANDARD.encode(&self.record)),
+                ),
             },
         };
         v[record.0] = record.1;
         if let Some((offset, length)) = self.record_location {
-            // Too long to keep: the bytes are in the object, decompressed, at
-            // `offset` (`gzip -dc OBJECT | tail -c +$((offset + 1)) | head -c length`).
+            // Too long to hold in memory: the bytes are in `record_object`,
+            // and in the object, decompressed, at `offset`
+            // (`gzip -dc OBJECT | tail -c +$((offset + 1)) | head -c length`).
             v["record_location"] = json!({"decompressed_offset": offset, "length": length});
+        }
+        if let Some(name) = &self.record_object {
+            v["record_object"] = json!(name);
         }
         let mut line = serde_json::to_vec(&v).unwrap_or_default();
         line.push(b'\n');
@@ -147,6 +189,21 @@ pub struct DeadLetterError {
 pub trait DeadLetterStore: Send + Sync + 'static {
     /// Writes one batch as one object or file named `name` (relative).
     fn write(&self, name: String, body: Vec<u8>) -> BoxFuture<'_, Result<(), DeadLetterError>>;
+    /// Writes the file at `from` as `name`; the S3 and local stores do it
+    /// without reading the file into memory.
+    fn write_file(
+        &self,
+        name: String,
+        from: PathBuf,
+    ) -> BoxFuture<'_, Result<(), DeadLetterError>> {
+        Box::pin(async move {
+            let body = tokio::fs::read(&from).await.map_err(|e| DeadLetterError {
+                target: from.display().to_string(),
+                message: e.to_string(),
+            })?;
+            self.write(name, body).await
+        })
+    }
     fn describe(&self) -> String;
     /// The names of every file of letters, in order.
     fn list(&self) -> BoxFuture<'_, Result<Vec<String>, DeadLetterError>> {
@@ -190,6 +247,33 @@ impl DeadLetterStore for S3DeadLetters {
                     target: format!("s3://{}/{}", self.bucket, key),
                     message: crate::telemetry::error_chain(&e),
                 })
+        })
+    }
+
+    fn write_file(
+        &self,
+        name: String,
+        from: PathBuf,
+    ) -> BoxFuture<'_, Result<(), DeadLetterError>> {
+        Box::pin(async move {
+            let key = format!("{}{}", self.prefix, name);
+            let error = |message: String| DeadLetterError {
+                target: format!("s3://{}/{}", self.bucket, key),
+                message,
+            };
+            let body = aws_sdk_s3::primitives::ByteStream::from_path(&from)
+                .await
+                .map_err(|e| error(e.to_string()))?;
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .content_type("application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| error(crate::telemetry::error_chain(&e)))
         })
     }
 
@@ -252,34 +336,60 @@ pub struct LocalDeadLetters {
     pub directory: PathBuf,
 }
 
-impl DeadLetterStore for LocalDeadLetters {
-    fn write(&self, name: String, body: Vec<u8>) -> BoxFuture<'_, Result<(), DeadLetterError>> {
-        Box::pin(async move {
-            let path = self.directory.join(&name);
-            let result = async {
-                if let Some(parent) = path.parent() {
-                    tokio::fs::create_dir_all(parent).await?;
+enum Contents {
+    Bytes(Vec<u8>),
+    CopyOf(PathBuf),
+}
+
+impl LocalDeadLetters {
+    /// Writes then renames, so a reader never sees half a file. Synced before
+    /// the rename and the folder after it: the message is deleted next, so
+    /// the letter must survive a crash.
+    async fn put(&self, name: &str, contents: Contents) -> Result<(), DeadLetterError> {
+        let path = self.directory.join(name);
+        let result = async {
+            if let Some(parent) = path.parent() {
+                tokio::fs::create_dir_all(parent).await?;
+            }
+            let mut partial = path.clone().into_os_string();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            match contents {
+                Contents::Bytes(body) => {
+                    let mut file = tokio::fs::File::create(&partial).await?;
+                    tokio::io::AsyncWriteExt::write_all(&mut file, &body).await?;
+                    file.sync_all().await?;
                 }
-                // Write then rename, so a reader never sees half a batch.
-                // Synced before the rename and the folder after it: the
-                // message is deleted next, so the letter must survive a crash.
-                let partial = path.with_extension("ndjson.partial");
-                let mut file = tokio::fs::File::create(&partial).await?;
-                tokio::io::AsyncWriteExt::write_all(&mut file, &body).await?;
-                file.sync_all().await?;
-                drop(file);
-                tokio::fs::rename(&partial, &path).await?;
-                match path.parent() {
-                    Some(folder) => tokio::fs::File::open(folder).await?.sync_all().await,
-                    None => Ok(()),
+                Contents::CopyOf(from) => {
+                    tokio::fs::copy(&from, &partial).await?;
+                    tokio::fs::File::open(&partial).await?.sync_all().await?;
                 }
             }
-            .await;
-            result.map_err(|e| DeadLetterError {
-                target: path.display().to_string(),
-                message: e.to_string(),
-            })
+            tokio::fs::rename(&partial, &path).await?;
+            match path.parent() {
+                Some(folder) => tokio::fs::File::open(folder).await?.sync_all().await,
+                None => Ok(()),
+            }
+        }
+        .await;
+        result.map_err(|e| DeadLetterError {
+            target: path.display().to_string(),
+            message: e.to_string(),
         })
+    }
+}
+
+impl DeadLetterStore for LocalDeadLetters {
+    fn write(&self, name: String, body: Vec<u8>) -> BoxFuture<'_, Result<(), DeadLetterError>> {
+        Box::pin(async move { self.put(&name, Contents::Bytes(body)).await })
+    }
+
+    fn write_file(
+        &self,
+        name: String,
+        from: PathBuf,
+    ) -> BoxFuture<'_, Result<(), DeadLetterError>> {
+        Box::pin(async move { self.put(&name, Contents::CopyOf(from)).await })
     }
 
     fn describe(&self) -> String {
@@ -395,14 +505,21 @@ const LETTERS_PER_FILE: BatchLimits = BatchLimits {
 };
 
 /// Starts the writer; it runs until every sender is dropped.
-pub fn spawn_writer(store: Arc<dyn DeadLetterStore>) -> (DeadLetterSender, tokio::task::JoinHandle<()>) {
+pub fn spawn_writer(
+    store: Arc<dyn DeadLetterStore>,
+) -> (DeadLetterSender, tokio::task::JoinHandle<()>) {
     let (sender, writer) = writer(store);
     (sender, tokio::spawn(writer))
 }
 
 /// The sender and the writer, for the caller to run; it ends when every
 /// sender is dropped.
-pub fn writer(store: Arc<dyn DeadLetterStore>) -> (DeadLetterSender, impl std::future::Future<Output = ()> + Send) {
+pub fn writer(
+    store: Arc<dyn DeadLetterStore>,
+) -> (
+    DeadLetterSender,
+    impl std::future::Future<Output = ()> + Send,
+) {
     let (tx, rx) = mpsc::channel(1024);
     (DeadLetterSender { tx: Some(tx) }, run_writer(rx, store))
 }
@@ -443,25 +560,26 @@ async fn write(store: &Arc<dyn DeadLetterStore>, entries: Vec<Entry>) {
         return;
     };
     let name = file_name(first.letter.log_type);
-    let mut body = Vec::new();
-    for entry in &entries {
-        body.extend_from_slice(&entry.letter.to_line());
-    }
     let log_types: Vec<&'static str> = entries.iter().map(|e| e.letter.log_type).collect();
-    let mut delays = ExponentialBuilder::default()
-        .with_max_times(5)
-        .with_max_delay(Duration::from_secs(10))
-        .with_jitter()
-        .build();
-    let result = loop {
-        match store.write(name.clone(), body.clone()).await {
-            Ok(()) => break Ok(()),
-            Err(e) => match delays.next() {
-                Some(d) => tokio::time::sleep(d).await,
-                None => break Err(e),
-            },
+    let mut entries = entries;
+    let result = async {
+        // Records kept whole go first: a letter never names a missing object.
+        let stem = name.strip_suffix(".ndjson").unwrap_or(&name);
+        for (i, entry) in entries.iter_mut().enumerate() {
+            if let Some(kept) = &entry.letter.kept_record {
+                let record_name = format!("{stem}-{i}.record");
+                let from = kept.path().to_path_buf();
+                with_retries(|| store.write_file(record_name.clone(), from.clone())).await?;
+                entry.letter.record_object = Some(record_name);
+            }
         }
-    };
+        let mut body = Vec::new();
+        for entry in &entries {
+            body.extend_from_slice(&entry.letter.to_line());
+        }
+        with_retries(|| store.write(name.clone(), body.clone())).await
+    }
+    .await;
     DeadLettersStored {
         log_types: &log_types,
         store: &store.describe(),
@@ -473,6 +591,26 @@ async fn write(store: &Arc<dyn DeadLetterStore>, entries: Vec<Entry>) {
         match result {
             Ok(()) => entry.pending.done(),
             Err(_) => entry.pending.fail(),
+        }
+    }
+}
+
+/// A store call, tried again a few times over about half a minute.
+async fn with_retries<'a>(
+    mut call: impl FnMut() -> BoxFuture<'a, Result<(), DeadLetterError>>,
+) -> Result<(), DeadLetterError> {
+    let mut delays = ExponentialBuilder::default()
+        .with_max_times(5)
+        .with_max_delay(Duration::from_secs(10))
+        .with_jitter()
+        .build();
+    loop {
+        match call().await {
+            Ok(()) => return Ok(()),
+            Err(e) => match delays.next() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return Err(e),
+            },
         }
     }
 }
@@ -500,6 +638,8 @@ mod tests {
             reason: "failed to parse".into(),
             record: record.to_vec(),
             record_location: None,
+            kept_record: None,
+            record_object: None,
         }
     }
 
@@ -553,13 +693,18 @@ mod tests {
                 share: None,
             })
             .await;
-        assert_eq!(rx.recv().await.expect("completion").outcome, crate::ack::Outcome::Failed);
+        assert_eq!(
+            rx.recv().await.expect("completion").outcome,
+            crate::ack::Outcome::Failed
+        );
     }
 
     #[tokio::test]
     async fn a_written_dead_letter_completes_its_message() {
         let dir = std::env::temp_dir().join(format!("siem-dl-{}", std::process::id()));
-        let (sender, writer) = spawn_writer(Arc::new(LocalDeadLetters { directory: dir.clone() }));
+        let (sender, writer) = spawn_writer(Arc::new(LocalDeadLetters {
+            directory: dir.clone(),
+        }));
         let (pending, mut rx) = pending();
         sender
             .send(Entry {
@@ -570,7 +715,80 @@ mod tests {
             .await;
         drop(sender);
         writer.await.expect("writer ends");
-        assert_eq!(rx.recv().await.expect("completion").outcome, crate::ack::Outcome::Complete);
+        assert_eq!(
+            rx.recv().await.expect("completion").outcome,
+            crate::ack::Outcome::Complete
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_record_too_long_for_memory_is_stored_whole_beside_its_letter() {
+        let dir = std::env::temp_dir().join(format!("siem-dl-long-{}", std::process::id()));
+        let (sender, writer) = spawn_writer(Arc::new(LocalDeadLetters {
+            directory: dir.clone(),
+        }));
+        let record = format!("{{\"padding\":\"{}\"}}", "x".repeat(100_000));
+        let (kept, mut file) = TempFile::create("test-record").expect("temp file");
+        std::io::Write::write_all(&mut file, record.as_bytes()).expect("write");
+        let kept_path = kept.path().to_path_buf();
+        let mut long = letter(b"");
+        long.record_location = Some((1234, record.len()));
+        long.kept_record = Some(kept);
+        let (pending, mut rx) = pending();
+        for l in [letter(b"{}"), long] {
+            sender
+                .send(Entry {
+                    letter: l,
+                    pending: pending.split(),
+                    share: None,
+                })
+                .await;
+        }
+        pending.done();
+        drop(sender);
+        writer.await.expect("writer ends");
+        assert_eq!(
+            rx.recv().await.expect("completion").outcome,
+            crate::ack::Outcome::Complete
+        );
+
+        let store = LocalDeadLetters {
+            directory: dir.clone(),
+        };
+        let names = store.list().await.expect("list");
+        assert_eq!(
+            names.len(),
+            1,
+            "one batch; the record is not a batch: {names:?}"
+        );
+        let body = store.read(names[0].clone()).await.expect("read");
+        let lines: Vec<Value> = body
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).expect("JSON"))
+            .collect();
+        assert!(lines[0].get("record_object").is_none());
+        let name = lines[1]["record_object"]
+            .as_str()
+            .expect("the letter names its record");
+        assert_eq!(
+            name,
+            format!(
+                "{}-1.record",
+                names[0].strip_suffix(".ndjson").expect("ndjson")
+            )
+        );
+        assert_eq!(
+            lines[1]["record_location"],
+            json!({"decompressed_offset": 1234, "length": record.len()})
+        );
+        let stored = store.read(name.to_owned()).await.expect("the record");
+        assert_eq!(stored, record.as_bytes(), "byte for byte");
+        assert!(
+            !kept_path.exists(),
+            "the temporary copy is gone once stored"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

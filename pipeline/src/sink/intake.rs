@@ -34,7 +34,10 @@ impl Intake {
         identity: &Arc<ObjectIdentity>,
         object: &Pending,
     ) -> ControlFlow<()> {
-        let Some(share) = self.budget.take_blocking(record.bulk.len() + record.frame.len()) else {
+        let Some(share) = self
+            .budget
+            .take_blocking(record.bulk.len() + record.frame.len())
+        else {
             object.fail();
             return ControlFlow::Break(());
         };
@@ -83,8 +86,9 @@ impl Intake {
             object.fail();
             return;
         };
-        // A dead letter holds memory until written, like a document.
-        let Some(share) = self.budget.take_blocking(letter.record.len()) else {
+        // A dead letter holds memory (or, for a record too long for memory,
+        // disk) until written, like a document.
+        let Some(share) = self.budget.take_blocking(letter.weight()) else {
             object.fail();
             return;
         };
@@ -113,7 +117,11 @@ mod tests {
     struct Gated(Arc<Notify>);
 
     impl DeadLetterStore for Gated {
-        fn write(&self, _name: String, _body: Vec<u8>) -> BoxFuture<'_, Result<(), DeadLetterError>> {
+        fn write(
+            &self,
+            _name: String,
+            _body: Vec<u8>,
+        ) -> BoxFuture<'_, Result<(), DeadLetterError>> {
             Box::pin(async move {
                 self.0.notified().await;
                 Ok(())
@@ -163,10 +171,16 @@ mod tests {
         .expect("hands the letter over");
 
         let no_room = tokio::time::timeout(Duration::from_millis(100), budget.take(4 << 10)).await;
-        assert!(no_room.is_err(), "6 KiB of an 8 KiB budget are held by the unwritten dead letter");
+        assert!(
+            no_room.is_err(),
+            "6 KiB of an 8 KiB budget are held by the unwritten dead letter"
+        );
         gate.notify_one();
         let room = tokio::time::timeout(Duration::from_secs(5), budget.take(4 << 10)).await;
-        assert!(room.is_ok_and(|share| share.is_some()), "written, its share came back");
+        assert!(
+            room.is_ok_and(|share| share.is_some()),
+            "written, its share came back"
+        );
         drop(intake);
         writer.await.expect("the writer ends");
     }

@@ -36,13 +36,17 @@ pub struct MemoryIndex {
 
 impl std::fmt::Debug for MemoryIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MemoryIndex").field("documents", &self.documents().len()).finish()
+        f.debug_struct("MemoryIndex")
+            .field("documents", &self.documents().len())
+            .finish()
     }
 }
 
 impl MemoryIndex {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every document: `(index, id, source)`.
@@ -118,10 +122,17 @@ impl MemoryIndex {
                 json!({ verb.clone(): item })
             };
             let Ok(source) = serde_json::from_slice::<Value>(source) else {
-                items.push(answer(400, Some(("mapper_parsing_exception", "not JSON".into()))));
+                items.push(answer(
+                    400,
+                    Some(("mapper_parsing_exception", "not JSON".into())),
+                ));
                 continue;
             };
-            if let Some((status, kind)) = state.rule.as_ref().and_then(|rule| rule(&index, &id, &source)) {
+            if let Some((status, kind)) = state
+                .rule
+                .as_ref()
+                .and_then(|rule| rule(&index, &id, &source))
+            {
                 items.push(answer(status, Some((kind, format!("{kind} (injected)")))));
                 continue;
             }
@@ -129,7 +140,11 @@ impl MemoryIndex {
             let status = match (verb.as_str(), meta["version"].as_u64()) {
                 // `index` with external_gte versioning: an older version is refused.
                 ("index", Some(version)) => {
-                    if state.versions.get(&key).is_some_and(|stored| *stored > version) {
+                    if state
+                        .versions
+                        .get(&key)
+                        .is_some_and(|stored| *stored > version)
+                    {
                         409
                     } else {
                         state.versions.insert(key.clone(), version);
@@ -177,6 +192,12 @@ impl BulkApi for MemoryIndex {
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), SinkError>> {
-        Box::pin(async move { if self.state().down { Err(unreachable()) } else { Ok(()) } })
+        Box::pin(async move {
+            if self.state().down {
+                Err(unreachable())
+            } else {
+                Ok(())
+            }
+        })
     }
 }

@@ -29,7 +29,12 @@ pub trait BulkApi: Send + Sync + 'static {
 
 impl BulkApi for OpenSearch {
     fn bulk(&self, body: Vec<u8>) -> BoxFuture<'_, Result<RawResponse, SinkError>> {
-        Box::pin(self.request(::opensearch::http::Method::Post, "/_bulk", "application/x-ndjson", Some(body)))
+        Box::pin(self.request(
+            ::opensearch::http::Method::Post,
+            "/_bulk",
+            "application/x-ndjson",
+            Some(body),
+        ))
     }
 
     fn ping(&self) -> BoxFuture<'_, Result<(), SinkError>> {

@@ -49,7 +49,10 @@ pub struct OpenSearch {
 impl OpenSearch {
     /// A client for `config`. `aws` supplies credentials and region for SigV4
     /// and is needed only then.
-    pub fn new(config: &OpenSearchConfig, aws: Option<&aws_config::SdkConfig>) -> Result<Self, SinkError> {
+    pub fn new(
+        config: &OpenSearchConfig,
+        aws: Option<&aws_config::SdkConfig>,
+    ) -> Result<Self, SinkError> {
         let url = Url::parse(&config.url).map_err(|e| SinkError::Url {
             url: config.url.clone(),
             message: e.to_string(),
@@ -63,21 +66,34 @@ impl OpenSearch {
                 builder = builder.auth(Credentials::Basic(username.clone(), password.clone()));
             }
             OpenSearchAuth::SigV4 { service } => {
-                let sdk = aws.ok_or_else(|| SinkError::Client("SigV4 needs the AWS configuration".into()))?;
+                let sdk = aws
+                    .ok_or_else(|| SinkError::Client("SigV4 needs the AWS configuration".into()))?;
                 let credentials = Credentials::try_from(sdk).map_err(|e| {
-                    SinkError::Client(format!("SigV4: no AWS credentials or region (set aws.region): {e}"))
+                    SinkError::Client(format!(
+                        "SigV4: no AWS credentials or region (set aws.region): {e}"
+                    ))
                 })?;
                 builder = builder.auth(credentials).service_name(service);
             }
         }
         if let Some(path) = &config.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| SinkError::Client(format!("reading opensearch.ca_file {}: {e}", path.display())))?;
-            let cert = Certificate::from_pem(&pem)
-                .map_err(|e| SinkError::Client(format!("opensearch.ca_file {} is not a PEM certificate: {e}", path.display())))?;
+            let pem = std::fs::read(path).map_err(|e| {
+                SinkError::Client(format!(
+                    "reading opensearch.ca_file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let cert = Certificate::from_pem(&pem).map_err(|e| {
+                SinkError::Client(format!(
+                    "opensearch.ca_file {} is not a PEM certificate: {e}",
+                    path.display()
+                ))
+            })?;
             builder = builder.cert_validation(CertificateValidation::Full(cert));
         }
-        let transport = builder.build().map_err(|e| SinkError::Client(e.to_string()))?;
+        let transport = builder
+            .build()
+            .map_err(|e| SinkError::Client(e.to_string()))?;
         Ok(OpenSearch {
             transport,
             timeout: config.request_timeout,
@@ -107,12 +123,20 @@ impl OpenSearch {
             .await
             .map_err(|e| transport_error(crate::telemetry::error_chain(&e)))?;
         let status = response.status_code().as_u16();
-        let body = response.bytes().await.map_err(|e| transport_error(crate::telemetry::error_chain(&e)))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transport_error(crate::telemetry::error_chain(&e)))?;
         Ok(RawResponse { status, body })
     }
 
     /// Like [`OpenSearch::request`] with a JSON body, failing on non-2xx.
-    pub async fn json(&self, method: Method, path: &str, body: Option<Vec<u8>>) -> Result<RawResponse, SinkError> {
+    pub async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<RawResponse, SinkError> {
         let method_name = method_name(&method);
         let response = self.request(method, path, "application/json", body).await?;
         if !(200..300).contains(&response.status) {
@@ -120,7 +144,8 @@ impl OpenSearch {
                 method: method_name,
                 path: path.to_owned(),
                 status: response.status,
-                body: String::from_utf8_lossy(&response.body[..response.body.len().min(2000)]).into_owned(),
+                body: String::from_utf8_lossy(&response.body[..response.body.len().min(2000)])
+                    .into_owned(),
             });
         }
         Ok(response)
@@ -128,7 +153,9 @@ impl OpenSearch {
 
     /// Checks that the cluster answers, for start-up and `/readyz`.
     pub async fn ping(&self) -> Result<(), SinkError> {
-        self.json(Method::Get, "/_cluster/health", None).await.map(|_| ())
+        self.json(Method::Get, "/_cluster/health", None)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -141,4 +168,3 @@ fn method_name(m: &Method) -> &'static str {
         Method::Head => "HEAD",
     }
 }
-

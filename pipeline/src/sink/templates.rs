@@ -11,15 +11,26 @@ use crate::log_types::{REGISTRY, by_name};
 
 /// Component templates, in dependency order: `(name, body)`.
 pub const COMPONENT_TEMPLATES: &[(&str, &str)] = &[
-    ("settings", include_str!("../../../mappings/component_templates/settings.json")),
-    ("ecs", include_str!("../../../mappings/component_templates/ecs.json")),
-    ("siem", include_str!("../../../mappings/component_templates/siem.json")),
+    (
+        "settings",
+        include_str!("../../../mappings/component_templates/settings.json"),
+    ),
+    (
+        "ecs",
+        include_str!("../../../mappings/component_templates/ecs.json"),
+    ),
+    (
+        "siem",
+        include_str!("../../../mappings/component_templates/siem.json"),
+    ),
 ];
 
 /// Templates of indices that are views over several log types, `(name,
 /// body)`: the current state of every finding.
-pub const VIEW_TEMPLATES: &[(&str, &str)] =
-    &[("findings-current", include_str!("../../../mappings/views/findings_current.json"))];
+pub const VIEW_TEMPLATES: &[(&str, &str)] = &[(
+    "findings-current",
+    include_str!("../../../mappings/views/findings_current.json"),
+)];
 
 /// The index template of every registered log type, `(log type name, body)`,
 /// in registry order: each log type owns its template
@@ -43,12 +54,16 @@ pub async fn install(client: &OpenSearch, prefix: &str) -> Result<usize, SinkErr
     let mut installed = 0;
     for (name, body) in COMPONENT_TEMPLATES {
         let path = format!("/_component_template/{prefix}-{name}");
-        client.json(Method::Put, &path, Some(render(body, prefix).into_bytes())).await?;
+        client
+            .json(Method::Put, &path, Some(render(body, prefix).into_bytes()))
+            .await?;
         installed += 1;
     }
     for (name, body) in index_templates().chain(VIEW_TEMPLATES.iter().copied()) {
         let path = format!("/_index_template/{prefix}-{name}");
-        client.json(Method::Put, &path, Some(render(body, prefix).into_bytes())).await?;
+        client
+            .json(Method::Put, &path, Some(render(body, prefix).into_bytes()))
+            .await?;
         installed += 1;
     }
     info!(prefix, installed, "index templates installed");
@@ -61,7 +76,12 @@ mod tests {
 
     #[test]
     fn every_template_is_json_after_rendering() {
-        for (name, body) in COMPONENT_TEMPLATES.iter().copied().chain(index_templates()).chain(VIEW_TEMPLATES.iter().copied()) {
+        for (name, body) in COMPONENT_TEMPLATES
+            .iter()
+            .copied()
+            .chain(index_templates())
+            .chain(VIEW_TEMPLATES.iter().copied())
+        {
             let rendered = render(body, "siem");
             assert!(!rendered.contains("{prefix}"), "{name}");
             serde_json::from_str::<serde_json::Value>(&rendered)
@@ -73,8 +93,14 @@ mod tests {
     fn every_log_type_s_template_matches_its_own_indices_only() {
         for t in REGISTRY {
             let template: serde_json::Value =
-                serde_json::from_str(&render(t.index_template(), "siem")).expect("index template JSON");
-            assert_eq!(template["index_patterns"], serde_json::json!([format!("siem-{}-*", t.name())]), "{}", t.name());
+                serde_json::from_str(&render(t.index_template(), "siem"))
+                    .expect("index template JSON");
+            assert_eq!(
+                template["index_patterns"],
+                serde_json::json!([format!("siem-{}-*", t.name())]),
+                "{}",
+                t.name()
+            );
         }
     }
 

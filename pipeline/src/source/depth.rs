@@ -16,9 +16,18 @@ pub async fn watch(queue: Arc<dyn Queue>, health: Arc<Health>) {
     loop {
         match queue.attributes().await {
             Ok(a) => {
-                METRICS.queue_messages.with_label_values(&["visible"]).set(a.visible as i64);
-                METRICS.queue_messages.with_label_values(&["in_flight"]).set(a.in_flight as i64);
-                METRICS.queue_messages.with_label_values(&["delayed"]).set(a.delayed as i64);
+                METRICS
+                    .queue_messages
+                    .with_label_values(&["visible"])
+                    .set(a.visible as i64);
+                METRICS
+                    .queue_messages
+                    .with_label_values(&["in_flight"])
+                    .set(a.in_flight as i64);
+                METRICS
+                    .queue_messages
+                    .with_label_values(&["delayed"])
+                    .set(a.delayed as i64);
                 health.set_queue_reachable(true);
             }
             Err(error) => {

@@ -15,7 +15,9 @@ use std::time::{Duration, SystemTime};
 use futures::future::BoxFuture;
 use tokio::time::Instant;
 
-use super::{Message, ObjectBody, ObjectError, ObjectRef, ObjectStore, Queue, QueueAttributes, QueueError};
+use super::{
+    Message, ObjectBody, ObjectError, ObjectRef, ObjectStore, Queue, QueueAttributes, QueueError,
+};
 
 #[derive(Debug)]
 struct Stored {
@@ -66,7 +68,9 @@ impl MemoryQueue {
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Puts a message on the queue; returns its id.
@@ -126,7 +130,11 @@ impl MemoryQueue {
 
     /// How many times each remaining message was received.
     pub fn receive_counts(&self) -> HashMap<String, u32> {
-        self.state().messages.values().map(|m| (m.id.clone(), m.receive_count)).collect()
+        self.state()
+            .messages
+            .values()
+            .map(|m| (m.id.clone(), m.receive_count))
+            .collect()
     }
 
     /// Visibility changes that reached the queue (failed ones included).
@@ -167,7 +175,10 @@ impl Queue for MemoryQueue {
         })
     }
 
-    fn delete_batch(&self, receipt_handles: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, QueueError>> {
+    fn delete_batch(
+        &self,
+        receipt_handles: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<String>, QueueError>> {
         Box::pin(async move {
             let mut state = self.state();
             let mut failed = Vec::new();
@@ -186,7 +197,11 @@ impl Queue for MemoryQueue {
         })
     }
 
-    fn change_visibility(&self, receipt_handle: String, timeout_secs: i32) -> BoxFuture<'_, Result<(), QueueError>> {
+    fn change_visibility(
+        &self,
+        receipt_handle: String,
+        timeout_secs: i32,
+    ) -> BoxFuture<'_, Result<(), QueueError>> {
         Box::pin(async move {
             let hang = {
                 let mut state = self.state();
@@ -204,9 +219,13 @@ impl Queue for MemoryQueue {
                         .values_mut()
                         .find(|m| m.receipt.as_deref() == Some(receipt_handle.as_str()))
                     else {
-                        return Err(Self::error("ChangeMessageVisibility", "receipt handle is not current"));
+                        return Err(Self::error(
+                            "ChangeMessageVisibility",
+                            "receipt handle is not current",
+                        ));
                     };
-                    m.visible_at = now + Duration::from_secs(u64::try_from(timeout_secs).unwrap_or(0));
+                    m.visible_at =
+                        now + Duration::from_secs(u64::try_from(timeout_secs).unwrap_or(0));
                     false
                 }
             };
@@ -221,7 +240,11 @@ impl Queue for MemoryQueue {
         Box::pin(async move {
             let now = Instant::now();
             let state = self.state();
-            let visible = state.messages.values().filter(|m| m.visible_at <= now).count() as u64;
+            let visible = state
+                .messages
+                .values()
+                .filter(|m| m.visible_at <= now)
+                .count() as u64;
             Ok(QueueAttributes {
                 visibility_timeout_secs: self.visibility_timeout.as_secs(),
                 visible,

@@ -80,8 +80,15 @@ pub struct QueueAttributes {
 pub trait Queue: Send + Sync + 'static {
     fn receive(&self) -> BoxFuture<'_, Result<Vec<Message>, QueueError>>;
     /// Deletes up to ten messages; returns the receipt handles that failed.
-    fn delete_batch(&self, receipt_handles: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, QueueError>>;
-    fn change_visibility(&self, receipt_handle: String, timeout_secs: i32) -> BoxFuture<'_, Result<(), QueueError>>;
+    fn delete_batch(
+        &self,
+        receipt_handles: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<String>, QueueError>>;
+    fn change_visibility(
+        &self,
+        receipt_handle: String,
+        timeout_secs: i32,
+    ) -> BoxFuture<'_, Result<(), QueueError>>;
     fn attributes(&self) -> BoxFuture<'_, Result<QueueAttributes, QueueError>>;
 }
 

@@ -85,13 +85,17 @@ impl NotificationError {
 
 /// Parses one SQS message body.
 pub fn parse(body: &str) -> Result<Notification, NotificationError> {
-    let value: Value = serde_json::from_str(body).map_err(|e| NotificationError::NotJson(e.to_string()))?;
+    let value: Value =
+        serde_json::from_str(body).map_err(|e| NotificationError::NotJson(e.to_string()))?;
     parse_value(&value, true)
 }
 
 fn parse_value(value: &Value, allow_sns: bool) -> Result<Notification, NotificationError> {
     let Some(obj) = value.as_object() else {
-        return Err(NotificationError::UnknownShape(format!("not an object but {}", kind_of(value))));
+        return Err(NotificationError::UnknownShape(format!(
+            "not an object but {}",
+            kind_of(value)
+        )));
     };
     if allow_sns && obj.get("TopicArn").is_some() && obj.get("Type").is_some() {
         return parse_sns(obj);
@@ -116,31 +120,40 @@ fn parse_value(value: &Value, allow_sns: bool) -> Result<Notification, Notificat
 fn parse_sns(obj: &serde_json::Map<String, Value>) -> Result<Notification, NotificationError> {
     let kind = obj.get("Type").and_then(Value::as_str).unwrap_or_default();
     if kind != "Notification" {
-        return Ok(Notification::Discard(Discard::SnsControl { kind: kind.to_owned() }));
+        return Ok(Notification::Discard(Discard::SnsControl {
+            kind: kind.to_owned(),
+        }));
     }
     let message = obj
         .get("Message")
         .and_then(Value::as_str)
         .ok_or_else(|| NotificationError::Sns("no `Message` string".into()))?;
-    let inner: Value =
-        serde_json::from_str(message).map_err(|e| NotificationError::Sns(format!("`Message` is not JSON: {e}")))?;
+    let inner: Value = serde_json::from_str(message)
+        .map_err(|e| NotificationError::Sns(format!("`Message` is not JSON: {e}")))?;
     // An SNS message never wraps another SNS envelope.
     parse_value(&inner, false)
 }
 
 fn parse_s3_event(records: &Value) -> Result<Notification, NotificationError> {
     let Some(records) = records.as_array() else {
-        return Err(NotificationError::UnknownShape("`Records` is not an array".into()));
+        return Err(NotificationError::UnknownShape(
+            "`Records` is not an array".into(),
+        ));
     };
     let mut objects = Vec::with_capacity(records.len());
     let mut first_other = None;
     for (index, record) in records.iter().enumerate() {
-        let event = record.get("eventName").and_then(Value::as_str).unwrap_or_default();
+        let event = record
+            .get("eventName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !event.starts_with("ObjectCreated:") {
             first_other.get_or_insert_with(|| event.to_owned());
             continue;
         }
-        let s3 = record.get("s3").ok_or(NotificationError::MissingField { index, field: "s3" })?;
+        let s3 = record
+            .get("s3")
+            .ok_or(NotificationError::MissingField { index, field: "s3" })?;
         let bucket = str_at(s3, &["bucket", "name"]).ok_or(NotificationError::MissingField {
             index,
             field: "s3.bucket.name",
@@ -154,8 +167,14 @@ fn parse_s3_event(records: &Value) -> Result<Notification, NotificationError> {
             bucket: bucket.to_owned(),
             key: decode_key(raw_key)?,
             size: object.get("size").and_then(Value::as_u64),
-            version_id: object.get("versionId").and_then(Value::as_str).map(str::to_owned),
-            etag: object.get("eTag").and_then(Value::as_str).map(str::to_owned),
+            version_id: object
+                .get("versionId")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            etag: object
+                .get("eTag")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
         });
     }
     if objects.is_empty() {
@@ -167,8 +186,13 @@ fn parse_s3_event(records: &Value) -> Result<Notification, NotificationError> {
 }
 
 /// EventBridge carries the key as S3 stores it: no URL decoding.
-fn parse_eventbridge(obj: &serde_json::Map<String, Value>) -> Result<Notification, NotificationError> {
-    let detail_type = obj.get("detail-type").and_then(Value::as_str).unwrap_or_default();
+fn parse_eventbridge(
+    obj: &serde_json::Map<String, Value>,
+) -> Result<Notification, NotificationError> {
+    let detail_type = obj
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if detail_type != "Object Created" {
         return Ok(Notification::Discard(Discard::NotObjectCreated {
             event: detail_type.to_owned(),
@@ -188,8 +212,14 @@ fn parse_eventbridge(obj: &serde_json::Map<String, Value>) -> Result<Notificatio
         bucket: bucket.to_owned(),
         key: key.to_owned(),
         size: object.get("size").and_then(Value::as_u64),
-        version_id: object.get("version-id").and_then(Value::as_str).map(str::to_owned),
-        etag: object.get("etag").and_then(Value::as_str).map(str::to_owned),
+        version_id: object
+            .get("version-id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        etag: object
+            .get("etag")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     }]))
 }
 
@@ -233,7 +263,9 @@ pub fn decode_key(raw: &str) -> Result<String, NotificationError> {
     percent_decode_str(&spaced)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| NotificationError::BadKeyEncoding { key: raw.to_owned() })
+        .map_err(|_| NotificationError::BadKeyEncoding {
+            key: raw.to_owned(),
+        })
 }
 
 fn str_at<'a>(mut v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -302,7 +334,10 @@ mod tests {
     #[test]
     fn s3_event_with_invalid_utf8_escape_is_an_error() {
         let body = json!({"Records": [s3_record("ObjectCreated:Put", "b", "bad%FF")]});
-        assert!(matches!(parse(&body.to_string()), Err(NotificationError::BadKeyEncoding { .. })));
+        assert!(matches!(
+            parse(&body.to_string()),
+            Err(NotificationError::BadKeyEncoding { .. })
+        ));
     }
 
     #[test]
@@ -320,7 +355,10 @@ mod tests {
     fn sns_wrapped_test_event_is_discarded() {
         let inner = json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"});
         let body = json!({"Type": "Notification", "TopicArn": "t", "Message": inner.to_string()});
-        assert_eq!(parse(&body.to_string()), Ok(Notification::Discard(Discard::TestEvent)));
+        assert_eq!(
+            parse(&body.to_string()),
+            Ok(Notification::Discard(Discard::TestEvent))
+        );
     }
 
     #[test]
@@ -335,7 +373,10 @@ mod tests {
     #[test]
     fn sns_message_that_is_not_json_is_an_error() {
         let body = json!({"Type": "Notification", "TopicArn": "t", "Message": "hello"});
-        assert!(matches!(parse(&body.to_string()), Err(NotificationError::Sns(_))));
+        assert!(matches!(
+            parse(&body.to_string()),
+            Err(NotificationError::Sns(_))
+        ));
     }
 
     #[test]

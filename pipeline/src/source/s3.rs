@@ -21,7 +21,11 @@ impl ObjectStore for S3Store {
     fn get(&self, object: &ObjectRef) -> BoxFuture<'_, Result<ObjectBody, ObjectError>> {
         let object = object.clone();
         Box::pin(async move {
-            let mut request = self.client.get_object().bucket(&object.bucket).key(&object.key);
+            let mut request = self
+                .client
+                .get_object()
+                .bucket(&object.bucket)
+                .key(&object.key);
             if let Some(version) = &object.version_id {
                 request = request.version_id(version);
             }
@@ -47,8 +51,16 @@ fn classify(object: &ObjectRef, e: aws_sdk_s3::error::SdkError<GetObjectError>) 
     let code = e
         .as_service_error()
         .and_then(|s| aws_sdk_s3::error::ProvideErrorMetadata::code(s).map(str::to_owned));
-    let gone = e.as_service_error().is_some_and(GetObjectError::is_no_such_key);
-    classify_answer(object, status, code.as_deref(), gone, crate::telemetry::error_chain(&e))
+    let gone = e
+        .as_service_error()
+        .is_some_and(GetObjectError::is_no_such_key);
+    classify_answer(
+        object,
+        status,
+        code.as_deref(),
+        gone,
+        crate::telemetry::error_chain(&e),
+    )
 }
 
 /// Only an object that no longer exists (`NoSuchKey`, or `NoSuchVersion` for
@@ -69,7 +81,11 @@ fn classify_answer(
     if matches!(code, Some(c) if c == "AccessDenied" || c.starts_with("KMS.") || c == "InvalidObjectState")
         || status == Some(403)
     {
-        return ObjectError::AccessDenied { bucket, key, message };
+        return ObjectError::AccessDenied {
+            bucket,
+            key,
+            message,
+        };
     }
     ObjectError::Other {
         bucket,
@@ -99,20 +115,40 @@ mod tests {
 
     #[test]
     fn only_a_missing_key_or_version_is_gone() {
-        assert!(matches!(classify(404, "NoSuchKey"), ObjectError::NotFound { .. }));
-        assert!(matches!(classify(404, "NoSuchVersion"), ObjectError::NotFound { .. }));
+        assert!(matches!(
+            classify(404, "NoSuchKey"),
+            ObjectError::NotFound { .. }
+        ));
+        assert!(matches!(
+            classify(404, "NoSuchVersion"),
+            ObjectError::NotFound { .. }
+        ));
     }
 
     #[test]
     fn a_missing_bucket_or_a_wrong_endpoint_keeps_the_message() {
-        for (status, code) in [(404, "NoSuchBucket"), (301, "PermanentRedirect"), (400, "AuthorizationHeaderMalformed"), (404, "")] {
-            assert!(matches!(classify(status, code), ObjectError::Other { .. }), "{status} {code}");
+        for (status, code) in [
+            (404, "NoSuchBucket"),
+            (301, "PermanentRedirect"),
+            (400, "AuthorizationHeaderMalformed"),
+            (404, ""),
+        ] {
+            assert!(
+                matches!(classify(status, code), ObjectError::Other { .. }),
+                "{status} {code}"
+            );
         }
     }
 
     #[test]
     fn denied_reads_are_told_apart() {
-        assert!(matches!(classify(403, "AccessDenied"), ObjectError::AccessDenied { .. }));
-        assert!(matches!(classify(400, "KMS.DisabledException"), ObjectError::AccessDenied { .. }));
+        assert!(matches!(
+            classify(403, "AccessDenied"),
+            ObjectError::AccessDenied { .. }
+        ));
+        assert!(matches!(
+            classify(400, "KMS.DisabledException"),
+            ObjectError::AccessDenied { .. }
+        ));
     }
 }

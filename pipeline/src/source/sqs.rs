@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+};
 use futures::future::BoxFuture;
 
 use super::{Message, Queue, QueueAttributes, QueueError};
@@ -34,7 +36,6 @@ impl SqsQueue {
     }
 }
 
-
 impl Queue for SqsQueue {
     fn receive(&self) -> BoxFuture<'_, Result<Vec<Message>, QueueError>> {
         Box::pin(async move {
@@ -55,7 +56,9 @@ impl Queue for SqsQueue {
                 .into_iter()
                 .filter_map(|m| {
                     let attrs = m.attributes.as_ref();
-                    let attr = |name: MessageSystemAttributeName| attrs.and_then(|a| a.get(&name)).cloned();
+                    let attr = |name: MessageSystemAttributeName| {
+                        attrs.and_then(|a| a.get(&name)).cloned()
+                    };
                     Some(Message {
                         message_id: m.message_id.clone().unwrap_or_default(),
                         receipt_handle: m.receipt_handle.clone()?,
@@ -72,7 +75,10 @@ impl Queue for SqsQueue {
         })
     }
 
-    fn delete_batch(&self, receipt_handles: Vec<String>) -> BoxFuture<'_, Result<Vec<String>, QueueError>> {
+    fn delete_batch(
+        &self,
+        receipt_handles: Vec<String>,
+    ) -> BoxFuture<'_, Result<Vec<String>, QueueError>> {
         Box::pin(async move {
             let entries = receipt_handles
                 .iter()
@@ -102,7 +108,11 @@ impl Queue for SqsQueue {
         })
     }
 
-    fn change_visibility(&self, receipt_handle: String, timeout_secs: i32) -> BoxFuture<'_, Result<(), QueueError>> {
+    fn change_visibility(
+        &self,
+        receipt_handle: String,
+        timeout_secs: i32,
+    ) -> BoxFuture<'_, Result<(), QueueError>> {
         Box::pin(async move {
             self.client
                 .change_message_visibility()
@@ -130,7 +140,12 @@ impl Queue for SqsQueue {
                 .await
                 .map_err(|e| self.error("GetQueueAttributes", e))?;
             let attrs = out.attributes.unwrap_or_default();
-            let get = |name: QueueAttributeName| attrs.get(&name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            let get = |name: QueueAttributeName| {
+                attrs
+                    .get(&name)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
             Ok(QueueAttributes {
                 visibility_timeout_secs: get(QueueAttributeName::VisibilityTimeout),
                 visible: get(QueueAttributeName::ApproximateNumberOfMessages),

@@ -121,7 +121,12 @@ async fn release_one(queue: &dyn Queue, message: &Message, settings: Heartbeat) 
     .emit();
 }
 
-async fn change(queue: &dyn Queue, message: &Message, secs: i32, settings: Heartbeat) -> Result<(), QueueError> {
+async fn change(
+    queue: &dyn Queue,
+    message: &Message,
+    secs: i32,
+    settings: Heartbeat,
+) -> Result<(), QueueError> {
     let call = queue.change_visibility(message.receipt_handle.clone(), secs);
     match tokio::time::timeout(settings.call_timeout(), call).await {
         Ok(result) => result,
@@ -154,13 +159,26 @@ mod tests {
         let queue = Arc::new(MemoryQueue::new(SETTINGS.timeout));
         let message = received(&queue).await;
         let over = CancellationToken::new();
-        let task = tokio::spawn(heartbeat(queue.clone(), message, SETTINGS, over.clone(), CancellationToken::new()));
+        let task = tokio::spawn(heartbeat(
+            queue.clone(),
+            message,
+            SETTINGS,
+            over.clone(),
+            CancellationToken::new(),
+        ));
         tokio::time::sleep(Duration::from_secs(300)).await;
-        assert!(queue.receive_now().is_empty(), "still hidden after ten visibility timeouts");
+        assert!(
+            queue.receive_now().is_empty(),
+            "still hidden after ten visibility timeouts"
+        );
         over.cancel();
         task.await.expect("heartbeat ends");
         tokio::time::sleep(Duration::from_secs(31)).await;
-        assert_eq!(queue.receive_now().len(), 1, "visible again once nobody extends it");
+        assert_eq!(
+            queue.receive_now().len(),
+            1,
+            "visible again once nobody extends it"
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -169,12 +187,21 @@ mod tests {
         let message = received(&queue).await;
         queue.fail_next_visibility_changes(1);
         let over = CancellationToken::new();
-        tokio::spawn(heartbeat(queue.clone(), message, SETTINGS, over.clone(), CancellationToken::new()));
+        tokio::spawn(heartbeat(
+            queue.clone(),
+            message,
+            SETTINGS,
+            over.clone(),
+            CancellationToken::new(),
+        ));
         // First try at 15 s fails; the retry one second later succeeds.
         tokio::time::sleep(Duration::from_secs(17)).await;
         assert_eq!(queue.visibility_changes(), 2);
         tokio::time::sleep(Duration::from_secs(60)).await;
-        assert!(queue.receive_now().is_empty(), "the message never reappeared");
+        assert!(
+            queue.receive_now().is_empty(),
+            "the message never reappeared"
+        );
         over.cancel();
     }
 
@@ -184,9 +211,18 @@ mod tests {
         let message = received(&queue).await;
         queue.hang_next_visibility_changes(1);
         let over = CancellationToken::new();
-        tokio::spawn(heartbeat(queue.clone(), message, SETTINGS, over.clone(), CancellationToken::new()));
+        tokio::spawn(heartbeat(
+            queue.clone(),
+            message,
+            SETTINGS,
+            over.clone(),
+            CancellationToken::new(),
+        ));
         tokio::time::sleep(Duration::from_secs(60)).await;
-        assert!(queue.receive_now().is_empty(), "a hung call did not let the message reappear");
+        assert!(
+            queue.receive_now().is_empty(),
+            "a hung call did not let the message reappear"
+        );
         over.cancel();
     }
 
@@ -198,7 +234,13 @@ mod tests {
         };
         let queue = Arc::new(MemoryQueue::new(settings.timeout));
         let message = received(&queue).await;
-        let task = tokio::spawn(heartbeat(queue.clone(), message, settings, CancellationToken::new(), CancellationToken::new()));
+        let task = tokio::spawn(heartbeat(
+            queue.clone(),
+            message,
+            settings,
+            CancellationToken::new(),
+            CancellationToken::new(),
+        ));
         tokio::time::sleep(Duration::from_secs(150)).await;
         task.await.expect("the heartbeat gave up by itself");
         assert_eq!(queue.receive_now().len(), 1);
@@ -209,7 +251,13 @@ mod tests {
         let queue = Arc::new(MemoryQueue::new(SETTINGS.timeout));
         let message = received(&queue).await;
         let release = CancellationToken::new();
-        let task = tokio::spawn(heartbeat(queue.clone(), message, SETTINGS, CancellationToken::new(), release.clone()));
+        let task = tokio::spawn(heartbeat(
+            queue.clone(),
+            message,
+            SETTINGS,
+            CancellationToken::new(),
+            release.clone(),
+        ));
         release.cancel();
         task.await.expect("heartbeat ends");
         assert_eq!(queue.receive_now().len(), 1);

@@ -62,7 +62,10 @@ pub struct MessageInvalid<'a> {
 
 impl Emit for MessageInvalid<'_> {
     fn emit(self) {
-        METRICS.messages_invalid.with_label_values(&[self.reason]).inc();
+        METRICS
+            .messages_invalid
+            .with_label_values(&[self.reason])
+            .inc();
         warn!(message_id = self.message_id, error = %self.error, "not an S3 notification; leaving it for the redrive policy");
     }
 }
@@ -74,8 +77,15 @@ pub struct MessageDiscarded<'a> {
 
 impl Emit for MessageDiscarded<'_> {
     fn emit(self) {
-        METRICS.messages_discarded.with_label_values(&[self.reason]).inc();
-        debug!(message_id = self.message_id, reason = self.reason, "nothing to read; deleting");
+        METRICS
+            .messages_discarded
+            .with_label_values(&[self.reason])
+            .inc();
+        debug!(
+            message_id = self.message_id,
+            reason = self.reason,
+            "nothing to read; deleting"
+        );
     }
 }
 
@@ -88,7 +98,10 @@ impl Emit for MessageReturned<'_> {
     fn emit(self) {
         METRICS.messages_returned.inc();
         METRICS.messages_in_flight.dec();
-        info!(message_id = self.message_id, "message left on the queue for redelivery");
+        info!(
+            message_id = self.message_id,
+            "message left on the queue for redelivery"
+        );
     }
 }
 
@@ -103,7 +116,10 @@ impl Emit for MessageDeleted<'_> {
     fn emit(self) {
         METRICS.messages_in_flight.dec();
         if !self.deleted {
-            warn!(message_id = self.message_id, "deleting the message failed; it will be redelivered and deduplicated by id");
+            warn!(
+                message_id = self.message_id,
+                "deleting the message failed; it will be redelivered and deduplicated by id"
+            );
             return;
         }
         METRICS.messages_deleted.inc();
@@ -120,7 +136,10 @@ pub struct QueueCallFailed<'a> {
 
 impl Emit for QueueCallFailed<'_> {
     fn emit(self) {
-        METRICS.sqs_errors.with_label_values(&[self.operation.label()]).inc();
+        METRICS
+            .sqs_errors
+            .with_label_values(&[self.operation.label()])
+            .inc();
         warn!(operation = self.operation.label(), error = %self.error, "queue call failed");
     }
 }
@@ -158,13 +177,22 @@ pub struct VisibilityChanged<'a> {
 
 impl Emit for VisibilityChanged<'_> {
     fn emit(self) {
-        METRICS.visibility_extensions.with_label_values(&[self.change.label()]).inc();
+        METRICS
+            .visibility_extensions
+            .with_label_values(&[self.change.label()])
+            .inc();
         match (self.change, self.error) {
             (VisibilityChange::Capped, _) => {
-                warn!(message_id = self.message_id, "message reached the visibility extension cap; it will be delivered again")
+                warn!(
+                    message_id = self.message_id,
+                    "message reached the visibility extension cap; it will be delivered again"
+                )
             }
             (_, Some(error)) => {
-                METRICS.sqs_errors.with_label_values(&[QueueOperation::ChangeVisibility.label()]).inc();
+                METRICS
+                    .sqs_errors
+                    .with_label_values(&[QueueOperation::ChangeVisibility.label()])
+                    .inc();
                 warn!(message_id = self.message_id, change = self.change.label(), %error, "visibility change failed");
             }
             _ => {}
@@ -179,8 +207,15 @@ pub struct ObjectUnrouted<'a> {
 
 impl Emit for ObjectUnrouted<'_> {
     fn emit(self) {
-        METRICS.objects.with_label_values(&["unknown", "unrouted"]).inc();
-        warn!(bucket = self.bucket, key = self.key, "no log type matches this key; leaving the message for the redrive policy");
+        METRICS
+            .objects
+            .with_label_values(&["unknown", "unrouted"])
+            .inc();
+        warn!(
+            bucket = self.bucket,
+            key = self.key,
+            "no log type matches this key; leaving the message for the redrive policy"
+        );
     }
 }
 
@@ -196,7 +231,10 @@ pub struct ObjectNotRead<'a> {
 
 impl Emit for ObjectNotRead<'_> {
     fn emit(self) {
-        METRICS.objects.with_label_values(&[self.log_type, self.reason]).inc();
+        METRICS
+            .objects
+            .with_label_values(&[self.log_type, self.reason])
+            .inc();
         if self.gone {
             warn!(log_type = self.log_type, error = %self.error, "object no longer exists; deleting its notification")
         } else {
@@ -214,8 +252,16 @@ pub struct ObjectSkipped<'a> {
 
 impl Emit for ObjectSkipped<'_> {
     fn emit(self) {
-        METRICS.objects.with_label_values(&[self.log_type, "skipped"]).inc();
-        debug!(bucket = self.bucket, key = self.key, log_type = self.log_type, "object holds no records; skipped");
+        METRICS
+            .objects
+            .with_label_values(&[self.log_type, "skipped"])
+            .inc();
+        debug!(
+            bucket = self.bucket,
+            key = self.key,
+            log_type = self.log_type,
+            "object holds no records; skipped"
+        );
     }
 }
 
@@ -235,9 +281,18 @@ pub struct ObjectRead<'a> {
 
 impl Emit for ObjectRead<'_> {
     fn emit(self) {
-        METRICS.object_bytes.with_label_values(&[self.log_type]).inc_by(self.compressed_bytes);
-        METRICS.decompressed_bytes.with_label_values(&[self.log_type]).inc_by(self.decompressed_bytes);
-        METRICS.objects.with_label_values(&[self.log_type, self.outcome]).inc();
+        METRICS
+            .object_bytes
+            .with_label_values(&[self.log_type])
+            .inc_by(self.compressed_bytes);
+        METRICS
+            .decompressed_bytes
+            .with_label_values(&[self.log_type])
+            .inc_by(self.decompressed_bytes);
+        METRICS
+            .objects
+            .with_label_values(&[self.log_type, self.outcome])
+            .inc();
         info!(
             bucket = self.bucket,
             key = self.key,
@@ -261,7 +316,10 @@ pub struct ObjectPanicked<'a> {
 
 impl Emit for ObjectPanicked<'_> {
     fn emit(self) {
-        METRICS.objects.with_label_values(&[self.log_type, "panic"]).inc();
+        METRICS
+            .objects
+            .with_label_values(&[self.log_type, "panic"])
+            .inc();
         error!(bucket = self.bucket, key = self.key, log_type = self.log_type, error = %self.error, "reading the object failed");
     }
 }
@@ -314,7 +372,10 @@ pub struct RecordFailed<'a> {
 
 impl Emit for RecordFailed<'_> {
     fn emit(self) {
-        METRICS.records.with_label_values(&[self.log_type, self.reason]).inc();
+        METRICS
+            .records
+            .with_label_values(&[self.log_type, self.reason])
+            .inc();
         if RECORD_WARNINGS.allow("record not indexed") {
             warn!(bucket = self.bucket, key = self.key, log_type = self.log_type, error = %self.error, "record not indexed");
         }
@@ -360,7 +421,10 @@ pub struct DocumentSettled<'a> {
 
 impl Emit for DocumentSettled<'_> {
     fn emit(self) {
-        METRICS.records.with_label_values(&[self.log_type, self.outcome.label()]).inc();
+        METRICS
+            .records
+            .with_label_values(&[self.log_type, self.outcome.label()])
+            .inc();
         if matches!(self.outcome, Settled::Indexed | Settled::Duplicate) {
             return;
         }
@@ -388,8 +452,14 @@ pub struct BulkAnswered {
 
 impl Emit for BulkAnswered {
     fn emit(self) {
-        METRICS.bulk_requests.with_label_values(&[self.outcome]).inc();
-        METRICS.bulk_duration.with_label_values(&[self.outcome]).observe(self.elapsed.as_secs_f64());
+        METRICS
+            .bulk_requests
+            .with_label_values(&[self.outcome])
+            .inc();
+        METRICS
+            .bulk_duration
+            .with_label_values(&[self.outcome])
+            .observe(self.elapsed.as_secs_f64());
     }
 }
 
@@ -399,7 +469,10 @@ pub struct BulkItemAnswered {
 
 impl Emit for BulkItemAnswered {
     fn emit(self) {
-        METRICS.bulk_items.with_label_values(&[status_class(self.status)]).inc();
+        METRICS
+            .bulk_items
+            .with_label_values(&[status_class(self.status)])
+            .inc();
     }
 }
 
@@ -413,8 +486,16 @@ pub struct BulkRetried<'a> {
 
 impl Emit for BulkRetried<'_> {
     fn emit(self) {
-        let label = if self.whole_request { "request" } else { "item" };
-        let n = if self.whole_request { 1 } else { self.documents as u64 };
+        let label = if self.whole_request {
+            "request"
+        } else {
+            "item"
+        };
+        let n = if self.whole_request {
+            1
+        } else {
+            self.documents as u64
+        };
         METRICS.bulk_retries.with_label_values(&[label]).inc_by(n);
         debug!(documents = self.documents, delay = ?self.delay, reason = self.reason, "retrying bulk");
     }
@@ -430,12 +511,24 @@ pub struct DeadLettersStored<'a> {
 
 impl Emit for DeadLettersStored<'_> {
     fn emit(self) {
-        let outcome = if self.error.is_some() { "failed" } else { "written" };
+        let outcome = if self.error.is_some() {
+            "failed"
+        } else {
+            "written"
+        };
         for log_type in self.log_types {
-            METRICS.dead_letters.with_label_values(&[log_type, outcome]).inc();
+            METRICS
+                .dead_letters
+                .with_label_values(&[log_type, outcome])
+                .inc();
         }
         match self.error {
-            None => info!(count = self.log_types.len(), store = self.store, name = self.name, "dead letters written"),
+            None => info!(
+                count = self.log_types.len(),
+                store = self.store,
+                name = self.name,
+                "dead letters written"
+            ),
             Some(e) => error!(
                 count = self.log_types.len(),
                 store = self.store,
@@ -453,7 +546,9 @@ pub struct BytesBudget {
 
 impl Emit for BytesBudget {
     fn emit(self) {
-        METRICS.bytes_in_flight_limit.set(i64::try_from(self.bytes).unwrap_or(i64::MAX));
+        METRICS
+            .bytes_in_flight_limit
+            .set(i64::try_from(self.bytes).unwrap_or(i64::MAX));
     }
 }
 

@@ -1,8 +1,8 @@
 //! `/metrics` (Prometheus text), `/healthz` (the process's loops are turning)
 //! and `/readyz` (OpenSearch and the queue answered, templates installed).
 
-use std::net::SocketAddr;
 use std::io::{Read, Write};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};

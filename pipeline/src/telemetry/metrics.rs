@@ -4,7 +4,8 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -42,43 +43,66 @@ pub struct Metrics {
 
 fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric definition");
-    registry.register(Box::new(c.clone())).expect("unique metric name");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("unique metric name");
     c
 }
 
 fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
     let c = IntCounter::new(name, help).expect("valid metric definition");
-    registry.register(Box::new(c.clone())).expect("unique metric name");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("unique metric name");
     c
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
     let g = IntGauge::new(name, help).expect("valid metric definition");
-    registry.register(Box::new(g.clone())).expect("unique metric name");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("unique metric name");
     g
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     let r = Registry::new();
     let bulk_duration = HistogramVec::new(
-        HistogramOpts::new("siem_bulk_request_duration_seconds", "Duration of _bulk requests.")
-            .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+        HistogramOpts::new(
+            "siem_bulk_request_duration_seconds",
+            "Duration of _bulk requests.",
+        )
+        .buckets(vec![
+            0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+        ]),
         &["outcome"],
     )
     .expect("valid metric definition");
-    r.register(Box::new(bulk_duration.clone())).expect("unique metric name");
+    r.register(Box::new(bulk_duration.clone()))
+        .expect("unique metric name");
     let ack_lag = Histogram::with_opts(
         HistogramOpts::new(
             "siem_message_lag_seconds",
             "Time from a notification's arrival on the queue to its deletion.",
         )
-        .buckets(vec![0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0]),
+        .buckets(vec![
+            0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0,
+        ]),
     )
     .expect("valid metric definition");
-    r.register(Box::new(ack_lag.clone())).expect("unique metric name");
+    r.register(Box::new(ack_lag.clone()))
+        .expect("unique metric name");
     Metrics {
-        messages_received: counter(&r, "siem_sqs_messages_received_total", "SQS messages received."),
-        messages_deleted: counter(&r, "siem_sqs_messages_deleted_total", "SQS messages deleted after completion."),
+        messages_received: counter(
+            &r,
+            "siem_sqs_messages_received_total",
+            "SQS messages received.",
+        ),
+        messages_deleted: counter(
+            &r,
+            "siem_sqs_messages_deleted_total",
+            "SQS messages deleted after completion.",
+        ),
         messages_returned: counter(
             &r,
             "siem_sqs_messages_returned_total",
@@ -96,28 +120,66 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "SQS messages that are not a known notification (left for the redrive policy).",
             &["reason"],
         ),
-        sqs_errors: counter_vec(&r, "siem_sqs_errors_total", "Failed SQS calls.", &["operation"]),
-        objects: counter_vec(&r, "siem_s3_objects_total", "S3 objects processed.", &["log_type", "outcome"]),
-        object_bytes: counter_vec(&r, "siem_s3_object_bytes_total", "Bytes read from S3 (as stored).", &["log_type"]),
+        sqs_errors: counter_vec(
+            &r,
+            "siem_sqs_errors_total",
+            "Failed SQS calls.",
+            &["operation"],
+        ),
+        objects: counter_vec(
+            &r,
+            "siem_s3_objects_total",
+            "S3 objects processed.",
+            &["log_type", "outcome"],
+        ),
+        object_bytes: counter_vec(
+            &r,
+            "siem_s3_object_bytes_total",
+            "Bytes read from S3 (as stored).",
+            &["log_type"],
+        ),
         decompressed_bytes: counter_vec(
             &r,
             "siem_decompressed_bytes_total",
             "Bytes after decompression.",
             &["log_type"],
         ),
-        records: counter_vec(&r, "siem_records_total", "Records by log type and outcome.", &["log_type", "outcome"]),
-        bulk_requests: counter_vec(&r, "siem_bulk_requests_total", "_bulk requests sent.", &["outcome"]),
+        records: counter_vec(
+            &r,
+            "siem_records_total",
+            "Records by log type and outcome.",
+            &["log_type", "outcome"],
+        ),
+        bulk_requests: counter_vec(
+            &r,
+            "siem_bulk_requests_total",
+            "_bulk requests sent.",
+            &["outcome"],
+        ),
         bulk_duration,
-        bulk_items: counter_vec(&r, "siem_bulk_items_total", "_bulk response items by status class.", &["status"]),
+        bulk_items: counter_vec(
+            &r,
+            "siem_bulk_items_total",
+            "_bulk response items by status class.",
+            &["status"],
+        ),
         bulk_retries: counter_vec(
             &r,
             "siem_bulk_retries_total",
             "Bulk retries, of whole requests or of items.",
             &["reason"],
         ),
-        messages_in_flight: gauge(&r, "siem_messages_in_flight", "SQS messages being processed."),
+        messages_in_flight: gauge(
+            &r,
+            "siem_messages_in_flight",
+            "SQS messages being processed.",
+        ),
         objects_in_flight: gauge(&r, "siem_objects_in_flight", "S3 objects being read."),
-        documents_in_flight: gauge(&r, "siem_documents_in_flight", "Documents normalized but not yet settled."),
+        documents_in_flight: gauge(
+            &r,
+            "siem_documents_in_flight",
+            "Documents normalized but not yet settled.",
+        ),
         ack_lag,
         dead_letters: counter_vec(
             &r,
@@ -133,14 +195,21 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         ),
         queue_messages: {
             let g = prometheus::IntGaugeVec::new(
-                Opts::new("siem_sqs_queue_messages", "Approximate messages in the queue, by state."),
+                Opts::new(
+                    "siem_sqs_queue_messages",
+                    "Approximate messages in the queue, by state.",
+                ),
                 &["state"],
             )
             .expect("valid metric definition");
             r.register(Box::new(g.clone())).expect("unique metric name");
             g
         },
-        bytes_in_flight: gauge(&r, "siem_bytes_in_flight", "Bulk bytes between normalization and OpenSearch."),
+        bytes_in_flight: gauge(
+            &r,
+            "siem_bytes_in_flight",
+            "Bulk bytes between normalization and OpenSearch.",
+        ),
         bytes_in_flight_limit: gauge(
             &r,
             "siem_bytes_in_flight_limit",

@@ -47,7 +47,10 @@ impl RateLimit {
             }
             _ => {
                 if state.suppressed > 0 {
-                    warn!(suppressed = state.suppressed, what, "similar warnings were suppressed");
+                    warn!(
+                        suppressed = state.suppressed,
+                        what, "similar warnings were suppressed"
+                    );
                     state.suppressed = 0;
                 }
                 state.last = Some(now);

@@ -43,7 +43,12 @@ struct Event {
 }
 
 impl Event {
-    fn new(action: &'static str, category: &'static str, types: &[&'static str], outcome: Option<&'static str>) -> Self {
+    fn new(
+        action: &'static str,
+        category: &'static str,
+        types: &[&'static str],
+        outcome: Option<&'static str>,
+    ) -> Self {
         Event {
             action,
             category,
@@ -69,8 +74,8 @@ pub fn describe(
             "sshd" | "sshd-session" => sshd(message, doc, related),
             "sudo" => sudo(message, doc, related),
             "su" => su(message, doc, related),
-            "useradd" | "usermod" | "userdel" | "groupadd" | "groupdel" | "groupmod" | "passwd" | "chpasswd"
-            | "gpasswd" => shadow_utils(message, doc, related),
+            "useradd" | "usermod" | "userdel" | "groupadd" | "groupdel" | "groupmod" | "passwd"
+            | "chpasswd" | "gpasswd" => shadow_utils(message, doc, related),
             _ => None,
         }
     };
@@ -91,7 +96,9 @@ fn user(doc: &mut EcsDocument, related: &mut Related, path: &str, name: Option<&
 /// `IP port N…`, `IP`, or a host name (only an IP sets `source.ip`).
 fn source(doc: &mut EcsDocument, related: &mut Related, endpoint: &str) {
     let mut words = endpoint.split_whitespace();
-    let Some(address) = words.next().map(|a| a.trim_end_matches([':', ','])) else { return };
+    let Some(address) = words.next().map(|a| a.trim_end_matches([':', ','])) else {
+        return;
+    };
     doc.set("source.address", address);
     if let Ok(ip) = address.parse::<IpAddr>() {
         doc.set("source.ip", ip.to_string());
@@ -102,7 +109,11 @@ fn source(doc: &mut EcsDocument, related: &mut Related, endpoint: &str) {
     }
     if words.next() == Some("port") {
         // `41003`, `41003:11:` (Received disconnect), `41003,`.
-        let port = words.next().map(|p| p.split(|c: char| !c.is_ascii_digit()).next().unwrap_or_default());
+        let port = words.next().map(|p| {
+            p.split(|c: char| !c.is_ascii_digit())
+                .next()
+                .unwrap_or_default()
+        });
         doc.set_opt("source.port", port.and_then(|p| p.parse::<u16>().ok()));
     }
 }
@@ -114,10 +125,15 @@ fn user_from(s: &str) -> Option<(&str, &str)> {
 }
 
 fn strip_user_prefix(s: &str) -> &str {
-    ["invalid user ", "illegal user ", "authenticating user ", "user "]
-        .iter()
-        .find_map(|p| s.strip_prefix(p))
-        .unwrap_or(s)
+    [
+        "invalid user ",
+        "illegal user ",
+        "authenticating user ",
+        "user ",
+    ]
+    .iter()
+    .find_map(|p| s.strip_prefix(p))
+    .unwrap_or(s)
 }
 
 /// `[invalid user |authenticating user |user ]USER IP port N`, `IP port N`
@@ -142,7 +158,12 @@ fn sshd(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> 
         let (name, endpoint) = user_from(rest)?;
         user(doc, related, "user.name", Some(name));
         source(doc, related, endpoint);
-        return Some(Event::new("ssh_login", "authentication", &["start"], Some("success")));
+        return Some(Event::new(
+            "ssh_login",
+            "authentication",
+            &["start"],
+            Some("success"),
+        ));
     }
     if let Some(rest) = m.strip_prefix("Failed ") {
         let (method, rest) = rest.split_once(" for ")?;
@@ -150,45 +171,92 @@ fn sshd(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> 
         user(doc, related, "user.name", Some(name));
         source(doc, related, endpoint);
         if method == "none" {
-            return Some(Event::new("ssh_auth_methods_query", "authentication", &["info"], None));
+            return Some(Event::new(
+                "ssh_auth_methods_query",
+                "authentication",
+                &["info"],
+                None,
+            ));
         }
-        return Some(Event::new("ssh_login", "authentication", &["start"], Some("failure")));
+        return Some(Event::new(
+            "ssh_login",
+            "authentication",
+            &["start"],
+            Some("failure"),
+        ));
     }
     if let Some(rest) = m.strip_prefix("Invalid user ") {
         let (name, endpoint) = rest.rsplit_once(" from ")?;
         user(doc, related, "user.name", Some(name));
         source(doc, related, endpoint);
-        return Some(Event::new("ssh_invalid_user", "authentication", &["info"], None));
+        return Some(Event::new(
+            "ssh_invalid_user",
+            "authentication",
+            &["info"],
+            None,
+        ));
     }
     if let Some(rest) = m.strip_prefix("error: maximum authentication attempts exceeded for ") {
         let (name, endpoint) = user_from(rest)?;
         user(doc, related, "user.name", Some(name));
         source(doc, related, endpoint);
-        return Some(Event::new("ssh_max_auth_attempts", "authentication", &["info"], None));
+        return Some(Event::new(
+            "ssh_max_auth_attempts",
+            "authentication",
+            &["info"],
+            None,
+        ));
     }
-    let closed = ["Disconnected from ", "Connection closed by ", "Connection reset by "]
-        .iter()
-        .find_map(|p| m.strip_prefix(p));
+    let closed = [
+        "Disconnected from ",
+        "Connection closed by ",
+        "Connection reset by ",
+    ]
+    .iter()
+    .find_map(|p| m.strip_prefix(p));
     if let Some(rest) = closed {
         peer(doc, related, rest);
-        return Some(Event::new("ssh_disconnect", "network", &["connection", "end"], None));
+        return Some(Event::new(
+            "ssh_disconnect",
+            "network",
+            &["connection", "end"],
+            None,
+        ));
     }
     // `Disconnecting authenticating user root IP port N: Too many
     // authentication failures [preauth]`; before OpenSSH 7.6 no peer:
     // `Disconnecting: Too many authentication failures [preauth]`.
-    if let Some((who, reason)) = m.strip_prefix("Disconnecting").and_then(|r| r.split_once(": ")) {
+    if let Some((who, reason)) = m
+        .strip_prefix("Disconnecting")
+        .and_then(|r| r.split_once(": "))
+    {
         peer(doc, related, who);
         let reason = reason.trim_end_matches("[preauth]").trim();
         doc.set_opt("event.reason", Some(reason).filter(|r| !r.is_empty()));
-        return Some(Event::new("ssh_disconnect", "network", &["connection", "end"], None));
+        return Some(Event::new(
+            "ssh_disconnect",
+            "network",
+            &["connection", "end"],
+            None,
+        ));
     }
     if let Some(rest) = m.strip_prefix("Received disconnect from ") {
         source(doc, related, rest);
-        return Some(Event::new("ssh_disconnect", "network", &["connection", "end"], None));
+        return Some(Event::new(
+            "ssh_disconnect",
+            "network",
+            &["connection", "end"],
+            None,
+        ));
     }
     if let Some(rest) = m.strip_prefix("Did not receive identification string from ") {
         source(doc, related, rest);
-        return Some(Event::new("ssh_no_identification", "network", &["connection"], None));
+        return Some(Event::new(
+            "ssh_no_identification",
+            "network",
+            &["connection"],
+            None,
+        ));
     }
     if m.contains("POSSIBLE BREAK-IN ATTEMPT") {
         // `reverse mapping checking getaddrinfo for HOST [IP] failed …` or
@@ -197,11 +265,19 @@ fn sshd(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> 
             .split_once('[')
             .and_then(|(_, r)| r.split_once(']'))
             .map(|(ip, _)| ip)
-            .or_else(|| m.strip_prefix("Address ").and_then(|r| r.split_whitespace().next()));
+            .or_else(|| {
+                m.strip_prefix("Address ")
+                    .and_then(|r| r.split_whitespace().next())
+            });
         if let Some(ip) = ip {
             source(doc, related, ip);
         }
-        return Some(Event::new("ssh_possible_break_in", "intrusion_detection", &["info"], None));
+        return Some(Event::new(
+            "ssh_possible_break_in",
+            "intrusion_detection",
+            &["info"],
+            None,
+        ));
     }
     None
 }
@@ -240,20 +316,35 @@ fn sudo(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> 
     // held a space comes out as two, which the line cannot tell apart.
     if let Some(command) = command.filter(|c| !c.is_empty()) {
         doc.set("process.command_line", command);
-        doc.set("process.args", command.split_whitespace().collect::<Vec<_>>());
+        doc.set(
+            "process.args",
+            command.split_whitespace().collect::<Vec<_>>(),
+        );
     }
     doc.set_opt("event.reason", reason);
-    let outcome = if reason.is_some() { "failure" } else { "success" };
+    let outcome = if reason.is_some() {
+        "failure"
+    } else {
+        "success"
+    };
     Some(Event::new("sudo", "process", &["start"], Some(outcome)))
 }
 
 fn su(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
     // Debian: `Successful su for TARGET by USER` / `FAILED su for TARGET by USER`.
-    for (prefix, outcome) in [("Successful su for ", "success"), ("FAILED su for ", "failure")] {
+    for (prefix, outcome) in [
+        ("Successful su for ", "success"),
+        ("FAILED su for ", "failure"),
+    ] {
         if let Some((target, name)) = m.strip_prefix(prefix).and_then(|r| r.split_once(" by ")) {
             user(doc, related, "user.name", Some(name));
             user(doc, related, "user.effective.name", Some(target));
-            return Some(Event::new("su", "authentication", &["start"], Some(outcome)));
+            return Some(Event::new(
+                "su",
+                "authentication",
+                &["start"],
+                Some(outcome),
+            ));
         }
     }
     // util-linux: `(to TARGET) USER on TTY` / `FAILED SU (to TARGET) USER on TTY`.
@@ -265,7 +356,12 @@ fn su(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
     let name = rest.split_once(" on ").map_or(rest, |(n, _)| n);
     user(doc, related, "user.name", Some(name));
     user(doc, related, "user.effective.name", Some(target));
-    Some(Event::new("su", "authentication", &["start"], Some(outcome)))
+    Some(Event::new(
+        "su",
+        "authentication",
+        &["start"],
+        Some(outcome),
+    ))
 }
 
 /// `NAME(uid=N)` → `NAME`; `(uid=0)` → empty.
@@ -295,7 +391,9 @@ fn pam(module: &str, text: &str, doc: &mut EcsDocument, related: &mut Related) -
 /// `requirement "EXPR" not met by user "USER"` (or `was met`): a condition
 /// of the PAM stack on the account, checked for each attempt.
 fn pam_succeed_if(text: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<Event> {
-    let (requirement, name) = text.strip_prefix("requirement ")?.rsplit_once(" by user ")?;
+    let (requirement, name) = text
+        .strip_prefix("requirement ")?
+        .rsplit_once(" by user ")?;
     let action = if requirement.ends_with(" not met") {
         "pam_requirement_not_met"
     } else if requirement.ends_with(" was met") {
@@ -303,7 +401,12 @@ fn pam_succeed_if(text: &str, doc: &mut EcsDocument, related: &mut Related) -> O
     } else {
         return None;
     };
-    user(doc, related, "user.name", Some(name.trim().trim_matches('"')));
+    user(
+        doc,
+        related,
+        "user.name",
+        Some(name.trim().trim_matches('"')),
+    );
     Some(Event::new(action, "authentication", &["info"], None))
 }
 
@@ -330,15 +433,30 @@ fn pam_unix(text: &str, doc: &mut EcsDocument, related: &mut Related) -> Option<
     // others when the handle ends: the attempts are the application's lines.
     if let Some(rest) = text.strip_prefix("authentication failure;") {
         failure_record(doc, related, rest);
-        return Some(Event::new("authentication_failure", "authentication", &["info"], None));
+        return Some(Event::new(
+            "authentication_failure",
+            "authentication",
+            &["info"],
+            None,
+        ));
     }
     if let Some(rest) = more_failures(text) {
         failure_record(doc, related, rest);
-        return Some(Event::new("more_authentication_failures", "authentication", &["info"], None));
+        return Some(Event::new(
+            "more_authentication_failures",
+            "authentication",
+            &["info"],
+            None,
+        ));
     }
     if let Some(name) = text.strip_prefix("password changed for ") {
         user(doc, related, "user.target.name", Some(name));
-        return Some(Event::new("password_changed", "iam", &["user", "change"], Some("success")));
+        return Some(Event::new(
+            "password_changed",
+            "iam",
+            &["user", "change"],
+            Some("success"),
+        ));
     }
     None
 }
@@ -366,7 +484,12 @@ fn failure_record(doc: &mut EcsDocument, related: &mut Related, rest: &str) {
             user(doc, related, "user.name", Some(real));
             user(doc, related, "user.effective.name", Some(account));
         }
-        (account, real) => user(doc, related, "user.name", account.or(real).or(field("logname"))),
+        (account, real) => user(
+            doc,
+            related,
+            "user.name",
+            account.or(real).or(field("logname")),
+        ),
     }
     if let Some(rhost) = field("rhost") {
         source(doc, related, rhost);
@@ -391,35 +514,73 @@ fn shadow_utils(m: &str, doc: &mut EcsDocument, related: &mut Related) -> Option
         user(doc, related, "user.target.name", kv(rest, "name"));
         doc.set_opt("user.target.id", kv(rest, "UID"));
         doc.set_opt("group.id", kv(rest, "GID"));
-        return Some(Event::new("user_created", "iam", &["user", "creation"], Some("success")));
+        return Some(Event::new(
+            "user_created",
+            "iam",
+            &["user", "creation"],
+            Some("success"),
+        ));
     }
     if let Some(rest) = m.strip_prefix("new group: ") {
         doc.set_opt("group.name", kv(rest, "name"));
         doc.set_opt("group.id", kv(rest, "GID"));
-        return Some(Event::new("group_created", "iam", &["group", "creation"], Some("success")));
+        return Some(Event::new(
+            "group_created",
+            "iam",
+            &["group", "creation"],
+            Some("success"),
+        ));
     }
     if let Some((name, rest)) = quoted(m, "add ") {
-        let group = quoted(rest.trim_start(), "to group ").or_else(|| quoted(rest.trim_start(), "to shadow group "));
+        let group = quoted(rest.trim_start(), "to group ")
+            .or_else(|| quoted(rest.trim_start(), "to shadow group "));
         user(doc, related, "user.target.name", Some(name));
         doc.set_opt("group.name", group.map(|(g, _)| g));
-        return Some(Event::new("user_added_to_group", "iam", &["group", "change"], Some("success")));
+        return Some(Event::new(
+            "user_added_to_group",
+            "iam",
+            &["group", "change"],
+            Some("success"),
+        ));
     }
     if let Some((name, _)) = quoted(m, "delete user ") {
         user(doc, related, "user.target.name", Some(name));
-        return Some(Event::new("user_deleted", "iam", &["user", "deletion"], Some("success")));
+        return Some(Event::new(
+            "user_deleted",
+            "iam",
+            &["user", "deletion"],
+            Some("success"),
+        ));
     }
-    if let Some((group, _)) = quoted(m, "group ").filter(|(_, rest)| rest.trim_start().starts_with("removed")) {
+    if let Some((group, _)) =
+        quoted(m, "group ").filter(|(_, rest)| rest.trim_start().starts_with("removed"))
+    {
         doc.set("group.name", group);
-        return Some(Event::new("group_deleted", "iam", &["group", "deletion"], Some("success")));
+        return Some(Event::new(
+            "group_deleted",
+            "iam",
+            &["group", "deletion"],
+            Some("success"),
+        ));
     }
     if let Some((group, _)) = quoted(m, "removed group ") {
         doc.set("group.name", group);
-        return Some(Event::new("group_deleted", "iam", &["group", "deletion"], Some("success")));
+        return Some(Event::new(
+            "group_deleted",
+            "iam",
+            &["group", "deletion"],
+            Some("success"),
+        ));
     }
     for prefix in ["change user ", "lock user ", "unlock user "] {
         if let Some((name, _)) = quoted(m, prefix) {
             user(doc, related, "user.target.name", Some(name));
-            return Some(Event::new("user_changed", "iam", &["user", "change"], Some("success")));
+            return Some(Event::new(
+                "user_changed",
+                "iam",
+                &["user", "change"],
+                Some("success"),
+            ));
         }
     }
     None
@@ -439,13 +600,17 @@ mod tests {
     }
 
     fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
-        path.split('.').fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
+        path.split('.')
+            .fold(v, |v, p| v.get(p).unwrap_or(&Value::Null))
     }
 
     #[test]
     fn accepted_publickey_is_a_successful_ssh_login() {
-        let d = describe_doc("sshd", "Accepted publickey for alice from 198.51.100.4 port 50022 ssh2: ED25519 SHA256:abc")
-            .expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            "Accepted publickey for alice from 198.51.100.4 port 50022 ssh2: ED25519 SHA256:abc",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "event.action"), "ssh_login");
         assert_eq!(at(&d, "event.outcome"), "success");
         assert_eq!(at(&d, "event.category"), &json!(["authentication"]));
@@ -456,8 +621,11 @@ mod tests {
 
     #[test]
     fn failed_password_for_an_invalid_user_names_the_user_tried() {
-        let d = describe_doc("sshd", "Failed password for invalid user admin from 203.0.113.50 port 41000 ssh2")
-            .expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            "Failed password for invalid user admin from 203.0.113.50 port 41000 ssh2",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "event.outcome"), "failure");
         assert_eq!(at(&d, "user.name"), "admin");
         assert_eq!(at(&d, "related.ip"), &json!(["203.0.113.50"]));
@@ -473,15 +641,25 @@ mod tests {
 
     #[test]
     fn preauth_disconnects_name_the_user_and_the_address() {
-        let d = describe_doc("sshd", "Disconnected from invalid user admin 203.0.113.50 port 41000 [preauth]")
-            .expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            "Disconnected from invalid user admin 203.0.113.50 port 41000 [preauth]",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "user.name"), "admin");
         assert_eq!(at(&d, "source.port"), 41000);
-        let d = describe_doc("sshd", "Connection closed by 203.0.113.50 port 41002 [preauth]").expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            "Connection closed by 203.0.113.50 port 41002 [preauth]",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "user"), &Value::Null);
         assert_eq!(at(&d, "source.ip"), "203.0.113.50");
-        let d = describe_doc("sshd", "Received disconnect from 203.0.113.50 port 41003:11: Bye Bye [preauth]")
-            .expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            "Received disconnect from 203.0.113.50 port 41003:11: Bye Bye [preauth]",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "source.port"), 41003);
     }
 
@@ -498,8 +676,11 @@ mod tests {
 
     #[test]
     fn a_sudo_line_is_logged_by_sudo_and_runs_its_command_as_the_target_user() {
-        let d = describe_doc("sudo", "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat /etc/shadow")
-            .expect("recognised");
+        let d = describe_doc(
+            "sudo",
+            "alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/cat /etc/shadow",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "user.name"), "alice");
         assert_eq!(at(&d, "user.effective.name"), "root");
         assert_eq!(at(&d, "related.user"), &json!(["alice", "root"]));
@@ -525,7 +706,10 @@ mod tests {
     #[test]
     fn su_in_both_spellings() {
         let d = describe_doc("su", "(to root) alice on pts/0").expect("recognised");
-        assert_eq!((at(&d, "user.name"), at(&d, "user.effective.name")), (&json!("alice"), &json!("root")));
+        assert_eq!(
+            (at(&d, "user.name"), at(&d, "user.effective.name")),
+            (&json!("alice"), &json!("root"))
+        );
         let d = describe_doc("su", "FAILED su for root by bob").expect("recognised");
         assert_eq!(at(&d, "event.outcome"), "failure");
         assert_eq!(at(&d, "user.name"), "bob");
@@ -533,15 +717,25 @@ mod tests {
 
     #[test]
     fn pam_sessions_open_and_close() {
-        let d = describe_doc("sshd", "pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)")
-            .expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            "pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "event.type"), &json!(["start"]));
         assert_eq!(at(&d, "user.name"), "alice");
-        let d = describe_doc("su", "pam_unix(su:session): session opened for user root(uid=0) by alice(uid=1000)")
-            .expect("recognised");
+        let d = describe_doc(
+            "su",
+            "pam_unix(su:session): session opened for user root(uid=0) by alice(uid=1000)",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "user.name"), "alice");
         assert_eq!(at(&d, "user.effective.name"), "root");
-        let d = describe_doc("sshd", "pam_unix(sshd:session): session closed for user alice").expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            "pam_unix(sshd:session): session closed for user alice",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "event.type"), &json!(["end"]));
     }
 
@@ -565,8 +759,11 @@ mod tests {
 
     #[test]
     fn a_pam_succeed_if_line_names_the_user() {
-        let d = describe_doc("sshd", r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root""#)
-            .expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root""#,
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "user.name"), "root");
         assert_eq!(at(&d, "related.user"), &json!(["root"]));
         assert_eq!(at(&d, "event.action"), "pam_requirement_not_met");
@@ -580,16 +777,33 @@ mod tests {
 
     #[test]
     fn other_pam_modules_and_look_alike_texts_are_not_recognised() {
-        assert!(describe_doc("sshd", "pam_systemd(sshd:session): Failed to create session: Connection refused").is_none());
-        assert!(describe_doc("sshd", r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" by user"#).is_none());
+        assert!(
+            describe_doc(
+                "sshd",
+                "pam_systemd(sshd:session): Failed to create session: Connection refused"
+            )
+            .is_none()
+        );
+        assert!(
+            describe_doc(
+                "sshd",
+                r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" by user"#
+            )
+            .is_none()
+        );
         assert!(describe_doc("sshd", "pam_succeed_if(sshd:auth): requirement").is_none());
         assert!(describe_doc("cron", "some text (with a parenthesis): and a colon").is_none());
     }
 
     /// Categorized as authentication, but not as an attempt of its own.
     fn assert_reports_on_attempts(program: &str, message: &str) -> Value {
-        let d = describe_doc(program, message).unwrap_or_else(|| panic!("not recognised: {message}"));
-        assert_eq!(at(&d, "event.category"), &json!(["authentication"]), "{message}");
+        let d =
+            describe_doc(program, message).unwrap_or_else(|| panic!("not recognised: {message}"));
+        assert_eq!(
+            at(&d, "event.category"),
+            &json!(["authentication"]),
+            "{message}"
+        );
         assert_eq!(at(&d, "event.type"), &json!(["info"]), "{message}");
         assert_eq!(at(&d, "event.outcome"), &Value::Null, "{message}");
         d
@@ -613,8 +827,12 @@ mod tests {
             "sudo",
             "pam_unix(sudo:auth): 1 more authentication failure; logname=bob uid=1117 euid=0 tty=/dev/pts/1 ruser=alice rhost=  user=root",
         );
-        assert_eq!((at(&d, "user.name"), at(&d, "user.effective.name")), (&json!("alice"), &json!("root")));
-        let requirement = r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root""#;
+        assert_eq!(
+            (at(&d, "user.name"), at(&d, "user.effective.name")),
+            (&json!("alice"), &json!("root"))
+        );
+        let requirement =
+            r#"pam_succeed_if(sshd:auth): requirement "uid >= 1000" not met by user "root""#;
         assert_reports_on_attempts("sshd", requirement);
         assert!(describe_doc("sshd", "PAM x more authentication failures; user=root").is_none());
     }
@@ -626,10 +844,13 @@ mod tests {
             "error: maximum authentication attempts exceeded for root from 203.0.113.70 port 53110 ssh2 [preauth]",
         );
         assert_eq!(at(&d, "source.port"), 53110);
-        let d = assert_reports_on_attempts("sshd", "Invalid user admin from 203.0.113.71 port 40222");
-        assert_eq!(at(&d, "user.name"), "admin");
         let d =
-            assert_reports_on_attempts("sshd", "Failed none for invalid user admin from 203.0.113.71 port 40222 ssh2");
+            assert_reports_on_attempts("sshd", "Invalid user admin from 203.0.113.71 port 40222");
+        assert_eq!(at(&d, "user.name"), "admin");
+        let d = assert_reports_on_attempts(
+            "sshd",
+            "Failed none for invalid user admin from 203.0.113.71 port 40222 ssh2",
+        );
         assert_eq!(at(&d, "event.action"), "ssh_auth_methods_query");
         assert_eq!(at(&d, "user.name"), "admin");
     }
@@ -646,7 +867,11 @@ mod tests {
         assert_eq!(at(&d, "event.reason"), "Too many authentication failures");
         assert_eq!(at(&d, "user.name"), "root");
         assert_eq!(at(&d, "source.port"), 53110);
-        let d = describe_doc("sshd", "Disconnecting: Too many authentication failures [preauth]").expect("recognised");
+        let d = describe_doc(
+            "sshd",
+            "Disconnecting: Too many authentication failures [preauth]",
+        )
+        .expect("recognised");
         assert_eq!(at(&d, "source"), &Value::Null);
         assert_eq!(at(&d, "event.reason"), "Too many authentication failures");
         assert!(describe_doc("sshd", "Disconnecting").is_none());

@@ -70,7 +70,11 @@ pub fn parse(line: &str, reference: DateTime<Utc>) -> SyslogLine<'_> {
 fn strip_priority(line: &str) -> &str {
     let priority = line.strip_prefix('<').and_then(|rest| rest.split_once('>'));
     match priority {
-        Some((pri, rest)) if !pri.is_empty() && pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit()) => rest,
+        Some((pri, rest))
+            if !pri.is_empty() && pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            rest
+        }
         _ => line,
     }
 }
@@ -78,7 +82,9 @@ fn strip_priority(line: &str) -> &str {
 /// `TIMESTAMP HOST APP PROCID MSGID SD MSG`, with `-` for nil values.
 fn rfc5424(rest: &str) -> Option<SyslogLine<'_>> {
     let mut parts = rest.splitn(6, ' ');
-    let timestamp = DateTime::parse_from_rfc3339(parts.next()?).ok()?.with_timezone(&Utc);
+    let timestamp = DateTime::parse_from_rfc3339(parts.next()?)
+        .ok()?
+        .with_timezone(&Utc);
     let nil = |s: &'_ str| s != "-";
     let hostname = parts.next().filter(|s| nil(s));
     let program = parts.next().filter(|s| nil(s));
@@ -93,7 +99,10 @@ fn rfc5424(rest: &str) -> Option<SyslogLine<'_>> {
         // Structured data: skip `[...]` elements (no `]` inside values here).
         let mut r = rest;
         while r.starts_with('[') {
-            r = r.split_once(']').map(|(_, after)| after).unwrap_or_default();
+            r = r
+                .split_once(']')
+                .map(|(_, after)| after)
+                .unwrap_or_default();
         }
         r.trim_start()
     } else {
@@ -130,7 +139,9 @@ fn bsd_timestamp(body: &str, reference: DateTime<Utc>) -> Option<(DateTime<Utc>,
     let day: u32 = day.parse().ok()?;
     let (time, rest) = rest.split_once(' ')?;
     let time = chrono::NaiveTime::parse_from_str(time, "%H:%M:%S").ok()?;
-    let at = |year: i32| NaiveDate::from_ymd_opt(year, month, day).map(|d| NaiveDateTime::new(d, time).and_utc());
+    let at = |year: i32| {
+        NaiveDate::from_ymd_opt(year, month, day).map(|d| NaiveDateTime::new(d, time).and_utc())
+    };
     let limit = reference + Duration::days(1);
     // Feb 29 exists only in some years: look back until it fits.
     let timestamp = (0..8)
@@ -141,7 +152,10 @@ fn bsd_timestamp(body: &str, reference: DateTime<Utc>) -> Option<(DateTime<Utc>,
 
 /// `prog[pid]: message`, `prog: message`, or just the message.
 fn tag(rest: &str) -> (Option<&str>, Option<u32>, &str) {
-    let Some((tag, message)) = rest.split_once(": ").or_else(|| rest.strip_suffix(':').map(|t| (t, ""))) else {
+    let Some((tag, message)) = rest
+        .split_once(": ")
+        .or_else(|| rest.strip_suffix(':').map(|t| (t, "")))
+    else {
         return (None, None, rest);
     };
     if tag.contains(' ') || tag.is_empty() {
@@ -161,12 +175,17 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(s)
+            .expect("time")
+            .with_timezone(&Utc)
     }
 
     #[test]
     fn bsd_line_takes_the_year_of_the_reference() {
-        let l = parse("Nov 28 06:59:01 web-1 sshd[4242]: Accepted publickey", t("2026-11-28T07:00:00Z"));
+        let l = parse(
+            "Nov 28 06:59:01 web-1 sshd[4242]: Accepted publickey",
+            t("2026-11-28T07:00:00Z"),
+        );
         assert_eq!(l.timestamp, Some(t("2026-11-28T06:59:01Z")));
         assert_eq!(l.hostname, Some("web-1"));
         assert_eq!(l.program, Some("sshd"));
@@ -196,7 +215,10 @@ mod tests {
 
     #[test]
     fn space_padded_days_and_tags_without_pid_are_read() {
-        let l = parse("Jun  2 19:08:43 host.example.com sudo:      tsg : user NOT in sudoers", t("2026-11-28T07:00:00Z"));
+        let l = parse(
+            "Jun  2 19:08:43 host.example.com sudo:      tsg : user NOT in sudoers",
+            t("2026-11-28T07:00:00Z"),
+        );
         assert_eq!(l.timestamp, Some(t("2026-06-02T19:08:43Z")));
         assert_eq!(l.program, Some("sudo"));
         assert_eq!(l.pid, None);
@@ -205,18 +227,27 @@ mod tests {
 
     #[test]
     fn rfc3339_timestamps_carry_their_own_year_and_zone() {
-        let l = parse("2026-11-28T08:00:00.123456+01:00 web-1 sshd[7]: Connection closed", t("2020-01-01T00:00:00Z"));
+        let l = parse(
+            "2026-11-28T08:00:00.123456+01:00 web-1 sshd[7]: Connection closed",
+            t("2020-01-01T00:00:00Z"),
+        );
         assert_eq!(l.timestamp, Some(t("2026-11-28T07:00:00.123456Z")));
         assert_eq!(l.message, "Connection closed");
     }
 
     #[test]
     fn rfc5424_lines_are_read() {
-        let l = parse("<38>1 2026-11-28T07:00:00Z web-1 sshd 99 - - Accepted password", t("2020-01-01T00:00:00Z"));
+        let l = parse(
+            "<38>1 2026-11-28T07:00:00Z web-1 sshd 99 - - Accepted password",
+            t("2020-01-01T00:00:00Z"),
+        );
         assert_eq!(l.program, Some("sshd"));
         assert_eq!(l.pid, Some(99));
         assert_eq!(l.message, "Accepted password");
-        let l = parse("<38>1 2026-11-28T07:00:00Z web-1 sshd - - [x@1 a=\"b\"] hello", t("2020-01-01T00:00:00Z"));
+        let l = parse(
+            "<38>1 2026-11-28T07:00:00Z web-1 sshd - - [x@1 a=\"b\"] hello",
+            t("2020-01-01T00:00:00Z"),
+        );
         assert_eq!(l.message, "hello");
     }
 
