@@ -454,7 +454,9 @@ impl<R: BufRead> Framer<R> {
                         );
                     }
                     Some(b) => {
-                        return Err(self.structure(format!("expected a key, found {:?}", b as char)));
+                        return Err(
+                            self.structure(format!("expected a key, found {:?}", b as char))
+                        );
                     }
                 },
                 State::AfterObject => match self.skip_whitespace()? {

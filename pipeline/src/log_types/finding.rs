@@ -51,6 +51,37 @@ pub fn state_id(id: &str, updated: &str, finding: &Value, volatile: &[&str]) -> 
     )
 }
 
+/// Where a finding stands in its review, in the same words for every source
+/// (`siem.finding.status`): triage views count the open ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// New, notified, active: someone has to look at it.
+    Open,
+    /// Archived or suppressed, by an analyst or a rule.
+    Suppressed,
+    /// Fixed, closed, passed, or no longer present.
+    Resolved,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Suppressed => "suppressed",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    /// Suppressed when `archived` is `true` (GuardDuty, Macie), open otherwise.
+    pub fn archived_or_open(archived: Option<&Value>) -> Status {
+        if archived.and_then(Value::as_bool) == Some(true) {
+            Status::Suppressed
+        } else {
+            Status::Open
+        }
+    }
+}
+
 /// A time as the version of a finding's current state: epoch milliseconds.
 pub fn version(t: DateTime<Utc>) -> u64 {
     u64::try_from(t.timestamp_millis()).unwrap_or(0)

@@ -40,7 +40,7 @@
 use serde_json::Value;
 
 use super::eventbridge::{self, DetailTypes, Unwrapped};
-use super::finding::{count, date, ip, number, port, state_id};
+use super::finding::{Status, count, date, ip, number, port, state_id};
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json, parse_time};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -194,6 +194,8 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
         "event.end",
         date(at(&finding, &["service", "eventLastSeen"])),
     );
+    let status = Status::archived_or_open(at(&finding, &["service", "archived"]));
+    doc.set("siem.finding.status", status.label());
     if let Some(sev) = severity {
         doc.set("event.severity", (sev * 10.0).round() as i64);
         doc.set("siem.severity.label", severity_label(sev));
@@ -621,6 +623,14 @@ mod tests {
             .expect("normalizes");
         assert_eq!(out.len(), 1);
         out.remove(0)
+    }
+
+    #[test]
+    fn an_archived_finding_is_suppressed_and_any_other_open() {
+        let mut f = finding(5.0, json!({"actionType": "PORT_PROBE"}));
+        assert_eq!(get(&one(f.clone()), "siem.finding.status"), "open");
+        f["service"]["archived"] = json!(true);
+        assert_eq!(get(&one(f), "siem.finding.status"), "suppressed");
     }
 
     fn get<'a>(n: &'a Normalized, path: &str) -> &'a Value {

@@ -66,7 +66,7 @@ use serde_json::Value;
 
 use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::finding::{
-    PackageFields, array_at, at, date, ip, iso, label, last_segment, normalized_of_label,
+    PackageFields, Status, array_at, at, date, ip, iso, label, last_segment, normalized_of_label,
     not_an_object, number, one_or_many, port, push_unique, required_time, state_id, str_at,
     title_case,
 };
@@ -147,8 +147,16 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     doc.set("event.kind", "state");
     doc.set("event.provider", "inspector2.amazonaws.com");
     doc.set("event.id", arn);
+    // Inspector has no creation time: a finding is created when first seen.
+    doc.set("event.created", date(f.get("firstObservedAt")));
     doc.set("event.start", date(f.get("firstObservedAt")));
     doc.set("event.end", date(f.get("lastObservedAt")));
+    let status = match str_at(&f, &["status"]) {
+        Some("SUPPRESSED") => Status::Suppressed,
+        Some("CLOSED") => Status::Resolved,
+        _ => Status::Open,
+    };
+    doc.set("siem.finding.status", status.label());
     doc.set("observer.vendor", "AWS");
     doc.set("observer.product", "Inspector");
 
@@ -359,6 +367,27 @@ mod tests {
             "resources": [{"type": "AWS_EC2_INSTANCE", "id": "i-0abc", "region": "us-east-1",
                 "details": {"awsEc2Instance": {"ipV4Addresses": ["10.0.0.5", "198.51.100.7"], "type": "t3.micro", "platform": "AMAZON_LINUX_2023"}}}]
         })
+    }
+
+    #[test]
+    fn status_active_is_open_suppressed_is_suppressed_closed_is_resolved() {
+        for (status, expected) in [
+            ("ACTIVE", "open"),
+            ("SUPPRESSED", "suppressed"),
+            ("CLOSED", "resolved"),
+        ] {
+            let mut f = package_finding();
+            f["status"] = json!(status);
+            let n = run(f).expect("normalizes").remove(0);
+            assert_eq!(
+                n.document["siem"]["finding"]["status"], expected,
+                "{status}"
+            );
+            assert_eq!(
+                n.document["event"]["created"], "2022-09-28T11:12:16.000Z",
+                "first seen is when it was made"
+            );
+        }
     }
 
     fn run(v: Value) -> Result<Vec<Normalized>, NormalizeError> {

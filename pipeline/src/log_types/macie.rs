@@ -49,7 +49,7 @@ use serde_json::Value;
 
 use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::finding::{
-    count, date, ip, iso, label, normalized_of_label, not_an_object, number, required_time,
+    Status, count, date, ip, iso, label, normalized_of_label, not_an_object, number, required_time,
     state_id, str_at,
 };
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
@@ -141,6 +141,10 @@ fn normalize_finding(f: Value) -> Result<Normalized, NormalizeError> {
     doc.set("event.kind", "alert");
     doc.set("event.id", id);
     doc.set("event.created", date(f.get("createdAt")));
+    doc.set(
+        "siem.finding.status",
+        Status::archived_or_open(f.get("archived")).label(),
+    );
     base(&mut doc, &f);
 
     let score = number(f.get("severity").and_then(|s| s.get("score")));
@@ -358,6 +362,16 @@ mod tests {
             "resourcesAffected": {"s3Bucket": {"name": "hr-exports"},
                 "s3Object": {"key": "2026/11/payroll.csv", "extension": "csv", "size": 2048, "lastModified": "2026-11-26T08:00:00Z"}}
         })
+    }
+
+    #[test]
+    fn an_archived_finding_is_suppressed() {
+        let mut f = sensitive();
+        let n = run(f.clone()).expect("normalizes").remove(0);
+        assert_eq!(n.document["siem"]["finding"]["status"], "open");
+        f["archived"] = json!(true);
+        let n = run(f).expect("normalizes").remove(0);
+        assert_eq!(n.document["siem"]["finding"]["status"], "suppressed");
     }
 
     fn run(v: Value) -> Result<Vec<Normalized>, NormalizeError> {

@@ -76,30 +76,26 @@
 //! unexpectedly, still normalizes with what it has: only `Id` and a readable
 //! `UpdatedAt` are required.
 //!
-//! # Updates and the latest state
+//! # Updates and the current state
 //!
-//! The document id is `Id` plus `UpdatedAt`: every update of a finding is a
-//! document of its own (its history is kept), and the same update delivered
-//! twice (or once through `Imported` and once through a custom action) is one
-//! document. The current state of each finding is its newest `@timestamp` per
-//! `event.id`:
-//!
-//! ```json
-//! {"query": {"term": {"event.kind": "state"}},
-//!  "collapse": {"field": "event.id"},
-//!  "sort": [{"@timestamp": "desc"}]}
-//! ```
-//!
-//! and a finding is resolved when that latest document has
-//! `aws.securityhub.Workflow.Status: RESOLVED` or `aws.securityhub.RecordState: ARCHIVED`.
+//! Every distinct state of a finding is a document of its own (its history):
+//! the id is `Id`, `UpdatedAt` and a hash of the finding, so that a
+//! `BatchUpdateFindings` change that keeps `UpdatedAt` (a workflow status, a
+//! note) is kept too, and the same state delivered twice (or once through
+//! `Imported` and once through a custom action) is one document. The newest
+//! state of each finding is also kept in the current-findings index, under
+//! the finding key it shares with GuardDuty's own export.
+//! `siem.finding.status` says where it stands: `suppressed` for
+//! `Workflow.Status: SUPPRESSED`, `resolved` for `RESOLVED` or
+//! `RecordState: ARCHIVED`, `open` otherwise.
 
 use serde_json::Value;
 
 use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::finding::{
-    PackageFields, array_at, at, count, date, ip, iso, label, label_of_normalized, last_segment,
-    normalized_of_label, not_an_object, number, one_or_many, port, push_unique, required_time,
-    state_id, str_at, title_case,
+    PackageFields, Status, array_at, at, count, date, ip, iso, label, label_of_normalized,
+    last_segment, normalized_of_label, not_an_object, number, one_or_many, port, push_unique,
+    required_time, state_id, str_at, title_case,
 };
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
 use crate::decode::Framing;
@@ -202,6 +198,17 @@ fn product_field<'a>(f: &'a Value, name: &str) -> Option<&'a str> {
         .as_str()
 }
 
+/// `Workflow.Status` (or the older `WorkflowState`), then `RecordState`: an
+/// archived finding is no longer present at its source.
+fn status(f: &Value) -> Status {
+    let workflow = str_at(f, &["Workflow", "Status"]).or(str_at(f, &["WorkflowState"]));
+    match (workflow, str_at(f, &["RecordState"])) {
+        (Some("SUPPRESSED"), _) => Status::Suppressed,
+        (Some("RESOLVED"), _) | (_, Some("ARCHIVED")) => Status::Resolved,
+        _ => Status::Open,
+    }
+}
+
 /// `arn:aws:securityhub:us-east-1::product/aws/guardduty` → (`aws`, `guardduty`).
 fn product_arn_parts(f: &Value) -> (Option<&str>, Option<&str>) {
     let Some(rest) = str_at(f, &["ProductArn"])
@@ -242,6 +249,7 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     doc.set("event.start", date(f.get("FirstObservedAt")));
     doc.set("event.end", date(f.get("LastObservedAt")));
     doc.set("event.reference", str_at(&f, &["SourceUrl"]));
+    doc.set("siem.finding.status", status(&f).label());
 
     // Who produced the finding.
     let (arn_company, arn_product) = product_arn_parts(&f);
@@ -616,6 +624,31 @@ mod tests {
             .get(parts.next().unwrap_or_default())
             .unwrap_or(&Value::Null);
         parts.fold(first, |v, p| v.get(p).unwrap_or(&Value::Null))
+    }
+
+    #[test]
+    fn the_workflow_and_record_state_say_whether_a_finding_is_open() {
+        let status = |workflow: &str, record: &str| {
+            let mut f = control("FAILED");
+            f["Workflow"] = json!({"Status": workflow});
+            f["RecordState"] = json!(record);
+            let n = run(f).expect("normalizes").remove(0);
+            get(&n, "siem.finding.status").clone()
+        };
+        assert_eq!(status("NEW", "ACTIVE"), "open");
+        assert_eq!(status("NOTIFIED", "ACTIVE"), "open");
+        assert_eq!(status("SUPPRESSED", "ACTIVE"), "suppressed");
+        assert_eq!(status("RESOLVED", "ACTIVE"), "resolved");
+        assert_eq!(
+            status("NEW", "ARCHIVED"),
+            "resolved",
+            "no longer present at its source"
+        );
+        assert_eq!(
+            status("SUPPRESSED", "ARCHIVED"),
+            "suppressed",
+            "an analyst's decision stands"
+        );
     }
 
     fn event(detail_type: &str, findings: Vec<Value>) -> Value {
