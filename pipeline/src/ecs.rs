@@ -79,14 +79,17 @@ pub fn set_in(root: &mut Map<String, Value>, path: &str, value: impl Into<Value>
     map.insert(rest.to_owned(), value);
 }
 
-/// Gathers values for `related.ip`, `related.user`, `related.hosts` and
-/// `related.hash`, de-duplicated in first-seen order.
+/// Gathers the values an analyst pivots on, de-duplicated in first-seen
+/// order: `related.ip`, `related.user`, `related.hosts` (host names and EC2
+/// instance ids), `related.hash`, and `siem.access_key_id` (AWS access key
+/// ids, for which ECS has no field).
 #[derive(Debug, Default)]
 pub struct Related {
     ip: Vec<String>,
     user: Vec<String>,
     hosts: Vec<String>,
     hash: Vec<String>,
+    access_keys: Vec<String>,
 }
 
 impl Related {
@@ -102,6 +105,9 @@ impl Related {
     pub fn hash(&mut self, v: Option<&str>) {
         push_unique(&mut self.hash, v);
     }
+    pub fn access_key(&mut self, v: Option<&str>) {
+        push_unique(&mut self.access_keys, v);
+    }
 
     pub fn write_to(self, doc: &mut EcsDocument) {
         for (path, values) in [
@@ -109,6 +115,7 @@ impl Related {
             ("related.user", self.user),
             ("related.hosts", self.hosts),
             ("related.hash", self.hash),
+            ("siem.access_key_id", self.access_keys),
         ] {
             if !values.is_empty() {
                 doc.set(path, values);

@@ -25,7 +25,7 @@
 //! | [`geoip`] | GeoIP and ASN | `{source,destination,client,server}.{geo,as}.*` | `enrich.geoip_city` or `enrich.geoip_asn` |
 //! | [`direction`] | network direction | `network.direction` | `enrich.internal_networks` |
 //! | [`threat_intel`] | threat intelligence | `threat.enrichments[]`, `threat.indicator.*` | `enrich.threat_intel_lists` |
-//! | [`related`] | related fields | `related.{ip,user,hosts,hash}` | always, unless `enrich.related = false` |
+//! | [`related`] | related fields (host names and EC2 instance ids in `related.hosts`) | `related.{ip,user,hosts,hash}` | always, unless `enrich.related = false` |
 //!
 //! [`indicators`] reads indicator lists (text, CSV, STIX 2.1), [`source`]
 //! loads and reloads data from local files or S3, [`net`] classifies

@@ -32,8 +32,13 @@ const USERS: &[&str] = &[
     "process.user.name",
 ];
 
-/// Where `related.hosts` values come from, in order.
-const HOSTS: [&[&str]; 2] = [&["host.hostname", "host.name"], DOMAIN_FIELDS];
+/// Where `related.hosts` values come from, in order: an EC2 instance id is
+/// the host identifier analysts pivot on.
+const HOSTS: [&[&str]; 3] = [
+    &["host.hostname", "host.name"],
+    &["cloud.instance.id", "host.id"],
+    DOMAIN_FIELDS,
+];
 
 /// Where `related.hash` values come from: each kind of each owner, in order.
 const HASH_OWNERS: &[&str] = &[
@@ -216,6 +221,8 @@ mod tests {
             [
                 "host.hostname",
                 "host.name",
+                "cloud.instance.id",
+                "host.id",
                 "dns.question.name",
                 "url.domain",
                 "source.domain",

@@ -110,6 +110,7 @@ impl LogType for CloudTrail {
             "message",
             "related",
             "rule",
+            "siem.access_key_id",
             "siem.log_type",
             "source",
             "tags",
@@ -284,11 +285,53 @@ fn api_event(record: &Value, doc: &mut EcsDocument, related: &mut Related) {
         }
     }
     doc.set("user_agent.original", s(record, &["userAgent"]));
+    related.access_key(s(identity, &["accessKeyId"]));
+    for instance in instance_ids(record) {
+        related.host(Some(instance));
+    }
     if source == "iam.amazonaws.com" {
         let target = s(record, &["requestParameters", "userName"]);
         doc.set("user.target.name", target);
         related.user(target);
     }
+}
+
+/// The EC2 instances an event names, for `related.hosts`: the instance whose
+/// role made the call (an instance profile's session is named after its
+/// instance), and those in the request and response of EC2 calls.
+fn instance_ids(record: &Value) -> impl Iterator<Item = &str> {
+    let caller = s(record, &["userIdentity", "arn"])
+        .and_then(session_name)
+        .filter(|name| is_instance_id(name));
+    let named = s(record, &["requestParameters", "instanceId"]);
+    let sets = [
+        ["requestParameters", "instancesSet", "items"],
+        ["responseElements", "instancesSet", "items"],
+    ]
+    .into_iter()
+    .flat_map(move |path| {
+        record
+            .pointer(&format!("/{}", path.join("/")))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    })
+    .filter_map(|item| s(item, &["instanceId"]));
+    caller
+        .into_iter()
+        .chain(named)
+        .chain(sets)
+        .filter(|id| is_instance_id(id))
+}
+
+/// `i-` and 8 or 17 hexadecimal digits.
+pub fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").is_some_and(|hex| {
+        matches!(hex.len(), 8 | 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// The user fields of any `userIdentity.type`.
@@ -534,6 +577,48 @@ mod tests {
             "arn": "arn:aws:iam::123456789012:root", "accountId": "123456789012"}),
         ));
         assert_eq!(get(&n, "user.name"), "root");
+    }
+
+    #[test]
+    fn the_access_key_and_the_instances_an_event_names_are_pivots() {
+        let mut r = record(
+            json!({"type": "AssumedRole", "principalId": "AROAEXAMPLE:i-0123456789abcdef0",
+            "arn": "arn:aws:sts::123456789012:assumed-role/app-role/i-0123456789abcdef0",
+            "accountId": "123456789012", "accessKeyId": "ASIAEXAMPLESTOLEN01"}),
+        );
+        r["eventSource"] = json!("ec2.amazonaws.com");
+        r["eventName"] = json!("StopInstances");
+        r["requestParameters"] = json!({"instancesSet": {"items": [{"instanceId": "i-0aaaaaaaaaaaaaaa1"}, {"instanceId": "i-0aaaaaaaaaaaaaaa1"}]}});
+        r["responseElements"] = json!({"instancesSet": {"items": [{"instanceId": "i-0bbbbbbbbbbbbbbb2"}, {"instanceId": "not-an-instance"}]}});
+        let n = one(r);
+        assert_eq!(
+            get(&n, "siem.access_key_id"),
+            &json!(["ASIAEXAMPLESTOLEN01"])
+        );
+        assert_eq!(
+            get(&n, "related.hosts"),
+            &json!([
+                "i-0123456789abcdef0",
+                "i-0aaaaaaaaaaaaaaa1",
+                "i-0bbbbbbbbbbbbbbb2"
+            ]),
+            "the caller's instance first, each once"
+        );
+    }
+
+    #[test]
+    fn instance_ids_are_i_and_8_or_17_hex_digits() {
+        assert!(is_instance_id("i-0123abcd"));
+        assert!(is_instance_id("i-0123456789abcdef0"));
+        for not in [
+            "i-",
+            "i-0123ABCD",
+            "i-0123456789abcdef",
+            "session-name",
+            "i-0123abcz",
+        ] {
+            assert!(!is_instance_id(not), "{not}");
+        }
     }
 
     #[test]

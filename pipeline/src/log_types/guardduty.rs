@@ -234,6 +234,7 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
     // The affected resource.
     if let Some(instance) = resource.get("instanceDetails") {
         doc.set("cloud.instance.id", s(instance, &["instanceId"]));
+        related.host(s(instance, &["instanceId"]));
         doc.set("cloud.machine.type", s(instance, &["instanceType"]));
         doc.set(
             "cloud.availability_zone",
@@ -265,6 +266,7 @@ fn normalize_finding(finding: Value) -> Result<Normalized, NormalizeError> {
         doc.set("user.name", s(key, &["userName"]));
         doc.set("user.id", s(key, &["principalId"]));
         related.user(s(key, &["userName"]));
+        related.access_key(s(key, &["accessKeyId"]));
     }
     if let Some(eks) = resource.get("eksClusterDetails") {
         doc.set("orchestrator.cluster.name", s(eks, &["name"]));

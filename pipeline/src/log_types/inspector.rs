@@ -305,6 +305,7 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
             let ec2 = details.get("awsEc2Instance").unwrap_or(&Value::Null);
             doc.set("cloud.instance.id", rid);
             doc.set("host.id", rid);
+            related.host(Some(rid));
             doc.set("cloud.machine.type", str_at(ec2, &["type"]));
             doc.set(
                 "host.os.platform",

@@ -228,6 +228,11 @@ impl Normalizer for CloudWatchNormalizer {
             doc.set("cloud.account.id", owner);
             doc.set("aws.cloudwatch_logs.log_group", group);
             doc.set("aws.cloudwatch_logs.log_stream", stream);
+            // The CloudWatch agent names a host's stream after its instance.
+            doc.set(
+                "cloud.instance.id",
+                stream.filter(|s| super::cloudtrail::is_instance_id(s)),
+            );
             doc.set("aws.cloudwatch_logs.owner", owner);
             doc.set("aws.cloudwatch_logs.subscription_filters", filters.clone());
             let id = match event_id {

@@ -343,6 +343,12 @@ fn write_actor(doc: &mut EcsDocument, related: &mut Related, f: &Value) {
     doc.set("user.name", name);
     doc.set("user.id", id);
     related.user(name);
+    if let Some(kind) = ["iamUser", "assumedRole", "federatedUser", "root"]
+        .into_iter()
+        .find(|k| identity.get(*k).is_some())
+    {
+        related.access_key(str_at(identity, &[kind, "accessKeyId"]));
+    }
 }
 
 #[cfg(test)]

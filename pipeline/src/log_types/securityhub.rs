@@ -415,6 +415,7 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
                 let instance = last_segment(rid);
                 doc.set("cloud.instance.id", instance);
                 doc.set("host.id", instance);
+                related.host(Some(instance));
                 let ec2 = details.get("AwsEc2Instance").unwrap_or(&Value::Null);
                 doc.set("cloud.machine.type", str_at(ec2, &["Type"]));
                 let mut ips = Vec::new();
@@ -446,6 +447,10 @@ fn write_resources(doc: &mut EcsDocument, related: &mut Related, resources: &[Va
                 push_unique(
                     &mut users,
                     str_at(key, &["PrincipalName"]).or(str_at(key, &["UserName"])),
+                );
+                // GuardDuty names the key in the resource id.
+                related.access_key(
+                    str_at(key, &["AccessKeyId"]).or(rid.strip_prefix("AWS::IAM::AccessKey:")),
                 );
             }
             "AwsEcrContainerImage" if !image_done => {
@@ -624,6 +629,22 @@ mod tests {
             .get(parts.next().unwrap_or_default())
             .unwrap_or(&Value::Null);
         parts.fold(first, |v, p| v.get(p).unwrap_or(&Value::Null))
+    }
+
+    #[test]
+    fn an_access_key_resource_is_a_pivot_whether_named_in_its_details_or_its_id() {
+        let mut f = control("FAILED");
+        f["Resources"] = json!([
+            {"Type": "AwsIamAccessKey", "Id": "AWS::IAM::AccessKey:ASIAFROMTHEID000001",
+             "Details": {"AwsIamAccessKey": {"PrincipalName": "ci-deploy"}}},
+            {"Type": "AwsIamAccessKey", "Id": "k2",
+             "Details": {"AwsIamAccessKey": {"AccessKeyId": "AKIAFROMDETAILS00002", "UserName": "bob"}}}
+        ]);
+        let n = run(f).expect("normalizes").remove(0);
+        assert_eq!(
+            get(&n, "siem.access_key_id"),
+            &json!(["ASIAFROMTHEID000001", "AKIAFROMDETAILS00002"])
+        );
     }
 
     #[test]
