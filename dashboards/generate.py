@@ -64,10 +64,17 @@ def render(path):
     return json.loads(path.read_text().replace("{prefix}", PREFIX))
 
 
+# The index of every finding's current state (mappings/views/), and its pattern's id and title.
+CURRENT = "siem-index-pattern-findings-current"
+CURRENT_TITLE = f"{PREFIX}_findings_current"
+
+
 def template_fields(log_type):
-    """{name: spec} of every mapped field of `<prefix>-<log_type>-*` indices."""
+    """{name: spec} of every mapped field of `<prefix>-<log_type>-*` indices, or for `None` of
+    the current-findings index."""
     fields = {}
-    index_template = render(MAPPINGS / "index_templates" / f"{log_type}.json")
+    index_template = render(MAPPINGS / "views" / "findings_current.json" if log_type is None
+                            else MAPPINGS / "index_templates" / f"{log_type}.json")
     parts = [render(MAPPINGS / "component_templates" / f"{c[len(PREFIX) + 1:]}.json")
              for c in index_template["composed_of"]] + [index_template]
     for part in parts:
@@ -121,6 +128,8 @@ META_FIELDS = [
 
 
 def matching_log_types(title):
+    if title == CURRENT_TITLE:
+        return [None]
     return [t for t in LOG_TYPES if fnmatch.fnmatchcase(f"{PREFIX}-{t}-2026.11", title)]
 
 
@@ -133,16 +142,19 @@ def index_pattern(pattern_id, title):
             if name in fields and fields[name] != spec:
                 sys.exit(f"{title}: {name} is mapped differently across log types")
             fields[name] = spec
+    formats = {name: pivot_link(pivot) for name, pivot in sorted(PIVOTS.items()) if name in fields}
     return saved("index-pattern", pattern_id, {
         "title": title,
         "timeFieldName": "@timestamp",
         "fields": json.dumps(META_FIELDS + [fields[n] for n in sorted(fields)], separators=(",", ":")),
+        "fieldFormatMap": json.dumps(formats, separators=(",", ":"), sort_keys=True),
     }, [])
 
 
 # Ids are not the titles: those change with the index prefix, ids must not. The patterns of the
 # log types themselves are added by main().
-PATTERNS = {"siem-index-pattern-all": f"{PREFIX}-*", "siem-index-pattern-linux-auth-any": f"{PREFIX}-linux_auth*"}
+PATTERNS = {"siem-index-pattern-all": f"{PREFIX}-*", "siem-index-pattern-linux-auth-any": f"{PREFIX}-linux_auth*",
+            CURRENT: CURRENT_TITLE}
 
 # ---------------------------------------------------------------------------
 # Saved objects
@@ -179,18 +191,20 @@ def metric(kind, field, agg_id="1", label=None):
     return {"id": agg_id, "enabled": True, "type": kind, "schema": "metric", "params": params}
 
 
-def terms(agg_id, field, schema, size=10, label=None, order_by="1"):
+def terms(agg_id, field, schema, size=10, label=None, order_by="1", missing=False):
+    """A terms bucket; `missing` adds a bucket of the documents without the field (string
+    fields only), so that a table's row does not vanish when a column is empty."""
     params = {"field": field, "orderBy": order_by, "order": "desc", "size": size, "otherBucket": False,
-              "otherBucketLabel": "Other", "missingBucket": False, "missingBucketLabel": "Missing"}
+              "otherBucketLabel": "Other", "missingBucket": missing, "missingBucketLabel": "Missing"}
     if label:
         params["customLabel"] = label
     return {"id": agg_id, "enabled": True, "type": "terms", "schema": schema, "params": params}
 
 
-def date_histogram(agg_id="2", schema="segment"):
+def date_histogram(agg_id="2", schema="segment", field="@timestamp", interval="auto"):
     return {"id": agg_id, "enabled": True, "type": "date_histogram", "schema": schema,
-            "params": {"field": "@timestamp", "useNormalizedOpenSearchInterval": True, "scaleMetricValues": False,
-                       "interval": "auto", "drop_partials": False, "min_doc_count": 1, "extended_bounds": {}}}
+            "params": {"field": field, "useNormalizedOpenSearchInterval": True, "scaleMetricValues": False,
+                       "interval": interval, "drop_partials": False, "min_doc_count": 1, "extended_bounds": {}}}
 
 
 def filters(agg_id, schema, queries):
@@ -298,8 +312,8 @@ class Board:
     # Shorthands for the common panels.
 
     def over_time(self, slug, title, pattern, split_field=None, query="", chart="histogram", size=5,
-                  value=None, width=48):
-        aggs = [value or count(), date_histogram()]
+                  value=None, width=48, field="@timestamp", interval="auto"):
+        aggs = [value or count(), date_histogram(field=field, interval=interval)]
         if split_field:
             aggs.append(terms("3", split_field, "group", size=size))
         label = value["params"].get("customLabel", "Value") if value else "Count"
@@ -310,8 +324,11 @@ class Board:
                  query)
 
     def table(self, slug, title, pattern, fields, query="", size=10, value=None, width=24):
+        """Rows of `fields`: (field, label) pairs, or (field, label, True) for a column that may be
+        empty (its rows stay, with "Missing")."""
         aggs = [value or count()]
-        aggs += [terms(str(i + 2), f, "bucket", size=size, label=label) for i, (f, label) in enumerate(fields)]
+        aggs += [terms(str(i + 2), f[0], "bucket", size=size, label=f[1], missing=len(f) > 2 and f[2])
+                 for i, f in enumerate(fields)]
         self.vis(slug, title, "table", pattern, aggs, table_params(), query, width=width)
 
     def number(self, slug, title, pattern, query="", value=None, width=12):
@@ -363,6 +380,7 @@ class Board:
 # ---------------------------------------------------------------------------
 
 FINDINGS = "_exists_:siem.severity.label"
+OPEN = "siem.finding.status:open"
 MACIE_CATEGORIES = ("PERSONAL_INFORMATION", "FINANCIAL_INFORMATION", "CREDENTIALS", "CUSTOM_IDENTIFIER")
 # A flat_object sub-field answers term queries, not exists (`field:*`) queries: name the values.
 SENSITIVE = ("aws.macie.classificationDetails.result.sensitiveData.category:("
@@ -370,142 +388,281 @@ SENSITIVE = ("aws.macie.classificationDetails.result.sensitiveData.category:("
 PRIVATE = ('NOT destination.ip:"10.0.0.0/8" AND NOT destination.ip:"172.16.0.0/12" '
            'AND NOT destination.ip:"192.168.0.0/16" AND NOT destination.ip:"127.0.0.0/8" '
            'AND NOT destination.ip:"fc00::/7" AND NOT destination.ip:"fe80::/10"')
+# The fields an analyst pivots on (see README, "Investigating"): in every index pattern, their
+# values link to the Investigate dashboard, filtered on the pivot.
+INVESTIGATE = "siem-investigate"
+PIVOTS = {"related.ip": "related.ip", "source.ip": "related.ip", "destination.ip": "related.ip",
+          "related.user": "related.user", "user.name": "related.user",
+          "related.hosts": "related.hosts", "cloud.instance.id": "related.hosts", "host.name": "related.hosts",
+          "siem.access_key_id": "siem.access_key_id"}
+
+
+def pivot_link(pivot):
+    """A Dashboards URL field format: the value links to the Investigate dashboard, its query set to
+    the pivot, over the last 90 days."""
+    query = f"{pivot}:\"{{{{value}}}}\""
+    return {"id": "url", "params": {
+        "urlTemplate": f"/app/dashboards#/view/{INVESTIGATE}?_g=(time:(from:now-90d,to:now))"
+                       f"&_a=(query:(language:lucene,query:'{query}'))",
+        "labelTemplate": "{{value}}"}}
+
+
+def open_findings_of(product_query):
+    """The query of a source's open findings, for the current-findings index (one a finding)."""
+    return f"{product_query} AND {OPEN}"
 
 
 def overview():
     b = Board("siem-overview.ndjson", "siem-overview", "SIEM: Security overview",
-              "Findings of every AWS source (GuardDuty, Security Hub, Inspector, Macie) by normalized "
-              "severity (siem.severity.label), type, account and region; source addresses on a map.",
-              ["siem-index-pattern-all"])
-    p = "siem-index-pattern-all"
-    b.number("critical", "Critical findings", p, "siem.severity.label:critical")
-    b.number("high", "High findings", p, "siem.severity.label:high")
-    b.number("accounts", "Accounts with findings", p, FINDINGS, metric("cardinality", "cloud.account.id"))
+              "Open findings of every AWS source (GuardDuty, Security Hub, Inspector, Macie), one per "
+              "finding (its current state), by normalized severity (siem.severity.label), source, type, "
+              "account and region; what every source sent over time; threat-intelligence matches; "
+              "source addresses on a map.",
+              ["siem-index-pattern-all", CURRENT])
+    p, c = "siem-index-pattern-all", CURRENT
+    b.number("critical", "Open critical findings", c, f"{OPEN} AND siem.severity.label:critical")
+    b.number("high", "Open high findings", c, f"{OPEN} AND siem.severity.label:high")
+    b.number("accounts", "Accounts with open findings", c, OPEN, metric("cardinality", "cloud.account.id"))
     b.number("sources", "Sources", p, value=metric("cardinality", "siem.log_type"))
-    b.over_time("findings-over-time", "Findings over time by severity", p, "siem.severity.label", FINDINGS)
-    b.pie("by-severity", "Findings by severity", p, "siem.severity.label", FINDINGS)
-    b.pie("by-source", "Findings by source", p, "observer.product", FINDINGS)
-    b.table("top-finding-types", "Top finding types", p, [("rule.name", "Finding type")], FINDINGS, size=20,
+    b.over_time("findings-over-time", "Finding updates over time by severity", p, "siem.severity.label",
+                FINDINGS)
+    b.pie("by-severity", "Open findings by severity", c, "siem.severity.label", OPEN)
+    b.pie("by-source", "Open findings by source", c, "observer.product", OPEN)
+    b.table("top-finding-types", "Top open finding types", c, [("rule.name", "Finding type")], OPEN, size=20,
             width=48)
-    b.table("by-account", "Findings by account", p, [("cloud.account.id", "Account")], FINDINGS)
-    b.table("by-region", "Findings by region", p, [("cloud.region", "Region")], FINDINGS)
+    b.table("by-account", "Open findings by account", c, [("cloud.account.id", "Account")], OPEN)
+    b.table("by-region", "Open findings by region", c, [("cloud.region", "Region")], OPEN)
+    b.over_time("events-over-time", "Events over time by source", p, "siem.log_type", size=10)
+    b.number("threat-matches", "Threat-intelligence matches", p, "_exists_:threat.indicator.provider")
+    b.table("threat-matches-by-list", "Threat-intelligence matches by list and source", p,
+            [("threat.indicator.provider", "List or provider"), ("siem.log_type", "Source")],
+            "_exists_:threat.indicator.provider", width=36)
     b.map("source-map", "Source addresses", p, "source.geo.location")
     b.table("top-sources", "Top source addresses", p,
-            [("source.ip", "Source address"), ("source.geo.country_name", "Country")], width=48)
-    b.search("latest-critical", "Latest critical findings", p, "siem.severity.label:critical",
-             ["observer.product", "rule.name", "cloud.account.id", "cloud.region", "message"])
+            [("source.ip", "Source address"), ("source.geo.country_name", "Country", True)], width=48)
+    b.search("latest-critical", "Open critical findings", c, f"{OPEN} AND siem.severity.label:critical",
+             ["observer.product", "rule.name", "cloud.account.id", "cloud.region", "related.ip",
+              "related.hosts", "siem.access_key_id", "message"])
+    return b
+
+
+def findings():
+    c = CURRENT
+    b = Board("siem-findings.ndjson", "siem-findings", "SIEM: Findings triage",
+              "Every finding once, in its current state (index siem_findings_current): what is open by "
+              "severity, source, account and type, how old the open findings are, what was suppressed "
+              "and resolved over time. Click an address, user, instance or access key to investigate it.",
+              [c])
+    b.number("open", "Open findings", c, OPEN)
+    b.number("open-critical-high", "Open critical and high", c, f"{OPEN} AND siem.severity.label:(critical OR high)")
+    b.number("suppressed", "Suppressed findings", c, "siem.finding.status:suppressed")
+    b.number("resolved", "Resolved findings", c, "siem.finding.status:resolved")
+    b.pie("by-status", "Findings by status", c, "siem.finding.status")
+    b.pie("open-by-severity", "Open findings by severity", c, "siem.severity.label", OPEN)
+    b.table("open-by-source-severity", "Open findings by source and severity", c,
+            [("observer.product", "Source"), ("siem.severity.label", "Severity", True)], OPEN)
+    b.table("open-by-account", "Open findings by account and region", c,
+            [("cloud.account.id", "Account"), ("cloud.region", "Region", True)], OPEN)
+    b.table("open-by-type", "Open findings by type", c, [("rule.name", "Finding type")], OPEN, size=25,
+            width=48)
+    b.over_time("open-by-age", "Age of open findings (weeks since they were created)", c,
+                "siem.severity.label", OPEN, field="event.created", interval="w", width=24)
+    b.over_time("closed-over-time", "Suppressed and resolved over time", c, "siem.finding.status",
+                "siem.finding.status:(suppressed OR resolved)", interval="d", width=24)
+    b.map("open-map", "Open findings: source addresses", c, "source.geo.location", OPEN)
+    b.search("open-critical-high-list", "Open critical and high findings", c,
+             f"{OPEN} AND siem.severity.label:(critical OR high)",
+             ["siem.severity.label", "observer.product", "rule.name", "cloud.account.id", "related.ip",
+              "related.hosts", "siem.access_key_id", "related.user"])
+    return b
+
+
+def investigate():
+    p = "siem-index-pattern-all"
+    b = Board("siem-investigate.ndjson", INVESTIGATE, "SIEM: Investigate",
+              "Every source's events for one address, user, host or instance, or access key, on one "
+              "timeline: type the pivot in the query bar (related.ip:\"203.0.113.7\", "
+              "related.user:alice, related.hosts:i-0123456789abcdef0, siem.access_key_id:AKIA...), or "
+              "click one of these values on any dashboard.", [p])
+    b.over_time("timeline", "Timeline by source", p, "siem.log_type", size=10)
+    b.table("by-source", "Events by source", p, [("siem.log_type", "Source")], width=16)
+    b.table("addresses", "Addresses", p, [("related.ip", "Address")], size=20, width=16)
+    b.table("users", "Users", p, [("related.user", "User")], size=20, width=16)
+    b.table("hosts", "Hosts and instances", p, [("related.hosts", "Host or instance")], size=20)
+    b.table("access-keys", "Access keys", p, [("siem.access_key_id", "Access key")], size=20)
+    b.search("findings", "Findings (every state)", p, FINDINGS,
+             ["siem.severity.label", "observer.product", "rule.name", "siem.finding.status", "related.ip",
+              "related.hosts", "siem.access_key_id", "related.user"])
+    b.search("cloudtrail", "CloudTrail: management and data events", p, "siem.log_type:cloudtrail",
+             ["event.action", "event.provider", "event.outcome", "user.name", "source.ip",
+              "siem.access_key_id", "related.hosts"])
+    b.search("linux-auth", "Linux authentication", p, "siem.log_type:(linux_auth OR linux_auth_file)",
+             ["host.name", "cloud.instance.id", "event.action", "event.outcome", "user.name", "source.ip"])
+    b.search("vpcflow", "VPC flows", p, "siem.log_type:vpcflow",
+             ["source.ip", "source.port", "destination.ip", "destination.port", "network.transport",
+              "aws.vpcflow.action", "network.bytes", "cloud.instance.id"])
     return b
 
 
 def guardduty():
     p = "siem-index-pattern-guardduty"
+    c = CURRENT
+    mine = open_findings_of("observer.product:GuardDuty")
     b = Board("siem-guardduty.ndjson", "siem-guardduty", "SIEM: GuardDuty",
-              "Amazon GuardDuty findings: severity, finding types, MITRE ATT&CK tactics, affected "
-              "instances and identities, remote addresses.", [p])
-    b.number("findings", "Findings", p)
-    b.number("critical", "Critical and high", p, "siem.severity.label:(critical OR high)")
-    b.number("instances", "Affected instances", p, value=metric("cardinality", "cloud.instance.id"))
-    b.number("remote-ips", "Remote addresses", p, value=metric("cardinality", "source.ip"))
-    b.over_time("over-time", "Findings over time by severity", p, "siem.severity.label")
-    b.pie("by-severity", "Findings by severity", p, "siem.severity.label")
-    b.pie("by-tactic", "MITRE ATT&CK tactics", p, "threat.tactic.name")
-    b.table("top-types", "Top finding types", p, [("rule.name", "Finding type")], size=20, width=48)
-    b.tags("categories", "Threat purposes", p, "rule.category")
-    b.table("by-account-region", "Findings by account and region", p,
-            [("cloud.account.id", "Account"), ("cloud.region", "Region")])
-    b.table("instances", "Affected EC2 instances", p, [("cloud.instance.id", "Instance")])
-    b.table("identities", "Involved IAM identities", p, [("user.name", "User or role")])
-    b.map("source-map", "Remote source addresses", p, "source.geo.location")
-    b.table("remote-sources", "Top remote addresses", p,
-            [("source.ip", "Address"), ("source.geo.country_name", "Country"),
-             ("source.as.organization.name", "AS organization")], width=48)
-    b.search("latest", "Latest high and critical GuardDuty findings", p,
-             "siem.severity.label:(critical OR high)",
-             ["siem.severity.label", "rule.name", "cloud.account.id", "cloud.region", "message"])
+              "Amazon GuardDuty findings, one per finding in its current state (open ones), also those "
+              "delivered through Security Hub: severity, finding types, MITRE ATT&CK tactics, affected "
+              "instances and identities, remote addresses; every state over time.", [p, c])
+    b.number("findings", "Open findings", c, mine)
+    b.number("critical", "Open critical and high", c, f"{mine} AND siem.severity.label:(critical OR high)")
+    b.number("instances", "Affected instances", c, mine, value=metric("cardinality", "cloud.instance.id"))
+    b.number("remote-ips", "Remote addresses", c, mine, value=metric("cardinality", "source.ip"))
+    b.over_time("over-time", "Finding updates over time by severity", p, "siem.severity.label")
+    b.pie("by-severity", "Open findings by severity", c, "siem.severity.label", mine)
+    b.pie("by-tactic", "MITRE ATT&CK tactics", c, "threat.tactic.name", mine)
+    b.table("top-types", "Top finding types", c, [("rule.name", "Finding type")], mine, size=20, width=48)
+    b.tags("categories", "Threat purposes", c, "rule.category", mine)
+    b.table("by-account-region", "Findings by account and region", c,
+            [("cloud.account.id", "Account"), ("cloud.region", "Region", True)], mine)
+    b.table("instances", "Affected EC2 instances", c, [("cloud.instance.id", "Instance")], mine)
+    b.table("identities", "Involved IAM identities and access keys", c,
+            [("user.name", "User or role"), ("siem.access_key_id", "Access key", True)], mine)
+    b.map("source-map", "Remote source addresses", c, "source.geo.location", mine)
+    b.table("remote-sources", "Top remote addresses", c,
+            [("source.ip", "Address"), ("source.geo.country_name", "Country", True),
+             ("source.as.organization.name", "AS organization", True)], mine, width=48)
+    b.search("latest", "Open high and critical GuardDuty findings", c,
+             f"{mine} AND siem.severity.label:(critical OR high)",
+             ["siem.severity.label", "rule.name", "cloud.account.id", "related.ip", "related.hosts",
+              "siem.access_key_id", "message"])
     return b
 
 
 def securityhub():
     p = "siem-index-pattern-securityhub"
+    c = CURRENT
+    mine = "siem.log_type:securityhub"
     b = Board("siem-securityhub.ndjson", "siem-securityhub", "SIEM: Security Hub",
-              "AWS Security Hub findings: control evaluations passed and failed per standard (event.outcome "
-              "x rule.ruleset), workflow status, failing controls and resources.", [p])
-    b.number("failed", "Failed controls", p, "event.outcome:failure")
-    b.number("passed", "Passed controls", p, "event.outcome:success")
-    b.number("critical", "Critical and high findings", p, "siem.severity.label:(critical OR high)")
-    b.vis("controls-by-standard", "Controls passed and failed by standard", "histogram", p,
+              "AWS Security Hub findings, one per finding in its current state: control evaluations "
+              "passed and failed per standard (event.outcome x rule.ruleset), workflow status, failing "
+              "controls and resources; every state over time.", [p, c])
+    b.number("failed", "Failed controls", c, f"{mine} AND event.outcome:failure AND {OPEN}")
+    b.number("passed", "Passed controls", c, f"{mine} AND event.outcome:success")
+    b.number("critical", "Open critical and high findings", c,
+             f"{mine} AND {OPEN} AND siem.severity.label:(critical OR high)")
+    b.vis("controls-by-standard", "Controls passed and failed by standard", "histogram", c,
           [count(), terms("2", "rule.ruleset", "segment", size=10), terms("3", "event.outcome", "group", size=3)],
-          xy_params("histogram"), "_exists_:event.outcome", width=48)
+          xy_params("histogram"), f"{mine} AND _exists_:event.outcome", width=48)
     # Workflow.Status exists only inside the aws.securityhub flat_object, whose sub-fields can be
     # queried but not aggregated: one query per status of the documented vocabulary.
-    b.counts_of("workflow-status", "Workflow status", p,
+    b.counts_of("workflow-status", "Workflow status", c,
                 [(s.title(), f"aws.securityhub.Workflow.Status:{s}")
-                 for s in ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")])
-    b.pie("by-severity", "Findings by severity", p, "siem.severity.label")
-    b.table("failed-controls", "Top failed controls", p, [("rule.id", "Control"), ("rule.name", "Title")],
-            "event.outcome:failure", width=48)
-    b.table("failing-instances", "Top failing resources: EC2 instances", p, [("cloud.instance.id", "Instance")],
-            "event.outcome:failure")
-    b.table("failing-accounts", "Failed controls by account and region", p,
-            [("cloud.account.id", "Account"), ("cloud.region", "Region")], "event.outcome:failure")
-    b.pie("by-product", "Findings by standard or product", p, "rule.ruleset")
-    b.over_time("over-time", "Findings over time by severity", p, "siem.severity.label", width=24)
-    b.search("failed-findings", "Failed control findings (resources in aws.securityhub.Resources)", p,
-             "event.outcome:failure",
-             ["rule.id", "rule.name", "cloud.account.id", "cloud.region", "aws.securityhub.Resources"])
+                 for s in ("NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED")], query=mine)
+    b.pie("by-severity", "Open findings by severity", c, "siem.severity.label", f"{mine} AND {OPEN}")
+    b.table("failed-controls", "Top failed controls", c, [("rule.id", "Control"), ("rule.name", "Title")],
+            f"{mine} AND event.outcome:failure AND {OPEN}", width=48)
+    b.table("failing-instances", "Top failing resources: EC2 instances", c, [("cloud.instance.id", "Instance")],
+            f"{mine} AND event.outcome:failure AND {OPEN}")
+    b.table("failing-accounts", "Failed controls by account and region", c,
+            [("cloud.account.id", "Account"), ("cloud.region", "Region", True)],
+            f"{mine} AND event.outcome:failure AND {OPEN}")
+    b.pie("by-product", "Open findings by standard or product", c, "rule.ruleset", f"{mine} AND {OPEN}")
+    b.over_time("over-time", "Finding updates over time by severity", p, "siem.severity.label", width=24)
+    b.search("failed-findings", "Open failed control findings", c,
+             f"{mine} AND event.outcome:failure AND {OPEN}",
+             ["rule.id", "rule.name", "cloud.account.id", "cloud.region", "cloud.instance.id", "related.hosts",
+              "related.user"])
     return b
 
 
 def inspector():
     p = "siem-index-pattern-inspector"
+    c = CURRENT
+    mine = open_findings_of("observer.product:Inspector")
     b = Board("siem-inspector.ndjson", "siem-inspector", "SIEM: Inspector",
-              "Amazon Inspector vulnerabilities: severity, CVEs, vulnerable packages, affected EC2 "
-              "instances, container images and Lambda functions, fix availability.", [p])
-    b.number("findings", "Vulnerability findings", p)
-    b.number("cves", "Distinct CVEs", p, value=metric("cardinality", "vulnerability.id"))
-    b.number("critical", "Critical and high", p, "siem.severity.label:(critical OR high)")
-    b.number("max-cvss", "Highest CVSS base score", p, value=metric("max", "vulnerability.score.base"))
-    b.pie("by-severity", "Vulnerabilities by severity", p, "siem.severity.label")
+              "Amazon Inspector vulnerabilities, one per finding in its current state (open ones): "
+              "severity, CVEs, vulnerable packages, affected EC2 instances, container images and Lambda "
+              "functions, fix availability; every state over time.", [p, c])
+    b.number("findings", "Open vulnerability findings", c, mine)
+    b.number("cves", "Distinct CVEs", c, mine, value=metric("cardinality", "vulnerability.id"))
+    b.number("critical", "Open critical and high", c, f"{mine} AND siem.severity.label:(critical OR high)")
+    b.number("max-cvss", "Highest CVSS base score", c, mine, value=metric("max", "vulnerability.score.base"))
+    b.pie("by-severity", "Vulnerabilities by severity", c, "siem.severity.label", mine)
     # fixAvailable is only inside the aws.inspector flat_object: queried, not aggregated.
-    b.counts_of("fix-available", "Fix available", p,
+    b.counts_of("fix-available", "Fix available", c,
                 [("Yes", "aws.inspector.fixAvailable:YES"), ("Partial", "aws.inspector.fixAvailable:PARTIAL"),
-                 ("No", "aws.inspector.fixAvailable:NO")])
-    b.table("top-cves", "Top CVEs", p, [("vulnerability.id", "CVE"), ("vulnerability.severity", "Severity")],
-            size=20)
-    b.table("top-packages", "Top vulnerable packages", p, [("package.name", "Package"),
-                                                           ("package.version", "Version")], size=20)
-    b.table("instances", "Affected EC2 instances", p, [("cloud.instance.id", "Instance")])
-    b.table("images", "Affected container images", p, [("container.image.name", "Image"),
-                                                       ("container.image.tag", "Tag")])
-    b.table("functions", "Affected Lambda functions", p, [("faas.name", "Function")])
-    b.pie("by-type", "Finding types", p, "rule.category")
-    b.over_time("over-time", "Findings over time by severity", p, "siem.severity.label")
+                 ("No", "aws.inspector.fixAvailable:NO")], query=mine)
+    b.table("top-cves", "Top CVEs", c, [("vulnerability.id", "CVE"), ("vulnerability.severity", "Severity", True)],
+            mine, size=20)
+    b.table("top-packages", "Top vulnerable packages", c, [("package.name", "Package"),
+                                                           ("package.version", "Version", True)], mine, size=20)
+    b.table("instances", "Affected EC2 instances", c, [("cloud.instance.id", "Instance")], mine)
+    b.table("images", "Affected container images", c, [("container.image.name", "Image"),
+                                                       ("container.image.tag", "Tag", True)], mine)
+    b.table("functions", "Affected Lambda functions", c, [("faas.name", "Function")], mine)
+    b.pie("by-type", "Finding types", c, "rule.category", mine)
+    b.over_time("over-time", "Finding updates over time by severity", p, "siem.severity.label")
     return b
 
 
 def macie():
     p = "siem-index-pattern-macie"
+    c = CURRENT
+    mine = open_findings_of("observer.product:Macie")
     b = Board("siem-macie.ndjson", "siem-macie", "SIEM: Macie",
-              "Amazon Macie: sensitive data by S3 location and category, policy findings, buckets and "
-              "identities involved.", [p])
+              "Amazon Macie: sensitive data by S3 location and category (from findings and discovery "
+              "results), open policy findings, buckets and identities involved.", [p, c])
     b.number("sensitive", "Objects with sensitive data", p, SENSITIVE)
-    b.number("policy", "Policy findings", p, "rule.category:Policy")
+    b.number("policy", "Open policy findings", c, f"{mine} AND rule.category:Policy")
     b.number("bytes", "Bytes classified", p, value=metric("sum", "file.size"))
     # The bucket name and the sensitive data categories are only inside the aws.macie
     # flat_object; file.directory (s3://bucket/prefix) is the aggregatable location.
     b.table("by-location", "Sensitive data by S3 location", p, [("file.directory", "S3 location")],
             SENSITIVE, width=48)
     b.counts_of("by-category", "Sensitive data by category", p,
-                [(c.replace("_", " ").title(), f"aws.macie.classificationDetails.result.sensitiveData.category:{c}")
-                 for c in MACIE_CATEGORIES])
-    b.pie("by-type", "Finding types", p, "rule.name")
+                [(c_.replace("_", " ").title(), f"aws.macie.classificationDetails.result.sensitiveData.category:{c_}")
+                 for c_ in MACIE_CATEGORIES])
+    b.pie("by-type", "Open findings by type", c, "rule.name", mine)
     b.table("by-file-type", "Sensitive data by file type", p, [("file.extension", "Extension")],
             SENSITIVE)
-    b.table("policy-actions", "Policy findings: API calls and identities", p,
-            [("event.action", "API call"), ("user.name", "Identity")], "rule.category:Policy")
-    b.pie("by-severity", "Findings by severity", p, "siem.severity.label")
-    b.over_time("over-time", "Findings over time by type", p, "rule.category", width=24)
+    b.table("policy-actions", "Open policy findings: API calls and identities", c,
+            [("event.action", "API call", True), ("user.name", "Identity", True)], f"{mine} AND rule.category:Policy")
+    b.pie("by-severity", "Open findings by severity", c, "siem.severity.label", mine)
+    b.over_time("over-time", "Finding updates over time by type", p, "rule.category", width=24)
     return b
+
+
+# CIS AWS Foundations Benchmark monitoring controls (CloudWatch.1-14), as CloudTrail queries.
+CIS_MONITORS = [
+    ("Root account used", "aws.cloudtrail.userIdentity.type:Root"),
+    ("Unauthorized API calls", "error.code:(*UnauthorizedOperation OR AccessDenied*)"),
+    ("Console sign-in without MFA",
+     "event.action:ConsoleLogin AND event.outcome:success AND aws.cloudtrail.additionalEventData.MFAUsed:No"),
+    ("Console sign-in failures", "event.action:ConsoleLogin AND event.outcome:failure"),
+    ("IAM policy changes", "event.provider:iam.amazonaws.com AND event.action:(DeleteGroupPolicy OR "
+     "DeleteRolePolicy OR DeleteUserPolicy OR PutGroupPolicy OR PutRolePolicy OR PutUserPolicy OR CreatePolicy "
+     "OR DeletePolicy OR CreatePolicyVersion OR DeletePolicyVersion OR AttachRolePolicy OR DetachRolePolicy OR "
+     "AttachUserPolicy OR DetachUserPolicy OR AttachGroupPolicy OR DetachGroupPolicy)"),
+    ("CloudTrail configuration changes",
+     "event.action:(CreateTrail OR UpdateTrail OR DeleteTrail OR StartLogging OR StopLogging)"),
+    ("KMS keys disabled or scheduled for deletion",
+     "event.provider:kms.amazonaws.com AND event.action:(DisableKey OR ScheduleKeyDeletion)"),
+    ("S3 bucket policy changes", "event.provider:s3.amazonaws.com AND event.action:(PutBucketAcl OR "
+     "PutBucketPolicy OR PutBucketCors OR PutBucketLifecycle OR PutBucketReplication OR DeleteBucketPolicy OR "
+     "DeleteBucketCors OR DeleteBucketLifecycle OR DeleteBucketReplication)"),
+    ("AWS Config changes", "event.provider:config.amazonaws.com AND event.action:(StopConfigurationRecorder "
+     "OR DeleteDeliveryChannel OR PutDeliveryChannel OR PutConfigurationRecorder)"),
+    ("Security group changes", "event.action:(AuthorizeSecurityGroupIngress OR AuthorizeSecurityGroupEgress "
+     "OR RevokeSecurityGroupIngress OR RevokeSecurityGroupEgress OR CreateSecurityGroup OR DeleteSecurityGroup)"),
+    ("Network ACL changes", "event.action:(CreateNetworkAcl OR CreateNetworkAclEntry OR DeleteNetworkAcl OR "
+     "DeleteNetworkAclEntry OR ReplaceNetworkAclEntry OR ReplaceNetworkAclAssociation)"),
+    ("Network gateway changes", "event.action:(CreateCustomerGateway OR DeleteCustomerGateway OR "
+     "AttachInternetGateway OR CreateInternetGateway OR DeleteInternetGateway OR DetachInternetGateway)"),
+    ("Route table changes", "event.action:(CreateRoute OR CreateRouteTable OR ReplaceRoute OR "
+     "ReplaceRouteTableAssociation OR DeleteRouteTable OR DeleteRoute OR DisassociateRouteTable)"),
+    ("VPC changes", "event.action:(CreateVpc OR DeleteVpc OR ModifyVpcAttribute OR AcceptVpcPeeringConnection "
+     "OR CreateVpcPeeringConnection OR DeleteVpcPeeringConnection OR RejectVpcPeeringConnection OR "
+     "AttachClassicLinkVpc OR DetachClassicLinkVpc OR DisableVpcClassicLink OR EnableVpcClassicLink)"),
+]
 
 
 def cloudtrail():
@@ -513,13 +670,15 @@ def cloudtrail():
     console = "event.action:ConsoleLogin"
     b = Board("siem-cloudtrail.ndjson", "siem-cloudtrail", "SIEM: CloudTrail",
               "AWS CloudTrail: API calls over time, errors and access denied, console logins with and "
-              "without MFA, root activity, top users and source addresses.", [p])
+              "without MFA, root activity, the CIS AWS Foundations monitors, top users, access keys and "
+              "source addresses, on a map.", [p])
     b.number("calls", "API calls", p)
     b.number("failed", "Failed calls", p, "event.outcome:failure")
     b.number("access-denied", "Access denied", p,
              "error.code:(AccessDenied OR *UnauthorizedOperation OR *UnauthorizedAccess OR *Forbidden*)")
     b.number("root", "Root activity", p, "aws.cloudtrail.userIdentity.type:Root")
     b.over_time("over-time", "API calls over time by service", p, "event.provider", size=10)
+    b.counts_of("cis-monitors", "CIS AWS Foundations monitors", p, CIS_MONITORS, chart="table")
     b.table("top-actions", "Top API calls", p, [("event.action", "API call"), ("event.provider", "Service")],
             size=20)
     b.table("errors", "Errors", p, [("error.code", "Error code"), ("event.action", "API call")],
@@ -530,10 +689,13 @@ def cloudtrail():
                  ("Without MFA", "aws.cloudtrail.additionalEventData.MFAUsed:No")], query=console)
     b.table("console-logins", "Console logins by user and outcome", p,
             [("user.name", "User"), ("event.outcome", "Outcome")], console)
-    b.table("root-activity", "Root activity", p, [("event.action", "API call"), ("source.ip", "Source address")],
+    b.table("root-activity", "Root activity", p, [("event.action", "API call"), ("source.address", "Source", True)],
             "aws.cloudtrail.userIdentity.type:Root")
     b.table("top-users", "Top users", p, [("user.name", "User")], size=20)
+    b.table("access-keys", "Top access keys", p, [("siem.access_key_id", "Access key"), ("user.name", "User", True)],
+            size=20)
     b.table("top-sources", "Top source addresses", p, [("source.address", "Source")], size=20)
+    b.map("source-map", "Source addresses", p, "source.geo.location")
     b.table("failed-by-user", "Failed calls by user", p, [("user.name", "User"), ("event.action", "API call")],
             "event.outcome:failure")
     b.pie("by-region", "Calls by region", p, "cloud.region")
@@ -567,6 +729,7 @@ def vpcflow():
             value=bytes_sum)
     b.table("interfaces", "Top interfaces (bytes)", p, [("aws.vpcflow.interface_id", "Interface")],
             value=bytes_sum)
+    b.map("source-map", "Source addresses", p, "source.geo.location")
     return b
 
 
@@ -615,7 +778,7 @@ def boards(names):
         sys.exit("dashboards/generate.py: " + "; ".join(
             [f"log type {n} has no dashboard: add its builder to DASHBOARDS" for n in missing]
             + [f"DASHBOARDS names {n}, which the pipeline does not register" for n in unknown]))
-    makers = [overview]
+    makers = [overview, findings, investigate]
     for n in names:
         if DASHBOARDS[n] not in makers:
             makers.append(DASHBOARDS[n])

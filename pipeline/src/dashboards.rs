@@ -8,7 +8,7 @@
 //! The API answers 200 even when objects fail; every failed object is
 //! reported with its type, id, title and error.
 //!
-//! The files name index patterns `siem-…`; for another index prefix the
+//! The files name index patterns `siem-…` (and `siem_findings_current`); for another index prefix the
 //! titles are rewritten (the ids stay, so two prefixes in one tenant share
 //! the same objects: give each its own tenant).
 
@@ -31,6 +31,14 @@ pub const SAVED_OBJECTS: &[(&str, &str)] = &[
     (
         "siem-overview.ndjson",
         include_str!("../../dashboards/siem-overview.ndjson"),
+    ),
+    (
+        "siem-findings.ndjson",
+        include_str!("../../dashboards/siem-findings.ndjson"),
+    ),
+    (
+        "siem-investigate.ndjson",
+        include_str!("../../dashboards/siem-investigate.ndjson"),
     ),
     (
         "siem-guardduty.ndjson",

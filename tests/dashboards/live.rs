@@ -1,21 +1,35 @@
 //! Every visualization and saved search, run as the query Dashboards sends,
 //! against a real OpenSearch node holding the project's fixtures (normalized
-//! as `siem-pipeline normalize` does, indexed under a prefix of this test's
-//! own through the project's templates), returns data.
+//! and enriched as `siem-pipeline normalize` does, with GeoIP databases and a
+//! threat list built for the test; each finding's latest state also in the
+//! current-findings index; all under a prefix of this test's own, through the
+//! project's templates): each returns data, and shows exactly the rows of
+//! `panels.expected.json`.
+//!
+//! `UPDATE_GOLDEN=1` rewrites `panels.expected.json`: review its diff as you
+//! would a golden file's, row by row.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use siem_pipeline::config::{IndexRotation, OpenSearchAuth, OpenSearchConfig};
+use siem_pipeline::config::{Config, IndexRotation, OpenSearchAuth, OpenSearchConfig};
+use siem_pipeline::document::IndexNaming;
 use siem_pipeline::normalize::{self, Routing};
+use siem_pipeline::read::Limits;
 use siem_pipeline::sink::{OpenSearch, templates};
-use siem_pipeline_tests::{Stack, fixture_inputs, unique};
+use siem_pipeline_tests::dashboards::{
+    Vis, lacks_geo_module, lucene, pattern_title, run_panel, saved_objects, search_source_query,
+};
+use siem_pipeline_tests::{Stack, enrichment, fixture_inputs, repo_root, unique};
 
-use super::query::{Vis, lacks_geo_module, lucene, search_source_query};
-use super::{pattern_title, saved_objects};
+/// The public networks of the fixtures are located, and one is on the threat list.
+const LOCATED: &[&str] = &["203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24"];
+const THREATS: &[&str] = &["198.51.100.0/24"];
 
 /// Installs the templates under `prefix` and indexes every fixture of every
-/// log type; returns the number of documents.
+/// log type, enriched; each finding's latest state also goes to the
+/// current-findings index. Returns the number of documents.
 async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize {
     let client = OpenSearch::new(
         &OpenSearchConfig {
@@ -33,29 +47,70 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
         .await
         .expect("install templates");
 
+    let data = std::env::temp_dir().join(format!("{prefix}-enrichment"));
+    let text = format!(
+        "[sqs]\nqueue_url = \"http://127.0.0.1:1/000000000000/q\"\n[opensearch]\nurl = \"{url}\"\n{}",
+        enrichment::enrich_config(&data, LOCATED, THREATS)
+    );
+    let config = Config::from_toml(
+        std::path::Path::new("dashboards.toml"),
+        &text,
+        std::iter::empty(),
+    )
+    .expect("enrichment config");
+    let enrichers = tokio::task::spawn_blocking(move || normalize::load_enrichers(&config))
+        .await
+        .expect("joins")
+        .expect("enrichment data loads");
+
+    let naming = IndexNaming {
+        prefix: prefix.to_owned(),
+        rotation: IndexRotation::Monthly,
+    };
     let mut bulk = String::new();
     let mut documents = 0;
     for t in siem_pipeline::log_types::REGISTRY {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        normalize::run(
+        normalize::run_enriched(
             &fixture_inputs(t.name()),
             &Routing::LogType(t.name().to_owned()),
             prefix,
+            &enrichers,
+            Limits::default(),
             &mut out,
             &mut err,
         )
         .unwrap_or_else(|e| panic!("normalizing the {} fixtures: {e}", t.name()));
         for line in String::from_utf8(out).expect("utf8").lines() {
             let doc: Value = serde_json::from_str(line).expect("normalize output is JSON");
+            let source = &doc["_source"];
             bulk.push_str(
                 &json!({"index": {"_index": doc["_index"], "_id": doc["_id"]}}).to_string(),
             );
             bulk.push('\n');
-            bulk.push_str(&doc["_source"].to_string());
+            bulk.push_str(&source.to_string());
             bulk.push('\n');
+            if let Some(key) = source["siem"]["finding"]["key"].as_str() {
+                // As the pipeline keeps it: one document a finding, replaced only by
+                // a state at least as recent (the state's time; the fixtures do not
+                // need Security Hub's ProcessedAt).
+                let at = chrono::DateTime::parse_from_rfc3339(
+                    source["@timestamp"].as_str().unwrap_or_default(),
+                )
+                .expect("a finding's @timestamp");
+                bulk.push_str(
+                    &json!({"index": {"_index": naming.current_findings(), "_id": IndexNaming::current_finding_id(key),
+                                      "version": at.timestamp_millis(), "version_type": "external_gte"}})
+                    .to_string(),
+                );
+                bulk.push('\n');
+                bulk.push_str(&source.to_string());
+                bulk.push('\n');
+            }
             documents += 1;
         }
     }
+    let _ = std::fs::remove_dir_all(data);
     let response: Value = http
         .post(format!("{url}/_bulk?refresh=true"))
         .header("content-type", "application/x-ndjson")
@@ -66,20 +121,27 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
         .json()
         .await
         .expect("bulk JSON");
-    if response["errors"] == true {
-        let first = response["items"]
-            .as_array()
-            .and_then(|items| items.iter().find(|i| i["index"]["error"].is_object()))
-            .cloned()
-            .unwrap_or_default();
+    // A state older than the current one is refused (409), as in the pipeline.
+    let failed = response["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["index"]["error"].is_object() && i["index"]["status"] != 409)
+        })
+        .cloned();
+    if let Some(first) = failed {
         panic!("indexing the fixtures failed: {first}");
     }
     documents
 }
 
 async fn cleanup(http: &reqwest::Client, url: &str, prefix: &str) {
-    let _ = http.delete(format!("{url}/{prefix}-*")).send().await;
-    for (name, _) in templates::index_templates() {
+    let _ = http
+        .delete(format!("{url}/{prefix}-*,{prefix}_findings_current"))
+        .send()
+        .await;
+    for (name, _) in templates::index_templates().chain(templates::VIEW_TEMPLATES.iter().copied()) {
         let _ = http
             .delete(format!("{url}/_index_template/{prefix}-{name}"))
             .send()
@@ -109,18 +171,9 @@ async fn search(
     (status, response.json().await.expect("search JSON"))
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_visualization_and_search_returns_data_from_the_fixtures() {
-    let stack = Stack::get();
-    let url = stack.opensearch_url.trim_end_matches('/').to_owned();
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
-    let prefix = unique("dashboards");
-    let documents = load_fixtures(&http, &url, &prefix).await;
-    assert!(documents > 0, "no fixture documents");
-
+/// Each visualization and saved search, as Dashboards asks for it (maps with
+/// their real `geohash_grid`), returns data.
+async fn every_panel_returns_data(http: &reqwest::Client, url: &str, prefix: &str) -> Vec<String> {
     let mut failures = Vec::new();
     let mut without_geo = Vec::new();
     let mut checked = 0;
@@ -134,7 +187,7 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
                 .unwrap_or_else(|| panic!("{file}: {id}: no index pattern"));
             let pattern = format!(
                 "{prefix}{}",
-                title.strip_prefix("siem").expect("siem- pattern")
+                title.strip_prefix("siem").expect("siem pattern")
             );
             let (body, vis) = if o["type"] == "visualization" {
                 let vis = Vis::parse(o).unwrap_or_else(|e| panic!("{file}: {id}: {e}"));
@@ -145,18 +198,12 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
                 )
             } else {
                 let q = search_source_query(o).unwrap_or_else(|e| panic!("{file}: {id}: {e}"));
-                let sort: Vec<Value> = o["attributes"]["sort"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|s| json!({s[0].as_str().unwrap_or("@timestamp"): s[1].as_str().unwrap_or("desc")}))
-                    .collect();
                 (
-                    json!({"size": 5, "track_total_hits": true, "query": lucene(&q), "sort": sort}),
+                    json!({"size": 5, "track_total_hits": true, "query": lucene(&q), "sort": [{"@timestamp": "desc"}]}),
                     None,
                 )
             };
-            let (mut status, mut response) = search(&http, &url, &pattern, &body).await;
+            let (mut status, mut response) = search(http, url, &pattern, &body).await;
             if let Some(vis) = vis.as_ref().filter(|_| lacks_geo_module(&response)) {
                 // Coordinate maps need geohash_grid, from OpenSearch's `geo` module, which every
                 // distribution bundles but a node built without modules may lack: then check
@@ -165,7 +212,7 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
                 let body = vis
                     .search_body(false)
                     .unwrap_or_else(|e| panic!("{file}: {id}: {e}"));
-                (status, response) = search(&http, &url, &pattern, &body).await;
+                (status, response) = search(http, url, &pattern, &body).await;
             }
             checked += 1;
             let has_data = match &vis {
@@ -183,7 +230,6 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
             }
         }
     }
-    cleanup(&http, &url, &prefix).await;
     if !without_geo.is_empty() {
         eprintln!(
             "note: this OpenSearch node has no geohash_grid (geo module); for these maps only the \
@@ -191,10 +237,76 @@ async fn every_visualization_and_search_returns_data_from_the_fixtures() {
             without_geo.join(", ")
         );
     }
-    assert!(checked > 50, "only {checked} objects checked");
+    assert!(checked > 80, "only {checked} objects checked");
+    failures
+}
+
+/// Each panel's rows, by object id, against `panels.expected.json`.
+async fn every_panel_shows_the_expected_rows(
+    http: &reqwest::Client,
+    url: &str,
+    prefix: &str,
+) -> Vec<String> {
+    let mut actual = BTreeMap::new();
+    for (file, objects) in saved_objects() {
+        for o in objects
+            .iter()
+            .filter(|o| o["type"] == "visualization" || o["type"] == "search")
+        {
+            let id = o["id"].as_str().unwrap_or_default().to_owned();
+            let panel = run_panel(http, url, prefix, &objects, o, "")
+                .await
+                .unwrap_or_else(|e| panic!("{file}: {id}: {e}"));
+            actual.insert(id, panel.to_json());
+        }
+    }
+    let path = repo_root().join("tests/dashboards/panels.expected.json");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let mut text = serde_json::to_string_pretty(&actual).expect("JSON");
+        text.push('\n');
+        std::fs::write(&path, text).expect("write panels.expected.json");
+        return Vec::new();
+    }
+    let expected: BTreeMap<String, Value> = serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .expect("panels.expected.json");
+    let mut failures = Vec::new();
+    for id in expected.keys().filter(|id| !actual.contains_key(*id)) {
+        failures.push(format!("{id}: expected, but no such panel any more"));
+    }
+    for (id, rows) in &actual {
+        match expected.get(id) {
+            None => failures.push(format!(
+                "{id}: a panel without expected rows (UPDATE_GOLDEN=1, then review)"
+            )),
+            Some(want) if want != rows => {
+                failures.push(format!("{id}:\n  expected {want}\n  shown    {rows}"))
+            }
+            Some(_) => {}
+        }
+    }
+    failures
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_visualization_and_search_shows_the_expected_rows_of_the_fixtures() {
+    let stack = Stack::get();
+    let url = stack.opensearch_url.trim_end_matches('/').to_owned();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let prefix = unique("dashboards");
+    let documents = load_fixtures(&http, &url, &prefix).await;
+    assert!(documents > 0, "no fixture documents");
+
+    let mut failures = every_panel_returns_data(&http, &url, &prefix).await;
+    failures.extend(every_panel_shows_the_expected_rows(&http, &url, &prefix).await);
+    cleanup(&http, &url, &prefix).await;
     assert!(
         failures.is_empty(),
-        "{} of {checked}:\n{}",
+        "{} failure(s):\n{}",
         failures.len(),
         failures.join("\n\n")
     );

@@ -8,7 +8,6 @@
 mod installer;
 mod live;
 mod mapping;
-mod query;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,38 +16,9 @@ use siem_pipeline::dashboards::SAVED_OBJECTS;
 use siem_pipeline_tests::repo_root;
 
 use mapping::{Known, log_types_of, lookup};
-use query::{Vis, query_fields, search_source_query};
-
-/// `(file, objects)` of every embedded file.
-pub fn saved_objects() -> Vec<(&'static str, Vec<Value>)> {
-    SAVED_OBJECTS
-        .iter()
-        .map(|(file, ndjson)| {
-            let objects = ndjson
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .enumerate()
-                .map(|(i, l)| {
-                    serde_json::from_str(l).unwrap_or_else(|e| panic!("{file} line {}: {e}", i + 1))
-                })
-                .collect();
-            (*file, objects)
-        })
-        .collect()
-}
-
-/// The title of the index pattern an object's search source references.
-pub fn pattern_title<'a>(objects: &'a [Value], object: &Value) -> Option<&'a str> {
-    let reference = object["references"]
-        .as_array()?
-        .iter()
-        .find(|r| r["name"] == "kibanaSavedObjectMeta.searchSourceJSON.index")?;
-    objects
-        .iter()
-        .find(|o| o["type"] == "index-pattern" && o["id"] == reference["id"])?
-        .pointer("/attributes/title")?
-        .as_str()
-}
+use siem_pipeline_tests::dashboards::{
+    Vis, pattern_title, query_fields, saved_objects, search_source_query,
+};
 
 #[test]
 fn every_file_in_dashboards_is_embedded_in_the_binary() {
@@ -396,4 +366,65 @@ fn visualizations_use_only_the_legacy_types_every_2x_release_has() {
             );
         }
     }
+}
+
+#[test]
+fn pivot_values_link_to_the_investigate_dashboard_filtered_on_a_mapped_pivot() {
+    let all = saved_objects();
+    let dashboards: BTreeSet<&str> = all
+        .iter()
+        .flat_map(|(_, objects)| objects)
+        .filter(|o| o["type"] == "dashboard")
+        .filter_map(|o| o["id"].as_str())
+        .collect();
+    let mut checked = 0;
+    for (file, objects) in &all {
+        for pattern in objects.iter().filter(|o| o["type"] == "index-pattern") {
+            let title = pattern["attributes"]["title"].as_str().unwrap_or_default();
+            let formats: BTreeMap<String, Value> = serde_json::from_str(
+                pattern["attributes"]["fieldFormatMap"]
+                    .as_str()
+                    .unwrap_or("{}"),
+            )
+            .unwrap_or_else(|e| panic!("{file}: {title}: fieldFormatMap: {e}"));
+            assert!(
+                formats.contains_key("related.ip"),
+                "{file}: {title} links no address"
+            );
+            for (field, format) in formats {
+                let template = format["params"]["urlTemplate"].as_str().unwrap_or_default();
+                let target = template
+                    .strip_prefix("/app/dashboards#/view/")
+                    .and_then(|rest| rest.split('?').next())
+                    .unwrap_or_else(|| panic!("{title}: {field}: {template}"));
+                assert!(
+                    dashboards.contains(target),
+                    "{title}: {field} links to {target}, which is not shipped"
+                );
+                let pivot = template
+                    .split("query:'")
+                    .nth(1)
+                    .and_then(|q| q.split(':').next())
+                    .unwrap_or_else(|| panic!("{title}: {field}: no query in {template}"));
+                for t in log_types_of(title) {
+                    assert!(
+                        mapping::fields(t).contains_key(&field),
+                        "{title}: {field} has a link but is not mapped for {t}"
+                    );
+                }
+                assert!(
+                    log_types_of("siem-*")
+                        .iter()
+                        .all(|t| mapping::fields(t).contains_key(pivot)),
+                    "{title}: {field} pivots on {pivot}, which not every log type maps"
+                );
+                assert!(
+                    template.contains("{{value}}"),
+                    "{title}: {field}: {template}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} links checked");
 }

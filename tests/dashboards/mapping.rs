@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 use siem_pipeline::log_types::REGISTRY;
-use siem_pipeline::sink::templates::{COMPONENT_TEMPLATES, index_template, render};
+use siem_pipeline::sink::templates::{COMPONENT_TEMPLATES, VIEW_TEMPLATES, index_template, render};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Field {
@@ -38,13 +38,19 @@ impl Field {
     }
 }
 
-/// Every mapped field of `<prefix>-<log_type>-*` indices, by dotted name.
+/// The name under which [`fields`] knows the current-findings index.
+pub const FINDINGS_CURRENT: &str = "findings-current";
+
+/// Every mapped field of `<prefix>-<log_type>-*` indices (or, for
+/// [`FINDINGS_CURRENT`], of `<prefix>_findings_current`), by dotted name.
 pub fn fields(log_type: &str) -> BTreeMap<String, Field> {
-    let index: Value = serde_json::from_str(&render(
-        index_template(log_type).unwrap_or_else(|| panic!("no index template for {log_type}")),
-        "siem",
-    ))
-    .expect("index template JSON");
+    let body = VIEW_TEMPLATES
+        .iter()
+        .find(|(name, _)| *name == log_type)
+        .map(|(_, body)| *body)
+        .or_else(|| index_template(log_type))
+        .unwrap_or_else(|| panic!("no index template for {log_type}"));
+    let index: Value = serde_json::from_str(&render(body, "siem")).expect("index template JSON");
     let mut out = BTreeMap::new();
     for name in index["composed_of"]
         .as_array()
@@ -115,8 +121,12 @@ fn field(es_type: &str, node: &Value, nested: bool) -> Field {
     }
 }
 
-/// The log types whose indices an index pattern title matches.
+/// The log types whose indices an index pattern title matches, or
+/// [`FINDINGS_CURRENT`] for the current-findings index.
 pub fn log_types_of(title: &str) -> Vec<&'static str> {
+    if title == "siem_findings_current" {
+        return vec![FINDINGS_CURRENT];
+    }
     REGISTRY
         .iter()
         .map(|t| t.name())

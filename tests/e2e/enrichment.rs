@@ -1,61 +1,19 @@
 //! Enrichment end to end: a GuardDuty finding and a VPC flow from a public
 //! address reach OpenSearch with GeoIP, ASN, a threat-intelligence match, the
 //! account's name and a network direction; the same from a private address
-//! get none of the lookups. The GeoIP databases are built here, at test time,
-//! with `mmdb-writer`: nothing is downloaded.
+//! get none of the lookups. The GeoIP databases are built at test time, with
+//! `mmdb-writer`: nothing is downloaded.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Value, json};
-use siem_pipeline_tests::{Delivery, Scenario, at, guardduty_findings, gzip, unique};
+use siem_pipeline_tests::{Delivery, Scenario, at, enrichment, guardduty_findings, gzip, unique};
 
 const GUARDDUTY_KEY: &str = "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/0a7e1c55-e2e0-4c1a-8e11-enrichment01.jsonl.gz";
 const VPC_KEY: &str = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/28/x.log.gz";
 
-/// A City and an ASN database placing 203.0.113.0/24 in Testville, AS64500,
-/// and (to prove private addresses are never looked up) 10.0.0.0/8 too.
-fn geoip_databases(dir: &Path) -> (PathBuf, PathBuf) {
-    let nets =
-        ["203.0.113.0/24", "10.0.0.0/8"].map(|n| n.parse::<ipnet::IpNet>().expect("network"));
-    let mut city = mmdb_writer::Writer::new("GeoLite2-City");
-    let mut asn = mmdb_writer::Writer::new("GeoLite2-ASN");
-    for net in nets {
-        city.insert(
-            net,
-            &json!({"city": {"names": {"en": "Testville"}}, "country": {"iso_code": "NL", "names": {"en": "Netherlands"}},
-                    "continent": {"names": {"en": "Europe"}}, "location": {"latitude": 52.37, "longitude": 4.9}}),
-        )
-        .expect("city record");
-        asn.insert(net, &json!({"autonomous_system_number": 64500, "autonomous_system_organization": "Example Transit"}))
-            .expect("asn record");
-    }
-    let (city_path, asn_path) = (
-        dir.join("GeoLite2-City.mmdb"),
-        dir.join("GeoLite2-ASN.mmdb"),
-    );
-    std::fs::write(&city_path, city.to_bytes().expect("city db")).expect("write city db");
-    std::fs::write(&asn_path, asn.to_bytes().expect("asn db")).expect("write asn db");
-    (city_path, asn_path)
-}
-
 fn enrich_config(dir: &Path) -> String {
-    let (city, asn) = geoip_databases(dir);
-    let feed = dir.join("feed.txt");
-    std::fs::write(&feed, "# e2e feed\n203.0.113.0/24\n").expect("write feed");
-    format!(
-        r#"
-[enrich]
-geoip_city = "{city}"
-geoip_asn = "{asn}"
-internal_networks = ["10.0.0.0/8"]
-threat_intel_lists = [{{ path = "{feed}", format = "text", provider = "e2e feed" }}]
-[enrich.account_names]
-"123456789012" = "production"
-"#,
-        city = city.display(),
-        asn = asn.display(),
-        feed = feed.display(),
-    )
+    enrichment::enrich_config(dir, &["203.0.113.0/24", "10.0.0.0/8"], &["203.0.113.0/24"])
 }
 
 fn vpc_flows() -> Vec<u8> {

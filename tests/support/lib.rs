@@ -7,6 +7,8 @@
 //! its endpoints come from the environment (`OPENSEARCH_URL`,
 //! `AWS_ENDPOINT_URL`) or from `.local-stack/endpoints.env`.
 
+pub mod dashboards;
+pub mod enrichment;
 pub mod proxy;
 
 use std::io::Write;
