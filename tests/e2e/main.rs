@@ -8,5 +8,6 @@ mod delivery;
 mod enrichment;
 mod findings;
 mod foundation;
+mod investigation;
 mod logs;
 mod operations;
