@@ -27,10 +27,16 @@ use siem_pipeline_tests::{Stack, enrichment, fixture_inputs, repo_root, unique};
 const LOCATED: &[&str] = &["203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24"];
 const THREATS: &[&str] = &["198.51.100.0/24"];
 
+/// What the fixtures hold: documents, and distinct findings (by key).
+struct Loaded {
+    documents: usize,
+    findings: std::collections::BTreeSet<String>,
+}
+
 /// Installs the templates under `prefix` and indexes every fixture of every
 /// log type, enriched; each finding's latest state also goes to the
-/// current-findings index. Returns the number of documents.
-async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize {
+/// current-findings index.
+async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> Loaded {
     let client = OpenSearch::new(
         &OpenSearchConfig {
             url: url.to_owned(),
@@ -69,6 +75,7 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
     };
     let mut bulk = String::new();
     let mut documents = 0;
+    let mut findings = std::collections::BTreeSet::new();
     for t in siem_pipeline::log_types::REGISTRY {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         normalize::run_enriched(
@@ -91,6 +98,7 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
             bulk.push_str(&source.to_string());
             bulk.push('\n');
             if let Some(key) = source["siem"]["finding"]["key"].as_str() {
+                findings.insert(key.to_owned());
                 // As the pipeline keeps it: one document a finding, replaced only by
                 // a state at least as recent (the state's time; the fixtures do not
                 // need Security Hub's ProcessedAt).
@@ -133,7 +141,10 @@ async fn load_fixtures(http: &reqwest::Client, url: &str, prefix: &str) -> usize
     if let Some(first) = failed {
         panic!("indexing the fixtures failed: {first}");
     }
-    documents
+    Loaded {
+        documents,
+        findings,
+    }
 }
 
 async fn cleanup(http: &reqwest::Client, url: &str, prefix: &str) {
@@ -241,6 +252,56 @@ async fn every_panel_returns_data(http: &reqwest::Client, url: &str, prefix: &st
     failures
 }
 
+/// The triage dashboard counts every distinct finding of the fixtures once,
+/// whatever the number of its states; each source's "open findings" are its
+/// distinct findings minus those suppressed or resolved.
+async fn findings_are_counted_once(
+    http: &reqwest::Client,
+    url: &str,
+    prefix: &str,
+    loaded: &Loaded,
+) -> Vec<String> {
+    let all = saved_objects();
+    let panel = |file: &str, id: &str| {
+        let (_, objects) = all.iter().find(|(f, _)| *f == file).expect("file");
+        let object = objects
+            .iter()
+            .find(|o| o["id"] == id)
+            .unwrap_or_else(|| panic!("{id}"));
+        (objects.clone(), object.clone())
+    };
+    let mut failures = Vec::new();
+    let (objects, by_status) = panel("siem-findings.ndjson", "siem-findings-by-status");
+    let shown = run_panel(http, url, prefix, &objects, &by_status, "")
+        .await
+        .expect("by status");
+    let counted: u64 = shown.rows.iter().filter_map(|r| r[1].as_u64()).sum();
+    if counted != loaded.findings.len() as u64 {
+        failures.push(format!(
+            "triage counts {counted} findings by status, the fixtures hold {} distinct findings: {:?}",
+            loaded.findings.len(),
+            shown.rows
+        ));
+    }
+    // GuardDuty: every finding whose key is a GuardDuty ARN, once, less the archived one.
+    let guardduty = loaded
+        .findings
+        .iter()
+        .filter(|k| k.starts_with("arn:aws:guardduty:"))
+        .count() as u64;
+    let (objects, open) = panel("siem-guardduty.ndjson", "siem-guardduty-metric-findings");
+    let shown = run_panel(http, url, prefix, &objects, &open, "")
+        .await
+        .expect("open GuardDuty findings");
+    if shown.rows != [vec![Value::from(guardduty - 1)]] {
+        failures.push(format!(
+            "GuardDuty shows {:?} open findings; the fixtures hold {guardduty} GuardDuty findings, one archived",
+            shown.rows
+        ));
+    }
+    failures
+}
+
 /// Each panel's rows, by object id, against `panels.expected.json`.
 async fn every_panel_shows_the_expected_rows(
     http: &reqwest::Client,
@@ -298,10 +359,11 @@ async fn every_visualization_and_search_shows_the_expected_rows_of_the_fixtures(
         .build()
         .expect("client");
     let prefix = unique("dashboards");
-    let documents = load_fixtures(&http, &url, &prefix).await;
-    assert!(documents > 0, "no fixture documents");
+    let loaded = load_fixtures(&http, &url, &prefix).await;
+    assert!(loaded.documents > 0, "no fixture documents");
 
     let mut failures = every_panel_returns_data(&http, &url, &prefix).await;
+    failures.extend(findings_are_counted_once(&http, &url, &prefix, &loaded).await);
     failures.extend(every_panel_shows_the_expected_rows(&http, &url, &prefix).await);
     cleanup(&http, &url, &prefix).await;
     assert!(

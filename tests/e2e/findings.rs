@@ -290,6 +290,21 @@ async fn every_workflow_state_of_a_finding_is_kept_once_whatever_the_order_and_t
         "RESOLVED",
         "the latest state, whatever the order it arrived in"
     );
+    assert_eq!(
+        at(&current[0], "siem.finding.status"),
+        "resolved",
+        "what triage counts"
+    );
+    let mut statuses: Vec<&str> = history
+        .iter()
+        .filter_map(|d| at(d, "siem.finding.status").as_str())
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        ["open", "open", "resolved", "suppressed"],
+        "the history says when it was suppressed"
+    );
     assert_eq!(s.queue_depth().await, 0);
 }
 
