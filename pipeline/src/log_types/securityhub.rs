@@ -224,6 +224,20 @@ fn product_arn_parts(f: &Value) -> (Option<&str>, Option<&str>) {
     )
 }
 
+/// The key a finding has in every source: Security Hub's `Id` is GuardDuty's
+/// and Inspector's finding ARN already; for Macie, an `Id` written as a
+/// Macie finding ARN becomes the finding id that Macie's own events carry.
+fn finding_key(id: &str, product: Option<&str>) -> String {
+    match (product, id.split_once(":finding/")) {
+        (Some("macie"), Some((arn, finding)))
+            if arn.starts_with("arn:aws") && arn.contains(":macie2:") =>
+        {
+            finding.to_owned()
+        }
+        _ => id.to_owned(),
+    }
+}
+
 /// `arn:aws:securityhub:::standards/aws-foundational-security-best-practices/v/1.0.0`
 /// or `standards/…` → `aws-foundational-security-best-practices/v/1.0.0`.
 fn standard_name(s: &str) -> &str {
@@ -388,7 +402,7 @@ fn normalize_finding(f: Value, envelope: &Envelope) -> Result<Normalized, Normal
     // two orders the states of a finding.
     let processed = f.get("ProcessedAt").and_then(super::finding::flexible_time);
     let current_version = super::finding::version(processed.map_or(updated, |p| p.max(updated)));
-    let key = id.to_owned();
+    let key = finding_key(id, arn_product);
     doc.set("aws.securityhub", f);
     Ok(Normalized {
         document: doc.into_map(),
@@ -644,6 +658,27 @@ mod tests {
         assert_eq!(
             get(&n, "siem.access_key_id"),
             &json!(["ASIAFROMTHEID000001", "AKIAFROMDETAILS00002"])
+        );
+    }
+
+    #[test]
+    fn a_macie_finding_has_the_key_of_macie_s_own_events() {
+        let key = |id: &str| {
+            let mut f = control("FAILED");
+            f["ProductArn"] = json!("arn:aws:securityhub:us-east-1::product/aws/macie");
+            f["Id"] = json!(id);
+            match run(f).expect("normalizes").remove(0).id {
+                DocId::Finding { key, .. } => key,
+                other => panic!("not a finding: {other:?}"),
+            }
+        };
+        assert_eq!(
+            key("arn:aws:macie2:us-east-1:123456789012:finding/4c2a1f0e9b8d7c6a5f4e3d2c1b0a9f8e"),
+            "4c2a1f0e9b8d7c6a5f4e3d2c1b0a9f8e"
+        );
+        assert_eq!(
+            key("4c2a1f0e9b8d7c6a5f4e3d2c1b0a9f8e"),
+            "4c2a1f0e9b8d7c6a5f4e3d2c1b0a9f8e"
         );
     }
 
