@@ -142,36 +142,63 @@ async fn a_cloudtrail_digest_file_is_consumed_without_documents_or_dead_letters(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cloudtrail_object_without_records_is_an_error_of_that_object_not_zero_documents() {
-    let s = Scenario::new("ct-bare", Delivery::Direct).await;
-    // One event where a trail's log file belongs: nothing to index, and it
-    // must not look like a log file that was read.
-    let event = json!({"eventVersion": "1.08", "eventTime": "2026-11-28T06:00:00Z", "eventName": "GetObject",
-        "eventSource": "s3.amazonaws.com", "eventID": "e1"});
+async fn an_event_delivered_alone_through_eventbridge_and_in_the_trail_s_file_is_one_document() {
+    let s = Scenario::new("ct-paths", Delivery::Direct).await;
+    let event = |id: &str| {
+        json!({"eventVersion": "1.08", "eventTime": "2026-11-28T06:00:00Z", "eventName": "GetObject",
+            "eventSource": "s3.amazonaws.com", "eventID": id, "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9",
+            "userIdentity": {"type": "IAMUser", "userName": "alice", "accountId": "123456789012"},
+            "recipientAccountId": "123456789012"})
+    };
+    let day = "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28";
+    // Alone where a trail's file belongs, as EventBridge delivers it through Firehose,
+    // then in the trail's own file with another event.
     s.put(
-        "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/123456789012_CloudTrail_us-east-1_20261128T0600Z_bare.json.gz",
-        gzip(event.to_string().as_bytes()),
+        &format!("{day}/123456789012_CloudTrail_us-east-1_20261128T0600Z_bare.json.gz"),
+        gzip(event("e1").to_string().as_bytes()),
     )
     .await;
-    let truncated = siem_pipeline::telemetry::METRICS
-        .objects
-        .with_label_values(&["cloudtrail", "truncated"])
-        .get();
+    let wrapped = json!({"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
+        "account": "123456789012", "time": "2026-11-28T06:00:01Z", "region": "us-east-1", "resources": [],
+        "detail": event("e1")});
+    s.put(
+        "firehose/cloudtrail-events/2026/11/28/06/cloudtrail-events-1-2026-11-28-06-05-00-x.gz",
+        gzip(wrapped.to_string().as_bytes()),
+    )
+    .await;
+    s.put(
+        &format!("{day}/123456789012_CloudTrail_us-east-1_20261128T0605Z_file.json.gz"),
+        gzip(
+            json!({"Records": [event("e1"), event("e2")]})
+                .to_string()
+                .as_bytes(),
+        ),
+    )
+    .await;
+    // Still an error of its object, never zero documents: Records that is not an array.
+    s.put(
+        &format!("{day}/123456789012_CloudTrail_us-east-1_20261128T0610Z_broken.json.gz"),
+        gzip(br#"{"Records":{"eventID":"e3"}}"#),
+    )
+    .await;
 
     let summary = s.run_pipeline("").await;
 
-    assert_eq!(summary.indexed, 0, "{summary:?}");
     assert_eq!(
-        siem_pipeline::telemetry::METRICS
-            .objects
-            .with_label_values(&["cloudtrail", "truncated"])
-            .get(),
-        truncated + 1,
-        "counted as an object that could not be read whole"
+        (summary.indexed, summary.already_indexed),
+        (2, 2),
+        "{summary:?}"
     );
+    let e1 = s.opensearch().sources_where("event.id", "e1").await;
+    assert_eq!(
+        e1.len(),
+        1,
+        "one document for the event, whatever path it took"
+    );
+    assert_eq!(at(&e1[0], "user.name"), "alice");
     assert_eq!(
         s.queue_depth().await,
         1,
-        "the message stays for the redrive policy"
+        "only the broken object's message stays, for the redrive policy"
     );
 }

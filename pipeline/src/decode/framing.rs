@@ -7,7 +7,10 @@
 //!   whitespace between them, as Firehose writes them. Garbage between values is
 //!   reported and skipped up to the next `{`.
 //! - [`Framing::JsonArrayField`]: the elements of one array member of a single
-//!   top-level object (`{"Records":[...]}`), streamed element by element.
+//!   top-level object (`{"Records":[...]}`), streamed element by element. A
+//!   stream whose first object does not begin with that member is read as
+//!   concatenated values instead: a CloudTrail event delivered alone (by
+//!   EventBridge or CloudWatch Logs through Firehose) is one record.
 //!
 //! The JSON scanners only track strings and nesting; they find where a value
 //! ends, and the log type's parser says whether it is valid.
@@ -406,6 +409,11 @@ impl<R: BufRead> Framer<R> {
             match self.state {
                 State::Done | State::TopLevel => return Ok(false),
                 State::Start => match self.skip_whitespace()? {
+                    Some(b'{') if self.first_key_is_not(field)? => {
+                        self.framing = Framing::ConcatenatedJson;
+                        self.state = State::TopLevel;
+                        return self.next_concatenated();
+                    }
                     Some(b'{') => {
                         self.consume(1);
                         self.state = State::InObject;
@@ -491,6 +499,34 @@ impl<R: BufRead> Framer<R> {
             offset: self.offset,
             message,
         }
+    }
+
+    /// Whether the object that starts here (at its `{`) visibly begins with
+    /// a key other than `field`, looking only at what is buffered (a key cut
+    /// by the end of the buffer counts by what shows of it); an object that
+    /// begins otherwise is read as the array's object.
+    fn first_key_is_not(&mut self, field: &str) -> Result<bool, FrameError> {
+        let buffered = self.reader.fill_buf().map_err(|e| FrameError::Io {
+            frames: self.ordinal,
+            source: e,
+        })?;
+        let Some(rest) = buffered.get(1..) else {
+            return Ok(false);
+        };
+        let Some(start) = rest.iter().position(|b| !b.is_ascii_whitespace()) else {
+            return Ok(false);
+        };
+        let rest = &rest[start..];
+        if rest.first() != Some(&b'"') {
+            // `{}` or something that is not a key: the array reading says what is wrong.
+            return Ok(false);
+        }
+        let key = &rest[1..];
+        Ok(match memchr2(b'"', b'\\', key) {
+            Some(end) => &key[..end] != field.as_bytes() || key[end] == b'\\',
+            // The key goes on past the buffer: what shows of it must begin `field`.
+            None => !field.as_bytes().starts_with(key),
+        })
     }
 
     /// Reads a key string (at its opening quote) and says whether it equals `field`.
@@ -800,10 +836,20 @@ mod tests {
 
     #[test]
     fn array_field_streams_elements_and_ignores_other_members() {
-        let input = br#" { "meta": {"Records": [9]}, "Records" : [ {"x":"]"} , {"y":[1,2]},"s",3 ], "tail": "}" } "#;
+        let input = br#" { "Records" : [ {"x":"]"} , {"y":[1,2]},"s",3 ], "meta": {"Records": [9]}, "tail": "}" } "#;
         assert_eq!(
             frames(input, Framing::JsonArrayField("Records"), 100),
             ok(&[r#"{"x":"]"}"#, r#"{"y":[1,2]}"#, r#""s""#, "3"])
+        );
+    }
+
+    #[test]
+    fn an_object_whose_array_is_not_its_first_member_is_one_value() {
+        // Not how CloudTrail writes its files: the log type reads the records of the whole value.
+        let input = br#"{"meta":1,"Records":[{"x":1}]}"#;
+        assert_eq!(
+            frames(input, Framing::JsonArrayField("Records"), 100),
+            ok(&[r#"{"meta":1,"Records":[{"x":1}]}"#])
         );
     }
 
@@ -832,13 +878,31 @@ mod tests {
     }
 
     #[test]
-    fn an_object_without_the_array_is_an_error_not_zero_records() {
-        // A bare CloudTrail event where a log file is expected.
-        let out = frames(
-            br#"{"eventVersion":"1.08","eventName":"GetObject"}"#,
-            Framing::JsonArrayField("Records"),
-            100,
+    fn a_stream_that_does_not_begin_with_the_array_is_read_as_values() {
+        // CloudTrail events one by one, as EventBridge or CloudWatch Logs deliver them through Firehose.
+        let input = br#"{"eventVersion":"1.08","eventName":"GetObject"} {"version":"0","detail":{"Records":[1]}}{"messageType":"DATA_MESSAGE"}"#;
+        assert_eq!(
+            frames(input, Framing::JsonArrayField("Records"), 100),
+            ok(&[
+                r#"{"eventVersion":"1.08","eventName":"GetObject"}"#,
+                r#"{"version":"0","detail":{"Records":[1]}}"#,
+                r#"{"messageType":"DATA_MESSAGE"}"#
+            ])
         );
+    }
+
+    #[test]
+    fn an_object_that_begins_with_the_array_is_streamed_whatever_follows() {
+        let input = br#"  {"Records":[{"a":1}],"eventVersion":"x"}"#;
+        assert_eq!(
+            frames(input, Framing::JsonArrayField("Records"), 100),
+            ok(&[r#"{"a":1}"#])
+        );
+    }
+
+    #[test]
+    fn an_empty_object_is_an_error_not_zero_records() {
+        let out = frames(b"{ }", Framing::JsonArrayField("Records"), 100);
         assert_eq!(out.len(), 1, "{out:?}");
         assert!(
             out[0]

@@ -3,6 +3,18 @@
 //! (management and data events) or `…/CloudTrail-Insight/…` (Insights events).
 //! Each element of `Records` is a frame and becomes one document.
 //!
+//! # Events outside the trail's files
+//!
+//! The same events also arrive one by one, through Firehose, under any key
+//! with `cloudtrail` in it (any case; the delivery stream's prefix): as
+//! EventBridge events (`AWS API Call via CloudTrail`, `AWS Console Sign In via
+//! CloudTrail`, …, the event in `detail`), as CloudWatch Logs subscription
+//! envelopes of a trail's log group (`DATA_MESSAGE`, each `logEvents[].message`
+//! an event; `CONTROL_MESSAGE`s hold none), or bare. An object that does not
+//! begin with `{"Records"` is read value by value (see [`Framing::JsonArrayField`]).
+//! Every path gives an event the same document id, its `eventID`, so an event
+//! delivered both ways is one document.
+//!
 //! # Digest files
 //!
 //! A trail with log file validation also writes `…/CloudTrail-Digest/…`
@@ -11,8 +23,8 @@
 //! [`LogType::holds_no_records`]: an unrouted key leaves its message on the
 //! queue for the dead-letter queue, which would make every digest look like a
 //! failure; routed here, a digest is skipped unread and its notification
-//! deleted. Any other object without a `Records` array is an error of that
-//! object (a bare event where a log file was expected), not zero records.
+//! deleted. An empty object, or `Records` that is not an array, is an error of
+//! its object, not zero records.
 //!
 //! # Mapping
 //!
@@ -63,6 +75,7 @@
 
 use serde_json::Value;
 
+use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::{
     DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, parse_time,
 };
@@ -85,13 +98,10 @@ impl LogType for CloudTrail {
         Framing::JsonArrayField("Records")
     }
     fn matches_key(&self, key: &str) -> bool {
-        [
-            "/CloudTrail/",
-            "/CloudTrail-Insight/",
-            "/CloudTrail-Digest/",
-        ]
-        .iter()
-        .any(|part| key.contains(part))
+        // A trail's files, or a delivery stream's prefix.
+        key.as_bytes()
+            .windows(b"cloudtrail".len())
+            .any(|w| w.eq_ignore_ascii_case(b"cloudtrail"))
     }
     fn holds_no_records(&self, key: &str) -> bool {
         key.contains("/CloudTrail-Digest/")
@@ -122,11 +132,77 @@ impl LogType for CloudTrail {
 
 struct CloudTrailNormalizer;
 
+/// The EventBridge events whose `detail` is a CloudTrail event.
+const DETAIL_TYPES: DetailTypes = DetailTypes {
+    findings: &[
+        "AWS API Call via CloudTrail",
+        "AWS Console Sign In via CloudTrail",
+        "AWS Console Action via CloudTrail",
+        "AWS Service Event via CloudTrail",
+        "AWS Insight via CloudTrail",
+    ],
+    skipped: &[],
+};
+
 impl Normalizer for CloudTrailNormalizer {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        out.push(normalize_record(parse_json(frame)?)?);
-        Ok(())
+        let start = out.len();
+        let result = normalize_value(parse_json(frame)?, out);
+        if result.is_err() {
+            // A frame is one record: all of it is dead-lettered, none of it indexed.
+            out.truncate(start);
+        }
+        result
     }
+}
+
+/// A frame: an event, an EventBridge event, a CloudWatch Logs envelope of
+/// events, or an object of `Records` whose array was not its first member.
+fn normalize_value(value: Value, out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
+    if value.get("messageType").is_some() {
+        return normalize_log_events(&value, out);
+    }
+    if let Some(Value::Array(records)) = value.get("Records") {
+        for record in records {
+            out.push(normalize_record(record.clone())?);
+        }
+        return Ok(());
+    }
+    match eventbridge::unwrap(value, &DETAIL_TYPES)? {
+        Unwrapped::Bare(record) => out.push(normalize_record(record)?),
+        Unwrapped::Event(event) => out.push(normalize_record(event.detail)?),
+        Unwrapped::Skipped => {}
+    }
+    Ok(())
+}
+
+/// A CloudWatch Logs subscription envelope of a trail's log group.
+fn normalize_log_events(envelope: &Value, out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
+    match envelope.get("messageType").and_then(Value::as_str) {
+        Some("CONTROL_MESSAGE") => return Ok(()),
+        Some("DATA_MESSAGE") => {}
+        other => {
+            return Err(NormalizeError::InvalidField {
+                field: "messageType",
+                message: format!("{other:?} is neither DATA_MESSAGE nor CONTROL_MESSAGE"),
+            });
+        }
+    }
+    let events = envelope
+        .get("logEvents")
+        .and_then(Value::as_array)
+        .ok_or(NormalizeError::MissingField("logEvents"))?;
+    for (i, event) in events.iter().enumerate() {
+        let message = event
+            .get("message")
+            .and_then(Value::as_str)
+            .ok_or_else(|| NormalizeError::InvalidField {
+                field: "logEvents",
+                message: format!("event {i} has no message"),
+            })?;
+        out.push(normalize_record(parse_json(message.as_bytes())?)?);
+    }
+    Ok(())
 }
 
 fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -549,11 +625,88 @@ mod tests {
         );
     }
 
+    /// The documents of an object, as the reader frames and normalizes it.
+    fn object(bytes: &[u8]) -> Result<Vec<Normalized>, NormalizeError> {
+        let mut framer = crate::decode::Framer::new(bytes, CloudTrail.framing(), 1 << 20);
+        let mut out = Vec::new();
+        while let Some((_, frame)) = framer.next_frame().expect("frames") {
+            CloudTrailNormalizer.normalize(frame, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn ids(docs: &[Normalized]) -> Vec<String> {
+        docs.iter()
+            .map(|d| match &d.id {
+                DocId::Natural(id) => id.clone(),
+                other => panic!("not a natural id: {other:?}"),
+            })
+            .collect()
+    }
+
+    fn event(id: &str) -> Value {
+        let mut r =
+            record(json!({"type": "IAMUser", "userName": "alice", "accountId": "123456789012"}));
+        r["eventID"] = json!(id);
+        r
+    }
+
     #[test]
-    fn a_bare_event_where_a_log_file_is_expected_is_an_error_not_zero_records() {
-        let event = br#"{"eventVersion":"1.08","eventName":"GetObject","eventTime":"2026-11-28T00:00:00Z"}"#;
-        let mut framer = crate::decode::Framer::new(&event[..], CloudTrail.framing(), 1 << 20);
-        assert!(framer.next_frame().is_err_and(|e| e.is_fatal()));
+    fn an_event_has_the_same_id_in_a_trail_file_alone_through_eventbridge_and_through_cloudwatch_logs()
+     {
+        let trail = json!({"Records": [event("e-1"), event("e-2")]}).to_string();
+        let bare = format!("{}{}", event("e-1"), event("e-2"));
+        let eventbridge: String = ["e-1", "e-2"]
+            .iter()
+            .map(|id| {
+                json!({"version": "0", "id": "x", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
+                       "account": "123456789012", "time": "2026-11-28T10:00:00Z", "region": "us-east-1",
+                       "resources": [], "detail": event(id)})
+                .to_string()
+            })
+            .collect();
+        let cloudwatch = format!(
+            "{}{}",
+            json!({"messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "", "logStream": "",
+                   "subscriptionFilters": [], "logEvents": [{"id": "", "timestamp": 1, "message": "CWL CONTROL MESSAGE"}]}),
+            json!({"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "aws-cloudtrail-logs",
+                   "logStream": "123456789012_CloudTrail_us-east-1", "subscriptionFilters": ["f"],
+                   "logEvents": [{"id": "1", "timestamp": 1, "message": event("e-1").to_string()},
+                                 {"id": "2", "timestamp": 1, "message": event("e-2").to_string()}]})
+        );
+        for (how, text) in [
+            ("trail", trail),
+            ("bare", bare),
+            ("EventBridge", eventbridge),
+            ("CloudWatch Logs", cloudwatch),
+        ] {
+            let docs = object(text.as_bytes()).unwrap_or_else(|e| panic!("{how}: {e}"));
+            assert_eq!(ids(&docs), ["e-1", "e-2"], "{how}");
+            assert_eq!(get(&docs[1], "user.name"), "alice", "{how}");
+        }
+    }
+
+    #[test]
+    fn an_eventbridge_event_that_is_not_a_cloudtrail_event_is_an_error_of_its_record() {
+        let other = json!({"version": "0", "detail-type": "EC2 Instance State-change Notification", "detail": {}});
+        let err = object(other.to_string().as_bytes()).expect_err("not CloudTrail");
+        assert!(
+            err.to_string()
+                .contains("EC2 Instance State-change Notification"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn keys_with_cloudtrail_in_any_case_route_here() {
+        for key in [
+            "AWSLogs/123456789012/CloudTrail/us-east-1/2026/11/28/x.json.gz",
+            "firehose/cloudtrail-events/2026/11/28/10/stream-1-2026-11-28-10-00-00-x.gz",
+            "exports/CLOUDTRAIL/x.gz",
+        ] {
+            assert!(CloudTrail.matches_key(key), "{key}");
+        }
+        assert!(!CloudTrail.matches_key("AWSLogs/123456789012/GuardDuty/x.jsonl.gz"));
     }
 
     #[test]
