@@ -765,9 +765,41 @@ def linux_auth():
     return b
 
 
+def elb():
+    p = "siem-index-pattern-elb"
+    b = Board("siem-elb.ndjson", "siem-elb", "SIEM: Load balancers",
+              "Elastic Load Balancing access logs (Application, Network and Classic load balancers): "
+              "requests and errors over time, top clients, paths and user agents, TLS versions, "
+              "load balancer error reasons; client addresses on a map.", [p])
+    web = "event.category:web"
+    b.number("requests", "Requests", p, web)
+    b.number("server-errors", "5xx responses", p, "http.response.status_code:[500 TO 599]")
+    b.number("client-errors", "4xx responses", p, "http.response.status_code:[400 TO 499]")
+    b.number("clients", "Distinct clients", p, value=metric("cardinality", "source.ip"))
+    b.over_time("over-time", "Requests over time by status", p, "http.response.status_code", web, size=10)
+    b.table("top-clients", "Top clients", p, [("source.ip", "Client"), ("source.geo.country_name", "Country", True)],
+            size=20)
+    b.table("top-paths", "Top paths", p, [("url.domain", "Host", True), ("url.path", "Path")], web, size=20)
+    b.table("status-codes", "Responses by status", p, [("http.response.status_code", "Status")], web)
+    # error.message is text: the reason as written is aws.elb.error_reason, a keyword.
+    b.table("error-reasons", "Load balancer errors", p, [("aws.elb.error_reason", "Reason"),
+                                                         ("observer.name", "Load balancer")],
+            "_exists_:aws.elb.error_reason")
+    b.table("balancers", "Traffic by load balancer", p, [("observer.name", "Load balancer")])
+    b.table("tls", "TLS versions and ciphers", p, [("tls.version", "Version"), ("tls.cipher", "Cipher", True)],
+            "_exists_:tls.version")
+    b.tags("user-agents", "User agents", p, "user_agent.original", size=20)
+    b.map("client-map", "Clients", p, "source.geo.location")
+    b.search("failed", "Failed requests", p, "http.response.status_code:[400 TO 599]",
+             ["http.response.status_code", "http.request.method", "url.original", "source.ip",
+              "user_agent.original", "error.message", "observer.name"])
+    return b
+
+
 # The dashboard of each log type; two log types may share one.
 DASHBOARDS = {"guardduty": guardduty, "securityhub": securityhub, "inspector": inspector, "macie": macie,
-              "cloudtrail": cloudtrail, "vpcflow": vpcflow, "linux_auth": linux_auth, "linux_auth_file": linux_auth}
+              "cloudtrail": cloudtrail, "vpcflow": vpcflow, "linux_auth": linux_auth, "linux_auth_file": linux_auth,
+              "elb": elb}
 
 
 def boards(names):

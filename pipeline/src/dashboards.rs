@@ -68,6 +68,10 @@ pub const SAVED_OBJECTS: &[(&str, &str)] = &[
         "siem-linux-auth.ndjson",
         include_str!("../../dashboards/siem-linux-auth.ndjson"),
     ),
+    (
+        "siem-elb.ndjson",
+        include_str!("../../dashboards/siem-elb.ndjson"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

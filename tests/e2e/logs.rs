@@ -202,3 +202,50 @@ async fn an_event_delivered_alone_through_eventbridge_and_in_the_trail_s_file_is
         "only the broken object's message stays, for the redrive policy"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_balancer_access_logs_under_their_real_key_become_web_and_network_events() {
+    let s = Scenario::new("elb", Delivery::Direct).await;
+    let day = "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2026/11/28";
+    let alb = std::fs::read(fixture("elb/alb.log")).expect("ALB fixture");
+    let nlb = std::fs::read(fixture("elb/nlb-tls.log")).expect("NLB fixture");
+    s.put(
+        &format!("{day}/123456789012_elasticloadbalancing_us-east-1_app.shop-prod.50dc6c495c0c9188_20261128T1020Z_203.0.113.5_2x9vq1zh.log.gz"),
+        gzip(&alb),
+    )
+    .await;
+    s.put(
+        &format!("{day}/123456789012_elasticloadbalancing_us-east-1_net.api-front.a1b2c3d4e5f60718_20261128T1025Z_a7c4f6e1.log.gz"),
+        gzip(&nlb),
+    )
+    .await;
+
+    let summary = s.run_pipeline("").await;
+
+    // The ALB fixture's last line has an unclosed quote: a record error, not the object's.
+    assert_eq!(summary.indexed, 5 + 2, "{summary:?}");
+    let blocked = s
+        .opensearch()
+        .sources_where("http.response.status_code", "403")
+        .await;
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(at(&blocked[0], "source.ip"), "203.0.113.9");
+    assert_eq!(at(&blocked[0], "url.path"), "/login");
+    assert_eq!(
+        at(&blocked[0], "user_agent.original"),
+        "sqlmap/1.8.2#stable (https://sqlmap.org)"
+    );
+    assert_eq!(at(&blocked[0], "aws.elb.actions_executed"), "waf");
+    let tls = s
+        .opensearch()
+        .sources_where("tls.client.server_name", "api.example.com")
+        .await;
+    assert_eq!(tls.len(), 1);
+    assert_eq!(at(&tls[0], "event.category"), &json!(["network"]));
+    assert_eq!(at(&tls[0], "destination.port"), 443);
+    assert_eq!(
+        s.queue_depth().await,
+        1,
+        "without a dead-letter store, the message of the object with a bad line stays for the redrive policy"
+    );
+}

@@ -11,6 +11,7 @@
 //! and a test fails when a log type is missing from a generated artifact.
 
 pub mod cloudtrail;
+pub mod elb;
 pub mod eventbridge;
 pub mod finding;
 pub mod guardduty;
@@ -34,6 +35,7 @@ pub static REGISTRY: &[&dyn LogType] = &[
     &vpcflow::VpcFlow,
     &linux_auth::LinuxAuth,
     &linux_auth::LinuxAuthFile,
+    &elb::Elb,
     // Last: Firehose prefixes are user-chosen, so these match loosely (a
     // substring of the key) and must not take keys AWS itself names.
     &securityhub::SecurityHub,
