@@ -796,10 +796,36 @@ def elb():
     return b
 
 
+def s3access():
+    p = "siem-index-pattern-s3access"
+    b = Board("siem-s3access.ndjson", "siem-s3access", "SIEM: S3 server access",
+              "Amazon S3 server access logs: requests by operation and status, denied requests, top "
+              "requesters, buckets and objects, error codes; client addresses on a map.", [p])
+    denied = "http.response.status_code:403"
+    b.number("requests", "Requests", p)
+    b.number("denied", "Denied requests", p, denied)
+    b.number("errors", "Server errors", p, "http.response.status_code:[500 TO 599]")
+    b.number("clients", "Distinct clients", p, value=metric("cardinality", "source.ip"))
+    b.over_time("over-time", "Requests over time by operation", p, "event.action", size=10)
+    b.table("operations", "Operations", p, [("event.action", "Operation"),
+                                            ("http.response.status_code", "Status")], size=20)
+    b.table("requesters", "Top requesters", p, [("user.name", "Requester", True), ("source.ip", "Address")],
+            size=20)
+    b.table("buckets", "Top buckets", p, [("aws.s3access.bucket", "Bucket")])
+    b.table("denied", "Denied requests", p, [("source.ip", "Address"), ("aws.s3access.bucket", "Bucket"),
+                                             ("aws.s3access.key", "Key", True)], denied, width=48)
+    b.table("error-codes", "Error codes", p, [("error.code", "Error")], "_exists_:error.code")
+    b.map("client-map", "Clients", p, "source.geo.location")
+    b.search("failed", "Failed requests", p, "http.response.status_code:[400 TO 599]",
+             ["http.response.status_code", "error.code", "event.action", "aws.s3access.bucket", "aws.s3access.key",
+              "source.ip", "user.name", "user_agent.original"])
+    return b
+
+
 # The dashboard of each log type; two log types may share one.
 DASHBOARDS = {"guardduty": guardduty, "securityhub": securityhub, "inspector": inspector, "macie": macie,
               "cloudtrail": cloudtrail, "vpcflow": vpcflow, "linux_auth": linux_auth, "linux_auth_file": linux_auth,
-              "elb": elb}
+              "elb": elb, "s3access": s3access}
 
 
 def boards(names):

@@ -72,6 +72,10 @@ pub const SAVED_OBJECTS: &[(&str, &str)] = &[
         "siem-elb.ndjson",
         include_str!("../../dashboards/siem-elb.ndjson"),
     ),
+    (
+        "siem-s3access.ndjson",
+        include_str!("../../dashboards/siem-s3access.ndjson"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

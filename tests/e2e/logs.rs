@@ -249,3 +249,54 @@ async fn load_balancer_access_logs_under_their_real_key_become_web_and_network_e
         "without a dead-letter store, the message of the object with a bad line stays for the redrive policy"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_server_access_logs_route_by_their_object_name_and_a_record_written_twice_is_one_document()
+ {
+    let s = Scenario::new("s3access", Delivery::Direct).await;
+    let fixture_lines = std::fs::read_to_string(fixture("s3access/access.log")).expect("fixture");
+    // The fixture without its broken last line: this object must be read whole.
+    let good: String = fixture_lines
+        .lines()
+        .filter(|l| !l.contains("C0FFEE000EXAMPLE"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let first = good.lines().next().expect("a line").to_owned();
+    // S3 writes access logs uncompressed, under a name of its own, in the
+    // prefix the owner chose or the date-partitioned one; a record may come twice.
+    s.put(
+        "s3-access/2026-11-30-10-25-00-5A1B2C3D4E5F6A7B",
+        good.clone().into_bytes(),
+    )
+    .await;
+    s.put(
+        "s3-access/123456789012/us-east-1/payroll-exports/2026/11/30/2026-11-30-10-30-00-6B2C3D4E5F6A7B8C",
+        format!("{first}\n").into_bytes(),
+    )
+    .await;
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!(
+        (summary.indexed, summary.already_indexed),
+        (6, 1),
+        "{summary:?}"
+    );
+    let stolen = s
+        .opensearch()
+        .sources_where("aws.s3access.key", "2026/11/salaries.csv")
+        .await;
+    assert_eq!(stolen.len(), 1, "one document for the record written twice");
+    assert_eq!(at(&stolen[0], "source.ip"), "198.51.100.23");
+    assert_eq!(at(&stolen[0], "user.name"), "i-0a5b7c9d1e3f50617");
+    assert_eq!(at(&stolen[0], "event.action"), "REST.GET.OBJECT");
+    let denied = s
+        .opensearch()
+        .sources_where("error.code", "AccessDenied")
+        .await;
+    assert_eq!(
+        at(&denied[0], "http.request.referrer"),
+        "https://evil.example.net/"
+    );
+    assert_eq!(s.queue_depth().await, 0);
+}

@@ -328,3 +328,53 @@ fn linux_auth_sample_lines_normalize_without_errors() {
         .count();
     assert_eq!(logins, 3, "two accepted, one failed");
 }
+
+// -- S3 server access logs -------------------------------------------------------
+
+/// The documentation's example lines (numbered on the page: the numbers go)
+/// are a log object as S3 writes it.
+#[test]
+fn s3_access_documentation_examples_normalize_without_errors() {
+    let Some(dir) = samples("awsdocs/s3access/extracted") else {
+        return;
+    };
+    let mut object = Vec::new();
+    for block in files_in(&dir, ".txt") {
+        let text = std::fs::read_to_string(&block).expect("block");
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let record = line
+                .split_once(". ")
+                .filter(|(n, _)| n.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(line, |(_, rest)| rest);
+            object.extend_from_slice(record.as_bytes());
+            object.push(b'\n');
+        }
+    }
+    let outcome = normalize_files(
+        "s3access",
+        &[scratch("2019-02-06-00-00-38-5A1B2C3D4E5F6A7B", &object)],
+    );
+    assert_no_errors("S3 access log examples", &outcome);
+    assert_eq!(outcome.documents.len(), 5);
+    for doc in &outcome.documents {
+        assert!(
+            field(doc, "@timestamp")
+                .as_str()
+                .is_some_and(|t| t.starts_with("2019-02-06T00:0")),
+            "{doc}"
+        );
+        assert_eq!(field(doc, "source.ip"), "192.0.2.3");
+        assert_eq!(field(doc, "aws.s3access.bucket"), "awsexamplebucket1");
+        assert!(
+            field(doc, "event.action")
+                .as_str()
+                .is_some_and(|a| a.starts_with("REST."))
+        );
+    }
+    assert!(
+        outcome
+            .documents
+            .iter()
+            .any(|d| field(d, "error.code") == "NoSuchBucketPolicy")
+    );
+}

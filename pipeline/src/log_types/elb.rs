@@ -47,6 +47,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::spaced::split;
 use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, finding};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -201,61 +202,6 @@ impl Normalizer for ElbNormalizer {
             std::str::from_utf8(frame).map_err(|e| NormalizeError::InvalidUtf8(e.valid_up_to()))?;
         out.push(normalize_line(line)?);
         Ok(())
-    }
-}
-
-/// Splits a line into its fields: separated by spaces outside double
-/// quotes. A field that is one quoted string is taken without its quotes
-/// (`\"` and `\\` unescaped); one that only contains quoted parts (an NLB's
-/// `"h2","http/1.1"`) is kept as written.
-fn split(line: &str) -> Result<Vec<String>, NormalizeError> {
-    let mut fields = Vec::with_capacity(32);
-    let mut chars = line.trim_end_matches(['\r', '\n']).chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c == ' ' {
-            chars.next();
-            continue;
-        }
-        // The field as written, and its text if it is one quoted string.
-        let mut raw = String::new();
-        let mut unquoted = String::new();
-        let mut segments = 0;
-        let mut in_quotes = false;
-        while let Some(c) = chars.next() {
-            match c {
-                ' ' if !in_quotes => break,
-                '"' => {
-                    in_quotes = !in_quotes;
-                    if in_quotes {
-                        segments += 1;
-                    }
-                    raw.push(c);
-                }
-                '\\' if in_quotes => {
-                    let escaped = chars.next().ok_or_else(unterminated)?;
-                    raw.push(c);
-                    raw.push(escaped);
-                    unquoted.push(escaped);
-                }
-                _ => {
-                    raw.push(c);
-                    unquoted.push(c);
-                }
-            }
-        }
-        if in_quotes {
-            return Err(unterminated());
-        }
-        let one_quoted_string = segments == 1 && raw.starts_with('"') && raw.ends_with('"');
-        fields.push(if one_quoted_string { unquoted } else { raw });
-    }
-    Ok(fields)
-}
-
-fn unterminated() -> NormalizeError {
-    NormalizeError::InvalidField {
-        field: "(line)",
-        message: "a quoted field is not closed".into(),
     }
 }
 

@@ -18,7 +18,9 @@ pub mod guardduty;
 pub mod inspector;
 pub mod linux_auth;
 pub mod macie;
+pub mod s3access;
 pub mod securityhub;
+pub mod spaced;
 pub mod vpcflow;
 
 use chrono::{DateTime, Utc};
@@ -36,6 +38,7 @@ pub static REGISTRY: &[&dyn LogType] = &[
     &linux_auth::LinuxAuth,
     &linux_auth::LinuxAuthFile,
     &elb::Elb,
+    &s3access::S3Access,
     // Last: Firehose prefixes are user-chosen, so these match loosely (a
     // substring of the key) and must not take keys AWS itself names.
     &securityhub::SecurityHub,
