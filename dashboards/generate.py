@@ -822,10 +822,40 @@ def s3access():
     return b
 
 
+def network_firewall():
+    p = "siem-index-pattern-network_firewall"
+    alerts = "event.kind:alert"
+    b = Board("siem-network-firewall.ndjson", "siem-network-firewall", "SIEM: Network Firewall",
+              "AWS Network Firewall: alerts blocked and allowed by signature, the hosts behind them, flows "
+              "and bytes over time, TLS inspection failures.", [p])
+    b.number("alerts", "Alerts", p, alerts)
+    b.number("blocked", "Blocked", p, f"{alerts} AND event.type:denied")
+    # The event type of Suricata is only in the aws.network_firewall flat_object: queried, not aggregated.
+    flows = "aws.network_firewall.event.event_type:(netflow OR flow)"
+    b.number("flows", "Flows", p, flows)
+    b.number("tls-failures", "TLS inspection failures", p, "_exists_:tls.client.server_name AND event.outcome:failure")
+    b.over_time("alerts-over-time", "Alerts over time by action", p, "event.action", alerts)
+    b.table("signatures", "Top signatures", p, [("rule.name", "Signature"), ("event.action", "Action")], alerts,
+            size=20, width=48)
+    b.table("internal-hosts", "Alerts by source", p, [("source.ip", "Source"), ("rule.name", "Signature")], alerts)
+    b.table("destinations", "Alerts by destination", p,
+            [("destination.ip", "Destination"), ("destination.port", "Port")], alerts)
+    b.table("domains", "Domains in alerts", p, [("dns.question.name", "Domain")], "_exists_:dns.question.name")
+    b.table("sni", "TLS server names", p, [("tls.client.server_name", "Server name"),
+                                           ("event.outcome", "Outcome", True)], "_exists_:tls.client.server_name")
+    b.over_time("bytes-over-time", "Flow bytes over time by protocol", p, "network.transport",
+                flows, chart="area", value=metric("sum", "source.bytes", label="Bytes"))
+    b.pie("by-firewall", "Events by firewall", p, "observer.name")
+    b.search("blocked-list", "Blocked alerts", p, f"{alerts} AND event.type:denied",
+             ["rule.name", "source.ip", "destination.ip", "destination.port", "network.transport",
+              "dns.question.name", "observer.name"])
+    return b
+
+
 # The dashboard of each log type; two log types may share one.
 DASHBOARDS = {"guardduty": guardduty, "securityhub": securityhub, "inspector": inspector, "macie": macie,
               "cloudtrail": cloudtrail, "vpcflow": vpcflow, "linux_auth": linux_auth, "linux_auth_file": linux_auth,
-              "elb": elb, "s3access": s3access}
+              "elb": elb, "s3access": s3access, "network_firewall": network_firewall}
 
 
 def boards(names):

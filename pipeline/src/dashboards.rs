@@ -76,6 +76,10 @@ pub const SAVED_OBJECTS: &[(&str, &str)] = &[
         "siem-s3access.ndjson",
         include_str!("../../dashboards/siem-s3access.ndjson"),
     ),
+    (
+        "siem-network-firewall.ndjson",
+        include_str!("../../dashboards/siem-network-firewall.ndjson"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

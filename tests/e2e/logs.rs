@@ -300,3 +300,48 @@ async fn s3_server_access_logs_route_by_their_object_name_and_a_record_written_t
     );
     assert_eq!(s.queue_depth().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_firewall_alerts_and_flows_become_alerts_and_connections_and_a_broken_line_is_its_own_error()
+ {
+    let s = Scenario::new("nfw", Delivery::Direct).await;
+    let dir = "AWSLogs/123456789012/network-firewall";
+    s.put(
+        &format!("{dir}/alert/2026/11/30/10/123456789012_network-firewall_alert_202611301015_egress-fw.log.gz"),
+        gzip(&std::fs::read(fixture("network_firewall/alert.log")).expect("alerts")),
+    )
+    .await;
+    s.put(
+        &format!("{dir}/flow/2026/11/30/10/123456789012_network-firewall_flow_202611301015_egress-fw.log.gz"),
+        gzip(&std::fs::read(fixture("network_firewall/flow.log")).expect("flows")),
+    )
+    .await;
+    let letters = std::env::temp_dir().join(siem_pipeline_tests::unique("nfw-letters"));
+
+    let summary = s
+        .run_pipeline(&format!(
+            "[dead_letter]\ndirectory = {:?}",
+            letters.display().to_string()
+        ))
+        .await;
+
+    assert_eq!(summary.indexed, 4 + 3, "{summary:?}");
+    let blocked = s
+        .opensearch()
+        .sources_where("rule.name", "ET MALWARE Possible Reverse Shell Outbound")
+        .await;
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(at(&blocked[0], "event.type"), &json!(["denied"]));
+    assert_eq!(at(&blocked[0], "destination.ip"), "198.51.100.23");
+    let dns = s
+        .opensearch()
+        .sources_where("dns.question.name", "c2.example.org")
+        .await;
+    assert_eq!(dns.len(), 1);
+    assert_eq!(
+        s.queue_depth().await,
+        0,
+        "the broken line is dead-lettered, both messages deleted"
+    );
+    let _ = std::fs::remove_dir_all(letters);
+}

@@ -18,6 +18,7 @@ pub mod guardduty;
 pub mod inspector;
 pub mod linux_auth;
 pub mod macie;
+pub mod network_firewall;
 pub mod s3access;
 pub mod securityhub;
 pub mod spaced;
@@ -39,6 +40,7 @@ pub static REGISTRY: &[&dyn LogType] = &[
     &linux_auth::LinuxAuthFile,
     &elb::Elb,
     &s3access::S3Access,
+    &network_firewall::NetworkFirewall,
     // Last: Firehose prefixes are user-chosen, so these match loosely (a
     // substring of the key) and must not take keys AWS itself names.
     &securityhub::SecurityHub,
@@ -247,7 +249,8 @@ mod tests {
         let mut names: Vec<_> = REGISTRY.iter().map(|t| t.name()).collect();
         assert!(names.iter().all(|n| {
             n.starts_with(|c: char| c.is_ascii_lowercase())
-                && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && n.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         }));
         names.sort_unstable();
         names.dedup();
