@@ -852,10 +852,35 @@ def network_firewall():
     return b
 
 
+def cloudfront():
+    p = "siem-index-pattern-cloudfront"
+    b = Board("siem-cloudfront.ndjson", "siem-cloudfront", "SIEM: CloudFront",
+              "Amazon CloudFront standard logs: requests and errors over time, top viewers, hosts and paths, "
+              "edge result types and locations, user agents; viewers on a map.", [p])
+    b.number("requests", "Requests", p)
+    b.number("client-errors", "4xx responses", p, "http.response.status_code:[400 TO 499]")
+    b.number("server-errors", "5xx responses", p, "http.response.status_code:[500 TO 599]")
+    b.number("viewers", "Distinct viewers", p, value=metric("cardinality", "source.ip"))
+    b.over_time("over-time", "Requests over time by status", p, "http.response.status_code", size=10)
+    b.table("viewers", "Top viewers", p, [("source.ip", "Viewer"), ("source.geo.country_name", "Country", True)],
+            size=20)
+    b.table("paths", "Top hosts and paths", p, [("url.domain", "Host"), ("url.path", "Path")], size=20)
+    b.table("results", "Edge results", p, [("aws.cloudfront.x_edge_result_type", "Result"),
+                                           ("aws.cloudfront.x_edge_detailed_result_type", "Detail", True)])
+    b.table("edges", "Edge locations", p, [("observer.geo.name", "Edge location")])
+    b.tags("user-agents", "User agents", p, "user_agent.original", size=20)
+    b.map("viewer-map", "Viewers", p, "source.geo.location")
+    b.search("failed", "Failed requests", p, "http.response.status_code:[400 TO 599]",
+             ["http.response.status_code", "http.request.method", "url.domain", "url.path", "source.ip",
+              "user_agent.original", "aws.cloudfront.x_edge_detailed_result_type"])
+    return b
+
+
 # The dashboard of each log type; two log types may share one.
 DASHBOARDS = {"guardduty": guardduty, "securityhub": securityhub, "inspector": inspector, "macie": macie,
               "cloudtrail": cloudtrail, "vpcflow": vpcflow, "linux_auth": linux_auth, "linux_auth_file": linux_auth,
-              "elb": elb, "s3access": s3access, "network_firewall": network_firewall}
+              "elb": elb, "s3access": s3access, "network_firewall": network_firewall,
+              "cloudfront": cloudfront}
 
 
 def boards(names):

@@ -80,6 +80,10 @@ pub const SAVED_OBJECTS: &[(&str, &str)] = &[
         "siem-network-firewall.ndjson",
         include_str!("../../dashboards/siem-network-firewall.ndjson"),
     ),
+    (
+        "siem-cloudfront.ndjson",
+        include_str!("../../dashboards/siem-cloudfront.ndjson"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -345,3 +345,36 @@ async fn network_firewall_alerts_and_flows_become_alerts_and_connections_and_a_b
     );
     let _ = std::fs::remove_dir_all(letters);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudfront_standard_logs_route_by_their_file_name_and_read_by_their_header() {
+    let s = Scenario::new("cloudfront", Delivery::Direct).await;
+    let log = std::fs::read_to_string(fixture("cloudfront/standard.log")).expect("fixture");
+    // Without its broken line: this object must be read whole.
+    let good: String = log
+        .lines()
+        .filter(|l| l.starts_with('#') || l.split('\t').count() > 4)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    s.put(
+        "cf-logs/shop/EMLARXS9EXAMPLE.2026-11-28-10.a1b2c3d4.gz",
+        gzip(good.as_bytes()),
+    )
+    .await;
+
+    let summary = s.run_pipeline("").await;
+
+    assert_eq!(summary.indexed, 5, "{summary:?}");
+    let blocked = s
+        .opensearch()
+        .sources_where("http.response.status_code", "403")
+        .await;
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(
+        at(&blocked[0], "user_agent.original"),
+        "sqlmap/1.8.2#stable (https://sqlmap.org)"
+    );
+    assert_eq!(at(&blocked[0], "url.query"), "next=/account?a=1");
+    assert_eq!(at(&blocked[0], "observer.geo.name"), "IAD89-C2");
+    assert_eq!(s.queue_depth().await, 0);
+}

@@ -378,3 +378,33 @@ fn s3_access_documentation_examples_normalize_without_errors() {
             .any(|d| field(d, "error.code") == "NoSuchBucketPolicy")
     );
 }
+
+// -- CloudFront ------------------------------------------------------------------
+
+#[test]
+fn cloudfront_documentation_example_normalizes_without_errors() {
+    let Some(dir) = samples("awsdocs/cloudfront/extracted") else {
+        return;
+    };
+    let outcome = normalize_files("cloudfront", &files_in(&dir, ".txt"));
+    assert_no_errors("CloudFront log example", &outcome);
+    assert_eq!(outcome.documents.len(), 6);
+    assert!(
+        outcome
+            .documents
+            .iter()
+            .all(|d| field(d, "source.ip").is_string())
+    );
+    assert!(
+        outcome
+            .documents
+            .iter()
+            .any(|d| field(d, "aws.cloudfront.x_edge_detailed_result_type") == "OriginDnsError")
+    );
+    assert!(
+        outcome
+            .documents
+            .iter()
+            .any(|d| field(d, "user_agent.original") == "curl/7.55.1")
+    );
+}

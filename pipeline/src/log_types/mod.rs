@@ -10,6 +10,7 @@
 //! `dashboards/`, through `siem-pipeline log-types --json`) reads the registry,
 //! and a test fails when a log type is missing from a generated artifact.
 
+pub mod cloudfront;
 pub mod cloudtrail;
 pub mod elb;
 pub mod eventbridge;
@@ -41,6 +42,7 @@ pub static REGISTRY: &[&dyn LogType] = &[
     &elb::Elb,
     &s3access::S3Access,
     &network_firewall::NetworkFirewall,
+    &cloudfront::CloudFront,
     // Last: Firehose prefixes are user-chosen, so these match loosely (a
     // substring of the key) and must not take keys AWS itself names.
     &securityhub::SecurityHub,
