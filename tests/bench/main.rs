@@ -6,7 +6,7 @@
 //! prints what it counted as one JSON line.
 //!
 //! ```text
-//! siem-bench generate <cloudtrail|vpcflow|guardduty> <MiB> <out.gz>
+//! siem-bench generate <cloudtrail|vpcflow|guardduty|elb> <MiB> <out.gz>
 //! siem-bench pipeline <log type> <threads> <file>         # null sink
 //! siem-bench index <log type> <url> <prefix> <file>       # into OpenSearch
 //! siem-bench encode <log type> <file> <out.ndjson>        # pre-encoded documents
@@ -161,6 +161,29 @@ fn generate(kind: &str, mib: u64, out: &Path) {
                 let mut line = serde_json::to_vec(&f).expect("encode");
                 line.push(b'\n');
                 gz.write_all(&line).expect("write");
+                written += line.len() as u64;
+                n += 1;
+            }
+        }
+        "elb" => {
+            // The Application Load Balancer lines of the fixture, each client and time varied.
+            let fixture = std::fs::read_to_string(root.join("elb/alb.log")).expect("fixture");
+            let templates: Vec<&str> = fixture.lines().filter(|l| l.matches('"').count() % 2 == 0).collect();
+            while written < target {
+                let t = templates[(n as usize) % templates.len()];
+                let mut fields: Vec<String> = t.splitn(5, ' ').map(str::to_owned).collect();
+                fields[1] = format!(
+                    "2026-11-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+                    1 + n % 28,
+                    n % 24,
+                    n % 60,
+                    (n / 60) % 60,
+                    n % 1_000_000
+                );
+                fields[3] = format!("203.0.113.{}:{}", n % 250, 1024 + n % 60000);
+                let mut line = fields.join(" ");
+                line.push('\n');
+                gz.write_all(line.as_bytes()).expect("write");
                 written += line.len() as u64;
                 n += 1;
             }
