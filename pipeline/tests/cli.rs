@@ -272,11 +272,8 @@ password = "s3cret-value"
 
 #[test]
 fn normalize_fails_on_an_object_that_yields_nothing_without_an_error() {
-    // A single CloudTrail event where a trail's log file ({"Records":[...]}) belongs.
-    let file = temp_file(
-        "bare-event.json",
-        br#"{"eventVersion":"1.08","eventTime":"2026-11-28T06:00:00Z","eventName":"GetObject","eventID":"e1"}"#,
-    );
+    // An empty object where a trail's log file ({"Records":[...]}) belongs.
+    let file = temp_file("empty-trail-file.json", b"{ }");
     let out = bin()
         .args(["normalize", "--log-type", "cloudtrail"])
         .arg(&file)
@@ -291,6 +288,27 @@ fn normalize_fails_on_an_object_that_yields_nothing_without_an_error() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no \"Records\" array"), "{stderr}");
+}
+
+#[test]
+fn normalize_reads_a_cloudtrail_event_delivered_alone_as_one_document() {
+    let file = temp_file(
+        "bare-event.json",
+        br#"{"eventVersion":"1.08","eventTime":"2026-11-28T06:00:00Z","eventName":"GetObject","eventSource":"s3.amazonaws.com","eventID":"e1"}"#,
+    );
+    let out = bin()
+        .args(["normalize", "--log-type", "cloudtrail"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.contains(r#""action":"GetObject""#), "{stdout}");
 }
 
 #[test]

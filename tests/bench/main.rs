@@ -168,7 +168,10 @@ fn generate(kind: &str, mib: u64, out: &Path) {
         "elb" => {
             // The Application Load Balancer lines of the fixture, each client and time varied.
             let fixture = std::fs::read_to_string(root.join("elb/alb.log")).expect("fixture");
-            let templates: Vec<&str> = fixture.lines().filter(|l| l.matches('"').count() % 2 == 0).collect();
+            let templates: Vec<&str> = fixture
+                .lines()
+                .filter(|l| l.matches('"').count() % 2 == 0)
+                .collect();
             while written < target {
                 let t = templates[(n as usize) % templates.len()];
                 let mut fields: Vec<String> = t.splitn(5, ' ').map(str::to_owned).collect();
