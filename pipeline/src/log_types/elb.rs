@@ -42,6 +42,7 @@
 //!
 //! A line has no natural id: documents get positional ids.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -206,18 +207,18 @@ impl Normalizer for ElbNormalizer {
 }
 
 /// The named fields of a line, `-` and `""` left out.
-struct Record {
+struct Record<'a> {
     balancer: Balancer,
-    fields: Vec<(&'static str, String)>,
-    extra: Vec<String>,
+    fields: Vec<(&'static str, Cow<'a, str>)>,
+    extra: Vec<Cow<'a, str>>,
 }
 
-impl Record {
+impl Record<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .filter(|v| !v.is_empty() && *v != "-")
     }
 
@@ -237,17 +238,22 @@ impl Record {
         map.insert("balancer".into(), self.balancer.label().into());
         for (name, value) in &self.fields {
             if !value.is_empty() && value != "-" {
-                map.insert((*name).into(), Value::String(value.clone()));
+                map.insert((*name).into(), Value::String(value.to_string()));
             }
         }
         if !self.extra.is_empty() {
-            map.insert("extra".into(), self.extra.clone().into());
+            let extra: Vec<Value> = self
+                .extra
+                .iter()
+                .map(|v| Value::String(v.to_string()))
+                .collect();
+            map.insert("extra".into(), Value::Array(extra));
         }
         Value::Object(map)
     }
 }
 
-fn record(line: &str) -> Result<Record, NormalizeError> {
+fn record(line: &str) -> Result<Record<'_>, NormalizeError> {
     let mut values = split(line)?;
     let Some(first) = values.first() else {
         return Err(NormalizeError::MissingField("time"));

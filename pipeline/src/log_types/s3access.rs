@@ -31,6 +31,7 @@
 //! logs on a best-effort basis and may write a record twice; the two are one
 //! document.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -119,17 +120,17 @@ impl Normalizer for S3AccessNormalizer {
     }
 }
 
-struct Record {
-    fields: Vec<(&'static str, String)>,
-    extra: Vec<String>,
+struct Record<'a> {
+    fields: Vec<(&'static str, Cow<'a, str>)>,
+    extra: Vec<Cow<'a, str>>,
 }
 
-impl Record {
+impl Record<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.fields
             .iter()
             .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .filter(|v| !v.is_empty() && *v != "-")
     }
 
@@ -141,11 +142,16 @@ impl Record {
         let mut map = Map::new();
         for (name, value) in &self.fields {
             if !value.is_empty() && value != "-" {
-                map.insert((*name).into(), Value::String(value.clone()));
+                map.insert((*name).into(), Value::String(value.to_string()));
             }
         }
         if !self.extra.is_empty() {
-            map.insert("extra".into(), self.extra.clone().into());
+            let extra: Vec<Value> = self
+                .extra
+                .iter()
+                .map(|v| Value::String(v.to_string()))
+                .collect();
+            map.insert("extra".into(), Value::Array(extra));
         }
         Value::Object(map)
     }

@@ -3,71 +3,88 @@
 //! spaces (a request line, a user agent), with `\"` for a quote inside; a
 //! field in square brackets (`[06/Feb/2019:00:00:38 +0000]`) may too.
 
+use std::borrow::Cow;
+
+use memchr::{memchr, memchr2};
+
 use super::NormalizeError;
 
 /// Splits a line into its fields: separated by spaces outside double quotes
 /// and square brackets. A field that is one quoted string is taken without
 /// its quotes (`\"` and `\\` unescaped), a bracketed one without its
 /// brackets; one that only contains quoted parts (an NLB's `"h2","http/1.1"`)
-/// is kept as written.
-pub fn split(line: &str) -> Result<Vec<String>, NormalizeError> {
+/// is kept as written. Fields borrow from the line unless they had escapes.
+pub fn split(line: &str) -> Result<Vec<Cow<'_, str>>, NormalizeError> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    let bytes = line.as_bytes();
     let mut fields = Vec::with_capacity(32);
-    let mut chars = line.trim_end_matches(['\r', '\n']).chars().peekable();
-    while let Some(&c) = chars.peek() {
-        if c == ' ' {
-            chars.next();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b' ' {
+            i += 1;
             continue;
         }
-        // The field as written, and its text if it is one quoted string.
-        let mut raw = String::new();
-        let mut unquoted = String::new();
-        let mut segments = 0;
-        let mut in_quotes = false;
-        let mut in_brackets = false;
-        while let Some(c) = chars.next() {
-            match c {
-                ' ' if !in_quotes && !in_brackets => break,
-                '[' if !in_quotes && raw.is_empty() => {
-                    in_brackets = true;
-                    raw.push(c);
-                }
-                ']' if in_brackets => {
-                    in_brackets = false;
-                    raw.push(c);
-                }
-                '"' => {
-                    in_quotes = !in_quotes;
-                    if in_quotes {
-                        segments += 1;
+        let start = i;
+        let mut quoted_parts = 0;
+        let mut escapes = false;
+        if bytes[i] == b'[' {
+            i += memchr(b']', &bytes[i..]).ok_or_else(unterminated)? + 1;
+        }
+        while i < bytes.len() && bytes[i] != b' ' {
+            if bytes[i] != b'"' {
+                i += 1;
+                continue;
+            }
+            quoted_parts += 1;
+            i += 1;
+            loop {
+                match memchr2(b'"', b'\\', &bytes[i..]) {
+                    None => return Err(unterminated()),
+                    Some(j) if bytes[i + j] == b'\\' => {
+                        escapes = true;
+                        i += j + 2;
+                        if i > bytes.len() {
+                            return Err(unterminated());
+                        }
                     }
-                    raw.push(c);
-                }
-                '\\' if in_quotes => {
-                    let escaped = chars.next().ok_or_else(unterminated)?;
-                    raw.push(c);
-                    raw.push(escaped);
-                    unquoted.push(escaped);
-                }
-                _ => {
-                    raw.push(c);
-                    unquoted.push(c);
+                    Some(j) => {
+                        i += j + 1;
+                        break;
+                    }
                 }
             }
         }
-        if in_quotes || in_brackets {
-            return Err(unterminated());
-        }
-        let one_quoted_string = segments == 1 && raw.starts_with('"') && raw.ends_with('"');
-        let bracketed = raw.starts_with('[') && raw.ends_with(']');
+        // `i` is at a space or the end: a character boundary.
+        let raw = &line[start..i];
+        let one_quoted_string =
+            quoted_parts == 1 && raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"');
         fields.push(if one_quoted_string {
-            unquoted
-        } else if bracketed {
-            raw[1..raw.len() - 1].to_owned()
+            let inner = &raw[1..raw.len() - 1];
+            if escapes {
+                Cow::Owned(unescape(inner))
+            } else {
+                Cow::Borrowed(inner)
+            }
+        } else if raw.len() >= 2 && raw.starts_with('[') && raw.ends_with(']') {
+            Cow::Borrowed(&raw[1..raw.len() - 1])
         } else {
-            raw
+            Cow::Borrowed(raw)
         });
     }
     Ok(fields)
+}
+
+/// `\x` → `x`.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn unterminated() -> NormalizeError {
