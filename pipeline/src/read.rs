@@ -15,14 +15,14 @@
 //! [`ObjectSummary::fatal`]. This module never sends, waits or acknowledges:
 //! what a record becomes is the caller's business.
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Utc};
 
-use crate::decode::compression::{LimitedRead, detect_from_reader};
+use crate::decode::compression::{Compression, LimitedRead, read_head};
 use crate::decode::parquet::{self, ParquetLines};
 use crate::decode::{FrameError, Framer};
 use crate::document::{
@@ -395,29 +395,28 @@ fn read_frames(
         enrichers,
     } = *context;
     let stream_error = |source: io::Error| FrameError::Io { frames: 0, source };
-    let mut raw = BufReader::with_capacity(128 << 10, reader);
-    let compression = detect_from_reader(
-        &mut raw,
+    let (head, reader) = read_head(reader).map_err(stream_error)?;
+    let compression = Compression::detect(
+        &head,
         meta.content_encoding.as_deref(),
         meta.content_type.as_deref(),
         &identity.key,
-    )
-    .map_err(stream_error)?;
-    let decoded: Box<dyn Read + Send + '_> =
-        if parquet::is_parquet(raw.fill_buf().map_err(stream_error)?) {
-            if !log_type.reads_parquet() {
-                return Err(stream_error(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "a Parquet object, which log type {} does not read",
-                        log_type.name()
-                    ),
-                )));
-            }
-            Box::new(ParquetLines::spool(raw, limits.max_parquet_bytes).map_err(stream_error)?)
-        } else {
-            compression.decoder(raw).map_err(stream_error)?
-        };
+    );
+    let raw = BufReader::with_capacity(128 << 10, reader);
+    let decoded: Box<dyn Read + Send + '_> = if parquet::is_parquet(&head) {
+        if !log_type.reads_parquet() {
+            return Err(stream_error(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "a Parquet object, which log type {} does not read",
+                    log_type.name()
+                ),
+            )));
+        }
+        Box::new(ParquetLines::spool(raw, limits.max_parquet_bytes).map_err(stream_error)?)
+    } else {
+        compression.decoder(raw).map_err(stream_error)?
+    };
     let decoded = LimitedRead::new(decoded, limits.max_decompressed_bytes);
     let mut framer = Framer::new(
         BufReader::with_capacity(256 << 10, decoded),
@@ -481,6 +480,63 @@ mod tests {
             written_at: Some(at),
             ..ObjectMeta::default()
         }
+    }
+
+    /// A reader whose every read returns one byte, as a slow stream may.
+    struct ByteByByte<'a>(&'a [u8]);
+
+    impl Read for ByteByByte<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(out.len()).min(1);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn documents_of(reader: impl Read + Send, key: &str) -> (u64, u64) {
+        let identity = ObjectIdentity {
+            bucket: "b".into(),
+            key: key.into(),
+            version: "v".into(),
+            written_at: None,
+        };
+        let naming = IndexNaming {
+            prefix: "siem".into(),
+            rotation: crate::config::IndexRotation::Monthly,
+        };
+        let log_type = crate::log_types::by_name("cloudtrail").expect("cloudtrail");
+        let summary = read_object(
+            reader,
+            &ObjectMeta::default(),
+            &identity,
+            log_type,
+            &naming,
+            Limits::default(),
+            &mut |_| ControlFlow::Continue(()),
+        );
+        (summary.documents, summary.record_errors)
+    }
+
+    #[test]
+    fn a_compressed_object_whose_first_read_holds_one_byte_is_still_decompressed() {
+        // Its magic number was looked for in the first read alone: a gzip
+        // object was then read as text.
+        let record = br#"{"Records":[{"eventVersion":"1.08","eventTime":"2026-11-02T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","eventID":"e1"}]}"#;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, record).expect("gzip in memory");
+        let gz = gz.finish().expect("gzip in memory");
+        assert_eq!(documents_of(&gz[..], "a.json"), (1, 0), "read whole");
+        assert_eq!(
+            documents_of(ByteByByte(&gz), "a.json"),
+            (1, 0),
+            "byte by byte"
+        );
+        assert_eq!(
+            documents_of(ByteByByte(record), "a.json.gz"),
+            (1, 0),
+            "a plain object named .gz is not gunzipped"
+        );
     }
 
     #[test]

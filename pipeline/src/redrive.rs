@@ -16,7 +16,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::ack::InFlight;
 use crate::config::Config;
@@ -57,8 +57,9 @@ struct Letter {
     ordinal: u64,
     #[serde(default)]
     written_at: Option<String>,
+    /// As read: a string is a text record, anything else JSON as it was.
     #[serde(default)]
-    record: Option<Value>,
+    record: Option<Box<RawValue>>,
     #[serde(default)]
     record_base64: Option<String>,
     /// A record too long for the letter, stored beside it.
@@ -69,15 +70,30 @@ struct Letter {
 impl Letter {
     /// The record's bytes, as they were read.
     fn record(&self) -> Option<Vec<u8>> {
-        match (&self.record, &self.record_base64) {
-            (Some(Value::String(text)), _) if !text.is_empty() => Some(text.clone().into_bytes()),
-            (Some(Value::String(_)) | Some(Value::Null) | None, Some(b64)) => {
-                BASE64_STANDARD.decode(b64).ok()
-            }
-            (Some(Value::String(_)) | Some(Value::Null) | None, None) => None,
-            (Some(json), _) => serde_json::to_vec(json).ok(),
+        let json = self
+            .record
+            .as_deref()
+            .map(RawValue::get)
+            .filter(|raw| *raw != "null" && !raw.starts_with('"'));
+        let text = self
+            .record
+            .as_deref()
+            .and_then(|raw| serde_json::from_str::<String>(raw.get()).ok())
+            .filter(|text| !text.is_empty());
+        match (json, text, &self.record_base64) {
+            (Some(json), _, _) => Some(json.as_bytes().to_vec()),
+            (None, Some(text), _) => Some(text.into_bytes()),
+            (None, None, Some(b64)) => BASE64_STANDARD.decode(b64).ok(),
+            (None, None, None) => None,
         }
     }
+}
+
+/// The record a dead-letter line carries, as a redrive reads it back: `None`
+/// for a line that is not a letter, or a letter whose record is not in the
+/// line (kept in `record_object`, or not kept at all).
+pub fn record_of_letter(line: &[u8]) -> Option<Vec<u8>> {
+    serde_json::from_slice::<Letter>(line).ok()?.record()
 }
 
 /// Reads every letter of `store` and indexes its record again.

@@ -10,6 +10,10 @@ use super::{Bounded, Invalid, invalid, required_url};
 
 /// Prefix of every index name unless configured otherwise.
 pub const DEFAULT_INDEX_PREFIX: &str = "siem";
+/// The longest index prefix: OpenSearch refuses index names over 255 bytes,
+/// and `-<log type>-<date>` takes up to 30 more (a log type's name of 15
+/// bytes, a daily date of a year beyond 9999).
+pub const MAX_INDEX_PREFIX_BYTES: usize = 200;
 
 /// Per-request timeout, in seconds.
 pub const REQUEST_TIMEOUT_SECS: Bounded = Bounded {
@@ -24,8 +28,8 @@ pub const REQUEST_TIMEOUT_SECS: Bounded = Bounded {
 pub struct OpenSearchSection {
     /// Base URL of the cluster. Required.
     pub url: Option<String>,
-    /// Prefix of every index name (`<prefix>-<log type>-<date>`). Default
-    /// [`DEFAULT_INDEX_PREFIX`].
+    /// Prefix of every index name (`<prefix>-<log type>-<date>`), at most
+    /// [`MAX_INDEX_PREFIX_BYTES`] bytes. Default [`DEFAULT_INDEX_PREFIX`].
     pub index_prefix: Option<String>,
     /// `monthly` (default) or `daily`.
     pub index_rotation: Option<String>,
@@ -119,6 +123,7 @@ impl OpenSearchSection {
             .index_prefix
             .unwrap_or_else(|| DEFAULT_INDEX_PREFIX.into());
         if index_prefix.is_empty()
+            || index_prefix.len() > MAX_INDEX_PREFIX_BYTES
             || !index_prefix
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
@@ -127,7 +132,7 @@ impl OpenSearchSection {
             return Err(invalid(
                 "opensearch.index_prefix",
                 format!(
-                    "{index_prefix:?} must be lowercase letters, digits, '-' or '_' and not start with '-' or '_'"
+                    "{index_prefix:?} must be 1 to {MAX_INDEX_PREFIX_BYTES} lowercase letters, digits, '-' or '_' and not start with '-' or '_'"
                 ),
             ));
         }
@@ -286,6 +291,22 @@ mod tests {
             .expect_err("an error")
             .to_string();
         assert!(err.contains("opensearch.index_prefix"), "{err}");
+    }
+
+    #[test]
+    fn an_index_prefix_too_long_for_an_index_name_is_rejected() {
+        // It once made index names OpenSearch refuses (over 255 bytes).
+        let long = "a".repeat(MAX_INDEX_PREFIX_BYTES + 1);
+        let err = load(MINIMAL, &[("SIEM_OPENSEARCH_INDEX_PREFIX", long.as_str())])
+            .expect_err("an error")
+            .to_string();
+        assert!(err.contains("opensearch.index_prefix"), "{err}");
+        let longest = "a".repeat(MAX_INDEX_PREFIX_BYTES);
+        load(
+            MINIMAL,
+            &[("SIEM_OPENSEARCH_INDEX_PREFIX", longest.as_str())],
+        )
+        .expect("valid");
     }
 
     #[test]

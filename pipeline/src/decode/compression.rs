@@ -86,20 +86,21 @@ impl Compression {
     }
 }
 
-/// Peeks at the head of `reader` (without consuming it) to detect compression.
-pub fn detect_from_reader(
-    reader: &mut impl BufRead,
-    content_encoding: Option<&str>,
-    content_type: Option<&str>,
-    key: &str,
-) -> io::Result<Compression> {
-    let head = reader.fill_buf()?;
-    Ok(Compression::detect(
-        head,
-        content_encoding,
-        content_type,
-        key,
-    ))
+/// A stream whose first bytes were read: them, then the rest.
+pub type Headed<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
+/// How many bytes detection looks at: the longest magic number (zstd's, and
+/// Parquet's `PAR1`).
+pub const HEAD_LEN: usize = 4;
+
+/// Reads the first [`HEAD_LEN`] bytes of `reader` (fewer only when it ends
+/// sooner), however few bytes each read returns, and gives them back with a
+/// reader that yields them again before the rest. A network stream's first
+/// read may hold a single byte: too few to see a magic number in.
+pub fn read_head<R: Read>(mut reader: R) -> io::Result<(Vec<u8>, Headed<R>)> {
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    (&mut reader).take(HEAD_LEN as u64).read_to_end(&mut head)?;
+    Ok((head.clone(), io::Cursor::new(head).chain(reader)))
 }
 
 /// Stops a decompression bomb: fails once more than `limit` bytes came out.

@@ -143,9 +143,8 @@ impl Overflow {
     }
 
     /// Adds `bytes` to the frame being read: to `buf` while it fits the
-    /// limit (`len` bytes are read so far, these included, and `slack` more
-    /// are allowed for a line end or a closing bracket), to the overflow once
-    /// it does not.
+    /// limit (`len` bytes of the frame are read so far, these included), to
+    /// the overflow once it does not.
     fn keep(
         buf: &mut Vec<u8>,
         overflow: &mut Option<Overflow>,
@@ -313,6 +312,8 @@ impl<R: BufRead> Framer<R> {
             self.buf.clear();
             let start = self.offset;
             let mut len = 0usize;
+            // The frame's own bytes: the line without its newline.
+            let mut body_len = 0usize;
             let mut saw_any = false;
             loop {
                 let chunk = fill(&mut self.reader, self.ordinal)?;
@@ -327,12 +328,13 @@ impl<R: BufRead> Framer<R> {
                 len += take;
                 // The newline ends the frame; it is not part of it.
                 let body = if end { take - 1 } else { take };
+                body_len += body;
                 Overflow::keep(
                     &mut self.buf,
                     &mut self.overflow,
                     &chunk[..body],
-                    len,
-                    self.max_frame + 1,
+                    body_len,
+                    self.max_frame,
                     self.keep_over_long,
                 );
                 self.reader.consume(take);
@@ -453,7 +455,7 @@ impl<R: BufRead> Framer<R> {
                         } else if next.is_none() {
                             return Err(self.structure("unexpected end after a key".into()));
                         } else {
-                            self.scan_value(false)?;
+                            self.scan_value(false, self.max_frame)?;
                         }
                     }
                     None => {
@@ -532,7 +534,9 @@ impl<R: BufRead> Framer<R> {
     /// Reads a key string (at its opening quote) and says whether it equals `field`.
     fn read_key_is(&mut self, field: &str) -> Result<bool, FrameError> {
         self.buf.clear();
-        self.scan_value(true)?;
+        // A key is read whole if it can be the field, quotes included, even
+        // under a tiny frame limit.
+        self.scan_value(true, self.max_frame.max(field.len() + 2))?;
         // A key over the frame limit is only compared, never kept.
         self.overflow = None;
         let key = &self.buf;
@@ -543,17 +547,17 @@ impl<R: BufRead> Framer<R> {
     fn capture_value(&mut self) -> Result<bool, FrameError> {
         self.buf.clear();
         let start = self.offset;
-        let len = self.scan_value(true)?;
-        if len > self.max_frame || self.overflow.is_some() {
+        let len = self.scan_value(true, self.max_frame)?;
+        if self.overflow.is_some() {
             return Err(self.too_long(len, start));
         }
         Ok(true)
     }
 
     /// Consumes one complete JSON value starting at the current (non-space)
-    /// byte, appending it to `buf` when `capture` (until it exceeds the frame
-    /// limit). Returns its length.
-    fn scan_value(&mut self, capture: bool) -> Result<usize, FrameError> {
+    /// byte, appending it to `buf` when `capture`, or to the overflow once it
+    /// is over `limit` bytes. Returns its length.
+    fn scan_value(&mut self, capture: bool, limit: usize) -> Result<usize, FrameError> {
         let first = self
             .peek()?
             .ok_or_else(|| self.structure("unexpected end of stream".into()))?;
@@ -566,7 +570,6 @@ impl<R: BufRead> Framer<R> {
         let mut escaped = false;
         let scalar = !matches!(first, b'{' | b'[' | b'"');
         let mut len = 0usize;
-        let max = self.max_frame;
         let frames = self.ordinal;
         loop {
             let chunk = fill(&mut self.reader, frames)?;
@@ -638,7 +641,7 @@ impl<R: BufRead> Framer<R> {
                     &mut self.overflow,
                     &chunk[..i],
                     len,
-                    max + 2,
+                    limit,
                     self.keep_over_long,
                 );
             }
@@ -769,6 +772,34 @@ mod tests {
                 Ok(r#"{"y":2}"#.into())
             ]
         );
+    }
+
+    #[test]
+    fn a_json_record_one_or_two_bytes_over_the_limit_is_kept_whole() {
+        // Such a record was refused but not kept: its dead letter had no record.
+        for framing in [
+            Framing::ConcatenatedJson,
+            Framing::JsonArrayField("Records"),
+        ] {
+            for over in [1, 2] {
+                let record = format!(r#"{{"a":"{}"}}"#, "x".repeat(over));
+                let input = match framing {
+                    Framing::ConcatenatedJson => record.clone(),
+                    _ => format!(r#"{{"Records":[{record}]}}"#),
+                };
+                let out = kept(input.as_bytes(), framing, record.len() - over, 1 << 20);
+                assert_eq!(out, [Err(Some(record.clone().into_bytes()))], "{framing:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_last_line_without_its_newline_over_the_limit_is_too_long() {
+        // It was yielded one byte over the limit.
+        let out = kept(b"ok\n01234", Framing::Lines, 4, 1 << 20);
+        assert_eq!(out, [Ok("ok".into()), Err(Some(b"01234".to_vec()))]);
+        let out = kept(b"0123\n0123", Framing::Lines, 4, 1 << 20);
+        assert_eq!(out, [Ok("0123".into()), Ok("0123".into())], "at the limit");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The dead-letter store: where a record that can never be indexed goes, with
 //! the reason, so that nothing is lost and nothing blocks its message forever.
 //!
-//! A dead letter is one NDJSON line: the original record (as JSON when it is
-//! JSON, as a string when it is text, base64 otherwise), where it came from
+//! A dead letter is one NDJSON line: the original record, byte for byte (as
+//! the JSON it is when it is one line of JSON other than a string, as a
+//! string when it is text, base64 otherwise), where it came from
 //! (bucket, key, ordinal), where it was going (index, `_id`), and why it did
 //! not get there (HTTP status, error type, reason). Lines are written in
 //! batches, to an S3 prefix (`s3://bucket/prefix/`) or a local folder, under
@@ -152,17 +153,15 @@ impl DeadLetter {
             "error_type": self.error_type,
             "reason": self.reason,
         });
-        let record = match serde_json::from_slice::<Value>(&self.record) {
-            Ok(json) => ("record", json),
-            Err(_) => match std::str::from_utf8(&self.record) {
-                Ok(text) => ("record", Value::String(text.to_owned())),
-                Err(_) => (
-                    "record_base64",
-                    Value::String(BASE64_STANDARD.encode(&self.record)),
-                ),
-            },
-        };
-        v[record.0] = record.1;
+        let json = as_json(&self.record);
+        if json.is_none() {
+            match std::str::from_utf8(&self.record) {
+                Ok(text) => v["record"] = Value::String(text.to_owned()),
+                Err(_) => {
+                    v["record_base64"] = Value::String(BASE64_STANDARD.encode(&self.record));
+                }
+            }
+        }
         if let Some((offset, length)) = self.record_location {
             // Too long to hold in memory: the bytes are in `record_object`,
             // and in the object, decompressed, at `offset`
@@ -173,9 +172,30 @@ impl DeadLetter {
             v["record_object"] = json!(name);
         }
         let mut line = serde_json::to_vec(&v).unwrap_or_default();
+        if let Some(json) = json {
+            // As read, not parsed and written again: that would reorder keys,
+            // drop repeated ones and round numbers beyond a double.
+            line.pop();
+            line.extend_from_slice(b",\"record\":");
+            line.extend_from_slice(json.get().as_bytes());
+            line.push(b'}');
+        }
         line.push(b'\n');
         line
     }
+}
+
+/// The record itself, when it can stand in a letter as the JSON it is and
+/// read back byte for byte: valid JSON on one line, without surrounding
+/// whitespace, and not a string (which would read back as a text record).
+fn as_json(record: &[u8]) -> Option<&serde_json::value::RawValue> {
+    let text = std::str::from_utf8(record).ok()?;
+    if text.starts_with('"') || text.contains(['\n', '\r']) {
+        return None;
+    }
+    serde_json::from_str::<&serde_json::value::RawValue>(text)
+        .ok()
+        .filter(|raw| raw.get() == text)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -661,6 +681,30 @@ mod tests {
         assert_eq!(v["status"], 400);
         assert_eq!(v["error_type"], "mapper_parsing_exception");
         assert_eq!(v["reason"], "failed to parse");
+    }
+
+    #[test]
+    fn a_json_record_is_kept_as_read_not_as_parsed() {
+        // Parsed and written again, a record lost repeated keys, the order
+        // of its keys and the digits of numbers beyond a double.
+        let record = br#"{"z":1,"a":2,"a":3,"n":123456789012345678901234567890}"#;
+        let line = letter(record).to_line();
+        let text = std::str::from_utf8(&line).expect("a text line");
+        assert!(
+            text.contains(std::str::from_utf8(record).expect("text")),
+            "{text}"
+        );
+        assert_eq!(parse(&line)["record"]["z"], 1);
+    }
+
+    #[test]
+    fn a_json_string_or_multi_line_record_is_kept_as_text() {
+        // A JSON string stored as JSON read back as the text without its quotes.
+        assert_eq!(parse(&letter(br#""abc""#).to_line())["record"], r#""abc""#);
+        assert_eq!(
+            parse(&letter(b"{\n \"a\": 1\n}").to_line())["record"],
+            "{\n \"a\": 1\n}"
+        );
     }
 
     #[test]
