@@ -99,7 +99,7 @@ enum State {
 
 /// Yields one frame at a time from a [`BufRead`].
 pub struct Framer<R> {
-    reader: R,
+    reader: Pushback<R>,
     framing: Framing,
     max_frame: usize,
     buf: Vec<u8>,
@@ -188,7 +188,11 @@ impl Overflow {
 impl<R: BufRead> Framer<R> {
     pub fn new(reader: R, framing: Framing, max_frame: usize) -> Self {
         Framer {
-            reader,
+            reader: Pushback {
+                back: Vec::new(),
+                pos: 0,
+                inner: reader,
+            },
             framing,
             max_frame,
             buf: Vec::with_capacity(16 * 1024),
@@ -503,32 +507,29 @@ impl<R: BufRead> Framer<R> {
         }
     }
 
-    /// Whether the object that starts here (at its `{`) visibly begins with
-    /// a key other than `field`, looking only at what is buffered (a key cut
-    /// by the end of the buffer counts by what shows of it); an object that
-    /// begins otherwise is read as the array's object.
+    /// Whether the object that starts here (at its `{`) begins with a key
+    /// other than `field`. The bytes up to the end of that key are read
+    /// ahead (however few each read returns, at most [`READ_AHEAD`]) and
+    /// given back, to be read again in the mode this decides.
     fn first_key_is_not(&mut self, field: &str) -> Result<bool, FrameError> {
-        let buffered = self.reader.fill_buf().map_err(|e| FrameError::Io {
-            frames: self.ordinal,
-            source: e,
-        })?;
-        let Some(rest) = buffered.get(1..) else {
-            return Ok(false);
+        let mut ahead: Vec<u8> = Vec::new();
+        let decision = loop {
+            if let Some(decision) = first_key_differs(&ahead, field) {
+                break decision;
+            }
+            if ahead.len() >= READ_AHEAD {
+                break false;
+            }
+            let chunk = fill(&mut self.reader, self.ordinal)?;
+            if chunk.is_empty() {
+                break false;
+            }
+            let take = chunk.len().min(READ_AHEAD - ahead.len());
+            ahead.extend_from_slice(&chunk[..take]);
+            self.reader.consume(take);
         };
-        let Some(start) = rest.iter().position(|b| !b.is_ascii_whitespace()) else {
-            return Ok(false);
-        };
-        let rest = &rest[start..];
-        if rest.first() != Some(&b'"') {
-            // `{}` or something that is not a key: the array reading says what is wrong.
-            return Ok(false);
-        }
-        let key = &rest[1..];
-        Ok(match memchr2(b'"', b'\\', key) {
-            Some(end) => &key[..end] != field.as_bytes() || key[end] == b'\\',
-            // The key goes on past the buffer: what shows of it must begin `field`.
-            None => !field.as_bytes().starts_with(key),
-        })
+        self.reader.give_back(ahead);
+        Ok(decision)
     }
 
     /// Reads a key string (at its opening quote) and says whether it equals `field`.
@@ -650,6 +651,76 @@ impl<R: BufRead> Framer<R> {
             if done {
                 return Ok(len);
             }
+        }
+    }
+}
+
+/// How far [`Framer::first_key_is_not`] reads ahead at most.
+const READ_AHEAD: usize = 4096;
+
+/// Whether `ahead`, the start of an object (`{` first), begins with a key
+/// other than `field`: `Some(true)` if it does, `Some(false)` if the key is
+/// `field` or the object does not begin with a key (`{}`, garbage: the array
+/// reading says what is wrong), `None` while the key is not read whole.
+fn first_key_differs(ahead: &[u8], field: &str) -> Option<bool> {
+    let rest = ahead.get(1..)?;
+    let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+    let rest = &rest[start..];
+    if rest.first() != Some(&b'"') {
+        return Some(false);
+    }
+    let key = &rest[1..];
+    match memchr2(b'"', b'\\', key) {
+        // A key with an escape is not `field`.
+        Some(end) => Some(&key[..end] != field.as_bytes() || key[end] == b'\\'),
+        None if !field.as_bytes().starts_with(key) => Some(true),
+        None => None,
+    }
+}
+
+/// A reader that can take back bytes it gave, so that the framer can read
+/// ahead to decide how to read a stream, then read those bytes again.
+struct Pushback<R> {
+    back: Vec<u8>,
+    pos: usize,
+    inner: R,
+}
+
+impl<R> Pushback<R> {
+    fn give_back(&mut self, bytes: Vec<u8>) {
+        debug_assert!(
+            self.pos >= self.back.len(),
+            "bytes are given back once, before any are read again"
+        );
+        self.back = bytes;
+        self.pos = 0;
+    }
+}
+
+impl<R: BufRead> io::Read for Pushback<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(out.len());
+        out[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Pushback<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos < self.back.len() {
+            Ok(&self.back[self.pos..])
+        } else {
+            self.inner.fill_buf()
+        }
+    }
+
+    fn consume(&mut self, n: usize) {
+        if self.pos < self.back.len() {
+            self.pos = (self.pos + n).min(self.back.len());
+        } else {
+            self.inner.consume(n);
         }
     }
 }
@@ -920,6 +991,44 @@ mod tests {
                 r#"{"messageType":"DATA_MESSAGE"}"#
             ])
         );
+    }
+
+    /// A reader that gives one byte at a time, as a slow stream may.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.0.len().min(out.len()).min(1);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn the_reading_mode_is_decided_on_the_whole_first_key_however_the_stream_trickles() {
+        for (input, expected) in [
+            (
+                &b"{\n  \"version\": \"0\", \"detail\": {}\n}"[..],
+                vec!["{\n  \"version\": \"0\", \"detail\": {}\n}"],
+            ),
+            (&b"{ \"Records\" : [ {\"a\":1} ] }"[..], vec![r#"{"a":1}"#]),
+            (&b"{\"Recordsx\":1}"[..], vec![r#"{"Recordsx":1}"#]),
+        ] {
+            // A one-byte BufReader over a one-byte reader: every read returns one byte.
+            let reader = io::BufReader::with_capacity(1, Trickle(input));
+            let mut framer = Framer::new(reader, Framing::JsonArrayField("Records"), 1000);
+            let mut out = Vec::new();
+            while let Some((_, f)) = framer.next_frame().expect("frames") {
+                out.push(String::from_utf8_lossy(f).into_owned());
+            }
+            assert_eq!(out, expected, "{}", String::from_utf8_lossy(input));
+            assert_eq!(
+                framer.bytes_read(),
+                input.len() as u64,
+                "every byte counted once"
+            );
+        }
     }
 
     #[test]
