@@ -11,9 +11,9 @@ use siem_pipeline_tests::shared;
 
 use super::golden_documents;
 
-const CUSTOM_NAMESPACES: &[&str] = &["aws", "siem"];
+pub(super) const CUSTOM_NAMESPACES: &[&str] = &["aws", "siem"];
 
-fn reference() -> Option<Map<String, Value>> {
+pub(super) fn reference() -> Option<Map<String, Value>> {
     let path = shared("ecs/ecs-8.17.0-fields.json")?;
     let text = std::fs::read_to_string(path).expect("readable ECS reference");
     let v: Value = serde_json::from_str(&text).expect("ECS reference is JSON");
@@ -22,7 +22,7 @@ fn reference() -> Option<Map<String, Value>> {
 
 /// Leaf values by dotted path; arrays contribute each element; a value whose
 /// path is an ECS leaf (a `geo_point` object, for one) is not descended into.
-fn leaves<'a>(
+pub(super) fn leaves<'a>(
     prefix: &str,
     v: &'a Value,
     fields: &Map<String, Value>,

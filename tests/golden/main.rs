@@ -8,6 +8,7 @@
 
 mod conformance;
 mod corrupted;
+mod ecs_properties;
 mod ecs_reference;
 mod mapping;
 mod parquet;

@@ -310,27 +310,33 @@ async fn attempt(client: &dyn BulkApi, docs: &[Document], circuit: &Circuit) -> 
         // the retry budget and keeps the messages for redelivery.
         return Attempt::RetryAll(reason);
     }
-    match serde_json::from_slice::<BulkResponse>(&response.body) {
-        Ok(parsed) if parsed.items.len() == docs.iter().map(|d| d.actions).sum::<usize>() => {
-            Attempt::Items(
-                parsed
-                    .items
-                    .into_iter()
-                    .map(|mut m| {
-                        m.drain().next().map(|(_, item)| item).unwrap_or(BulkItem {
-                            status: 500,
-                            error: None,
-                        })
-                    })
-                    .collect(),
-            )
-        }
-        Ok(parsed) => Attempt::RetryAll(format!(
-            "response has {} items for {} documents",
+    let actions = docs.iter().map(|d| d.actions).sum::<usize>();
+    match parse_items(&response.body, actions) {
+        Ok(items) => Attempt::Items(items),
+        Err(reason) => Attempt::RetryAll(reason),
+    }
+}
+
+/// The items of a 2xx `_bulk` response body, one for each of the `actions`
+/// sent, in order; or why the body cannot settle them one by one (it is not
+/// a bulk response, or holds another number of items).
+pub fn parse_items(body: &[u8], actions: usize) -> Result<Vec<BulkItem>, String> {
+    match serde_json::from_slice::<BulkResponse>(body) {
+        Ok(parsed) if parsed.items.len() == actions => Ok(parsed
+            .items
+            .into_iter()
+            .map(|mut m| {
+                m.drain().next().map(|(_, item)| item).unwrap_or(BulkItem {
+                    status: 500,
+                    error: None,
+                })
+            })
+            .collect()),
+        Ok(parsed) => Err(format!(
+            "response has {} items for {actions} actions",
             parsed.items.len(),
-            docs.len()
         )),
-        Err(e) => Attempt::RetryAll(format!("unreadable bulk response: {e}")),
+        Err(e) => Err(format!("unreadable bulk response: {e}")),
     }
 }
 
