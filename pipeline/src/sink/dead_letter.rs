@@ -187,10 +187,11 @@ impl DeadLetter {
 
 /// The record itself, when it can stand in a letter as the JSON it is and
 /// read back byte for byte: valid JSON on one line, without surrounding
-/// whitespace, and not a string (which would read back as a text record).
+/// whitespace, not a string (which would read back as a text record) and not
+/// `null` (which would read back as no record at all).
 fn as_json(record: &[u8]) -> Option<&serde_json::value::RawValue> {
     let text = std::str::from_utf8(record).ok()?;
-    if text.starts_with('"') || text.contains(['\n', '\r']) {
+    if text.starts_with('"') || text == "null" || text.contains(['\n', '\r']) {
         return None;
     }
     serde_json::from_str::<&serde_json::value::RawValue>(text)
@@ -698,9 +699,11 @@ mod tests {
     }
 
     #[test]
-    fn a_json_string_or_multi_line_record_is_kept_as_text() {
+    fn a_json_string_null_or_multi_line_record_is_kept_as_text() {
         // A JSON string stored as JSON read back as the text without its quotes.
         assert_eq!(parse(&letter(br#""abc""#).to_line())["record"], r#""abc""#);
+        // `null` stored as JSON reads back as a letter without a record.
+        assert_eq!(parse(&letter(b"null").to_line())["record"], "null");
         assert_eq!(
             parse(&letter(b"{\n \"a\": 1\n}").to_line())["record"],
             "{\n \"a\": 1\n}"
