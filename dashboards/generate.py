@@ -501,6 +501,12 @@ def investigate():
     b.search("vpcflow", "VPC flows", p, "siem.log_type:vpcflow",
              ["source.ip", "source.port", "destination.ip", "destination.port", "network.transport",
               "aws.vpcflow.action", "network.bytes", "cloud.instance.id"])
+    b.search("waf", "AWS WAF requests", p, "siem.log_type:waf",
+             ["event.action", "rule.name", "source.ip", "http.request.method", "url.domain", "url.path",
+              "user_agent.original"])
+    b.search("dns", "DNS queries", p, "siem.log_type:route53_resolver",
+             ["source.ip", "cloud.instance.id", "dns.question.name", "dns.question.type", "dns.response_code",
+              "dns.resolved_ip", "event.outcome"])
     return b
 
 
@@ -876,11 +882,66 @@ def cloudfront():
     return b
 
 
+def waf():
+    p = "siem-index-pattern-waf"
+    blocked = "event.action:block"
+    b = Board("siem-waf.ndjson", "siem-waf", "SIEM: AWS WAF",
+              "AWS WAF web ACL logs: requests over time by action, what was blocked or challenged and by "
+              "which rule, the clients and countries behind blocked requests, hosts and user agents.", [p])
+    b.number("requests", "Requests", p)
+    b.number("blocked", "Blocked requests", p, blocked)
+    b.number("challenged", "CAPTCHA and challenge", p, "event.action:(captcha OR challenge)")
+    b.number("clients", "Client addresses", p, value=metric("cardinality", "source.ip"))
+    b.over_time("over-time", "Requests over time by action", p, "event.action")
+    b.pie("by-action", "Requests by action", p, "event.action")
+    b.table("rules", "Terminating rules", p, [("rule.name", "Rule"), ("rule.ruleset", "Rule type")],
+            "_exists_:rule.name")
+    b.table("blocked-clients", "Blocked requests: top clients", p,
+            [("source.ip", "Client"), ("source.geo.country_iso_code", "Country", True)], blocked, size=20)
+    b.table("countries", "Requests by country and action", p,
+            [("source.geo.country_iso_code", "Country"), ("event.action", "Action")], size=20)
+    b.table("hosts", "Requests by host and method", p, [("url.domain", "Host"), ("http.request.method", "Method")])
+    b.table("accounts", "Requests by account and region", p,
+            [("cloud.account.id", "Account"), ("cloud.region", "Region")])
+    b.tags("user-agents", "User agents", p, "user_agent.original", size=20)
+    b.search("denied", "Blocked and challenged requests", p, "event.type:denied",
+             ["event.action", "rule.name", "source.ip", "source.geo.country_iso_code", "http.request.method",
+              "url.domain", "url.path", "user_agent.original"])
+    return b
+
+
+def route53_resolver():
+    p = "siem-index-pattern-route53_resolver"
+    firewall = "_exists_:rule.id"
+    b = Board("siem-route53-resolver.ndjson", "siem-route53-resolver", "SIEM: Route 53 Resolver DNS",
+              "Route 53 Resolver query logs: queries over time by response code, DNS Firewall blocks and "
+              "alerts, top domains, failed lookups by source, the instances that query.", [p])
+    b.number("queries", "DNS queries", p)
+    b.number("blocked", "Blocked by DNS Firewall", p, "event.type:denied")
+    b.number("nxdomain", "NXDOMAIN answers", p, "dns.response_code:NXDOMAIN")
+    b.number("instances", "Querying instances", p, value=metric("cardinality", "cloud.instance.id"))
+    b.over_time("over-time", "Queries over time by response code", p, "dns.response_code")
+    b.table("firewall", "DNS Firewall matches", p,
+            [("dns.question.name", "Domain"), ("rule.name", "Rule group"), ("event.outcome", "Outcome")],
+            firewall, width=48)
+    b.table("domains", "Top queried domains", p, [("dns.question.name", "Domain")], size=20)
+    b.table("nxdomain-sources", "NXDOMAIN by source", p,
+            [("source.ip", "Source"), ("cloud.instance.id", "Instance", True)], "dns.response_code:NXDOMAIN")
+    b.pie("by-type", "Queries by record type", p, "dns.question.type")
+    b.table("resolved", "Top resolved addresses", p, [("dns.resolved_ip", "Address")], size=20)
+    b.table("instances", "Queries by instance", p, [("cloud.instance.id", "Instance")], size=20)
+    b.search("firewall-list", "DNS Firewall matches", p, firewall,
+             ["event.outcome", "dns.question.name", "dns.question.type", "rule.name", "source.ip",
+              "cloud.instance.id", "cloud.account.id"])
+    return b
+
+
 # The dashboard of each log type; two log types may share one.
 DASHBOARDS = {"guardduty": guardduty, "securityhub": securityhub, "inspector": inspector, "macie": macie,
               "cloudtrail": cloudtrail, "vpcflow": vpcflow, "linux_auth": linux_auth, "linux_auth_file": linux_auth,
               "elb": elb, "s3access": s3access, "network_firewall": network_firewall,
-              "cloudfront": cloudfront}
+              "cloudfront": cloudfront,
+              "waf": waf, "route53_resolver": route53_resolver}
 
 
 def boards(names):

@@ -84,6 +84,14 @@ pub const SAVED_OBJECTS: &[(&str, &str)] = &[
         "siem-cloudfront.ndjson",
         include_str!("../../dashboards/siem-cloudfront.ndjson"),
     ),
+    (
+        "siem-waf.ndjson",
+        include_str!("../../dashboards/siem-waf.ndjson"),
+    ),
+    (
+        "siem-route53-resolver.ndjson",
+        include_str!("../../dashboards/siem-route53-resolver.ndjson"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -9,35 +9,15 @@ use serde_json::{Value, json};
 use siem_pipeline::source::{ObjectBody, ObjectError, ObjectRef, ObjectStore};
 use siem_pipeline::telemetry::METRICS;
 use siem_pipeline_tests::proxy::FaultProxy;
-use siem_pipeline_tests::{Delivery, QueueOptions, Scenario, at, guardduty_findings, gzip, unique};
+use siem_pipeline_tests::{
+    Delivery, QueueOptions, Scenario, at, dead_letters, guardduty_findings, gzip, unique,
+};
 use tokio_util::sync::CancellationToken;
 
 const KEY: &str = "AWSLogs/123456789012/GuardDuty/us-east-1/2026/11/28/delivery.jsonl.gz";
 
 fn dead_letter_dir() -> std::path::PathBuf {
     std::env::temp_dir().join(unique("siem-dead-letters"))
-}
-
-/// Every dead letter written under `dir`.
-fn dead_letters(dir: &std::path::Path) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "ndjson") {
-                let text = std::fs::read_to_string(&p).expect("dead-letter file");
-                out.extend(
-                    text.lines()
-                        .map(|l| serde_json::from_str::<Value>(l).expect("dead letter is JSON")),
-                );
-            }
-        }
-    }
-    out.sort_by_key(|v| v["ordinal"].as_u64());
-    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,12 +14,6 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-/// How many documents `normalize --log-type` makes of `files`, and its record errors.
-fn offline(log_type: &str, files: &[PathBuf]) -> (u64, u64) {
-    let (documents, _, errors) = offline_documents(log_type, files);
-    (documents, errors)
-}
-
 /// The documents `normalize --log-type` makes of `files`: how many, how many
 /// distinct (by index and `_id`), and its record errors.
 fn offline_documents(log_type: &str, files: &[PathBuf]) -> (u64, u64, u64) {

@@ -3,7 +3,8 @@
 //! analyst queries.
 
 use serde_json::json;
-use siem_pipeline_tests::{Delivery, Scenario, at, fixture, gzip};
+use siem_pipeline::redrive::record_of_letter;
+use siem_pipeline_tests::{Delivery, Scenario, at, dead_letter_lines, fixture, gzip, unique};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vpc_flow_log_object_is_indexed_one_document_per_record() {
@@ -377,4 +378,121 @@ async fn cloudfront_standard_logs_route_by_their_file_name_and_read_by_their_hea
     assert_eq!(at(&blocked[0], "url.query"), "next=/account?a=1");
     assert_eq!(at(&blocked[0], "observer.geo.name"), "IAD89-C2");
     assert_eq!(s.queue_depth().await, 0);
+}
+
+/// The bytes of each dead letter's record, in the order of the records.
+fn dead_letter_records(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    dead_letter_lines(dir)
+        .iter()
+        .map(|l| record_of_letter(l.as_bytes()).expect("the record is in the letter"))
+        .collect()
+}
+
+/// Lines `from..` of a fixture, as bytes without their newline.
+fn fixture_lines(rel: &str, from: usize) -> Vec<Vec<u8>> {
+    let text = std::fs::read_to_string(fixture(rel)).expect("fixture");
+    text.lines().skip(from).map(|l| l.as_bytes().to_vec()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn waf_logs_from_s3_and_from_firehose_become_web_events_and_broken_records_are_dead_lettered_whole()
+ {
+    let s = Scenario::new("waf", Delivery::Direct).await;
+    s.put(
+        "AWSLogs/123456789012/WAFLogs/eu-west-1/shop-web-acl/2026/11/28/07/05/\
+         123456789012_waflogs_eu-west-1_shop-web-acl_20261128T0705Z_0b1c2d3e.log.gz",
+        gzip(&std::fs::read(fixture("waf/s3-web-acl.log")).expect("fixture")),
+    )
+    .await;
+    // Firehose: records one after another, under the stream's required name.
+    s.put(
+        "waf-firehose/2026/11/28/07/aws-waf-logs-shop-1-2026-11-28-07-05-00-0b1c2d3e",
+        gzip(&std::fs::read(fixture("waf/firehose-concatenated.json")).expect("fixture")),
+    )
+    .await;
+    let letters = std::env::temp_dir().join(unique("waf-letters"));
+
+    let summary = s
+        .run_pipeline(&format!(
+            "[dead_letter]\ndirectory = {:?}",
+            letters.display().to_string()
+        ))
+        .await;
+
+    assert_eq!(summary.indexed, 4 + 2, "{summary:?}");
+    let sqli = s
+        .opensearch()
+        .sources_where("rule.name", "AWS-AWSManagedRulesSQLiRuleSet")
+        .await;
+    assert_eq!(sqli.len(), 1);
+    assert_eq!(at(&sqli[0], "event.action"), "block");
+    assert_eq!(
+        at(&sqli[0], "event.category"),
+        &json!(["web", "network", "intrusion_detection"])
+    );
+    assert_eq!(at(&sqli[0], "event.type"), &json!(["access", "denied"]));
+    assert_eq!(at(&sqli[0], "source.ip"), "203.0.113.66");
+    assert_eq!(at(&sqli[0], "url.path"), "/search");
+    assert_eq!(
+        at(&sqli[0], "aws.waf.terminatingRuleMatchDetails")[0]["conditionType"],
+        "SQL_INJECTION"
+    );
+    let rate_limited = s
+        .opensearch()
+        .sources_where("rule.name", "rate-limit-per-ip")
+        .await;
+    assert_eq!(rate_limited.len(), 1, "read from the Firehose object");
+    assert_eq!(at(&rate_limited[0], "source.ip"), "203.0.113.200");
+    // The record that is not JSON and the one without a time, as read.
+    assert_eq!(
+        dead_letter_records(&letters),
+        fixture_lines("waf/s3-web-acl.log", 4)
+    );
+    assert_eq!(s.queue_depth().await, 0);
+    let _ = std::fs::remove_dir_all(letters);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route53_resolver_queries_become_dns_events_and_a_dns_firewall_block_is_denied() {
+    let s = Scenario::new("r53", Delivery::Direct).await;
+    s.put(
+        "AWSLogs/123456789012/vpcdnsquerylogs/vpc-0a1b2c3d4e5f60718/2026/11/28/\
+         vpc-0a1b2c3d4e5f60718_vpcdnsquerylogs_123456789012_20261128T0700Z_5b6c7d8e.log.gz",
+        gzip(&std::fs::read(fixture("route53_resolver/vpc-queries.log")).expect("fixture")),
+    )
+    .await;
+    let letters = std::env::temp_dir().join(unique("r53-letters"));
+
+    let summary = s
+        .run_pipeline(&format!(
+            "[dead_letter]\ndirectory = {:?}",
+            letters.display().to_string()
+        ))
+        .await;
+
+    assert_eq!(summary.indexed, 6, "{summary:?}");
+    let blocked = s
+        .opensearch()
+        .sources_where("dns.question.name", "c2.malicious-domain.example")
+        .await;
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(at(&blocked[0], "event.type"), &json!(["protocol", "denied"]));
+    assert_eq!(at(&blocked[0], "event.outcome"), "failure");
+    assert_eq!(at(&blocked[0], "rule.name"), "rslvr-frg-0a1b2c3d4e5f6a7b");
+    assert_eq!(at(&blocked[0], "source.ip"), "10.0.2.40");
+    let answered = s
+        .opensearch()
+        .sources_where("dns.question.name", "shop.example.com")
+        .await;
+    assert_eq!(
+        at(&answered[0], "dns.resolved_ip"),
+        &json!(["198.51.100.20", "198.51.100.21"])
+    );
+    assert_eq!(at(&answered[0], "cloud.instance.id"), "i-0123456789abcdef0");
+    assert_eq!(
+        dead_letter_records(&letters),
+        fixture_lines("route53_resolver/vpc-queries.log", 6)
+    );
+    assert_eq!(s.queue_depth().await, 0);
+    let _ = std::fs::remove_dir_all(letters);
 }

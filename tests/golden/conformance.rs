@@ -408,3 +408,77 @@ fn cloudfront_documentation_example_normalizes_without_errors() {
             .any(|d| field(d, "user_agent.original") == "curl/7.55.1")
     );
 }
+
+// -- AWS WAF, Route 53 Resolver --------------------------------------------------
+
+/// The documentation prints each record pretty, over many lines; AWS delivers
+/// one record per line or records concatenated (Firehose). Both deliveries
+/// are tried: every block gives its one document and no record error.
+fn documentation_records_as_delivered(log_type: &str, dir: &Path) -> Vec<Value> {
+    let blocks = files_in(dir, ".json");
+    assert!(!blocks.is_empty(), "{}: no .json block", dir.display());
+    let records: Vec<Value> = blocks
+        .iter()
+        .map(|b| {
+            let text = std::fs::read_to_string(b).expect("readable sample");
+            serde_json::from_str(&text).expect("a .json block is valid JSON")
+        })
+        .collect();
+    let lines: String = records.iter().map(|r| format!("{r}\n")).collect();
+    let concatenated: String = records.iter().map(Value::to_string).collect();
+    let mut documents = Vec::new();
+    for (name, content) in [("lines.log", lines), ("firehose.json", concatenated)] {
+        let file = scratch(&format!("{log_type}-{name}"), content.as_bytes());
+        let outcome = normalize_files(log_type, &[file]);
+        assert_no_errors(&format!("{log_type} {name}"), &outcome);
+        assert_eq!(outcome.documents.len(), records.len(), "{log_type} {name}");
+        documents = outcome.documents;
+    }
+    documents
+}
+
+#[test]
+fn waf_documentation_examples_normalize_as_delivered() {
+    let Some(dir) = samples("awsdocs/waf/extracted") else {
+        return;
+    };
+    let documents = documentation_records_as_delivered("waf", &dir);
+    for doc in &documents {
+        assert_eq!(field(doc, "observer.product"), "WAF", "{doc}");
+        assert!(field(doc, "source.ip").is_string(), "{doc}");
+        assert!(field(doc, "cloud.account.id").is_string(), "{doc}");
+    }
+    let actions: Vec<&str> = documents
+        .iter()
+        .filter_map(|d| field(d, "event.action").as_str())
+        .collect();
+    assert!(
+        ["allow", "block", "captcha"]
+            .iter()
+            .all(|a| actions.contains(a)),
+        "{actions:?}"
+    );
+    // One example names its headers in lowercase (`user-agent`).
+    assert!(
+        documents
+            .iter()
+            .filter(|d| field(d, "user_agent.original").is_string())
+            .count()
+            >= 4
+    );
+    assert_invalid_blocks_are_reported("waf", &dir);
+}
+
+#[test]
+fn route53_resolver_documentation_example_normalizes_as_delivered() {
+    let Some(dir) = samples("awsdocs/route53_resolver/extracted") else {
+        return;
+    };
+    let documents = documentation_records_as_delivered("route53_resolver", &dir);
+    let doc = documents.first().expect("one example");
+    assert_eq!(field(doc, "dns.question.name"), "15.3.4.32.in-addr.arpa");
+    assert_eq!(field(doc, "event.outcome"), "failure", "a DNS Firewall BLOCK");
+    assert_eq!(field(doc, "source.port"), 56067);
+    assert_eq!(field(doc, "cloud.instance.id"), "i-0d15cd0d3example");
+    assert_invalid_blocks_are_reported("route53_resolver", &dir);
+}

@@ -594,3 +594,33 @@ pub fn pipeline_binary() -> PathBuf {
     );
     bin
 }
+
+/// Every dead letter written under `dir`, in the order of their records.
+pub fn dead_letters(dir: &Path) -> Vec<Value> {
+    dead_letter_lines(dir)
+        .iter()
+        .map(|l| serde_json::from_str::<Value>(l).expect("dead letter is JSON"))
+        .collect()
+}
+
+/// Every dead letter written under `dir`, as the line written, in the order
+/// of their records.
+pub fn dead_letter_lines(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "ndjson") {
+                let text = std::fs::read_to_string(&p).expect("dead-letter file");
+                out.extend(text.lines().map(str::to_owned));
+            }
+        }
+    }
+    out.sort_by_key(|l| {
+        serde_json::from_str::<Value>(l).expect("dead letter is JSON")["ordinal"].as_u64()
+    });
+    out
+}

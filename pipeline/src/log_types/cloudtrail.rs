@@ -78,6 +78,7 @@ use serde_json::Value;
 use super::eventbridge::{self, DetailTypes, Unwrapped};
 use super::{
     DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, parse_time,
+    vendor_tree,
 };
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -244,13 +245,7 @@ pub fn normalize_record(record: Value) -> Result<Normalized, NormalizeError> {
         Some(event_id) => DocId::Natural(event_id.to_owned()),
         None => DocId::Positional,
     };
-    let mut record = record;
-    if has_long_string(&record) {
-        doc.set("event.original", record.to_string());
-        truncate_long_strings(&mut record);
-        doc.set("tags", vec![TRUNCATED_TAG]);
-    }
-    doc.set("aws.cloudtrail", record);
+    vendor_tree::set_original(&mut doc, "aws.cloudtrail", record, TRUNCATED_TAG);
     Ok(Normalized {
         document: doc.into_map(),
         timestamp,
@@ -258,37 +253,9 @@ pub fn normalize_record(record: Value) -> Result<Normalized, NormalizeError> {
     })
 }
 
-/// A `flat_object` indexes each leaf, with its path, as one term, and Lucene
-/// refuses a term over 32 766 bytes: one longer string (a policy document, a
-/// template body) would have the whole document rejected. Such strings are
-/// cut to this many bytes in `aws.cloudtrail`, the untouched record goes to
-/// `event.original` (stored, not indexed) and the document is tagged.
-const MAX_FLAT_STRING_BYTES: usize = 16 * 1024;
+/// The tag of a document whose `aws.cloudtrail` had a string cut
+/// ([`vendor_tree`]).
 pub const TRUNCATED_TAG: &str = "cloudtrail_long_value_truncated";
-
-fn has_long_string(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.len() > MAX_FLAT_STRING_BYTES,
-        Value::Array(items) => items.iter().any(has_long_string),
-        Value::Object(map) => map.values().any(has_long_string),
-        _ => false,
-    }
-}
-
-fn truncate_long_strings(v: &mut Value) {
-    match v {
-        Value::String(s) if s.len() > MAX_FLAT_STRING_BYTES => {
-            let mut end = MAX_FLAT_STRING_BYTES;
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            s.truncate(end);
-        }
-        Value::Array(items) => items.iter_mut().for_each(truncate_long_strings),
-        Value::Object(map) => map.values_mut().for_each(truncate_long_strings),
-        _ => {}
-    }
-}
 
 fn insight(record: &Value, doc: &mut EcsDocument) {
     let details = record.get("insightDetails").unwrap_or(&Value::Null);
@@ -561,6 +528,7 @@ fn verb_type(name: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log_types::vendor_tree::MAX_FLAT_STRING_BYTES;
     use serde_json::json;
 
     fn record(identity: Value) -> Value {

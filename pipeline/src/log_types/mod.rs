@@ -20,10 +20,13 @@ pub mod inspector;
 pub mod linux_auth;
 pub mod macie;
 pub mod network_firewall;
+pub mod route53_resolver;
 pub mod s3access;
 pub mod securityhub;
 pub mod spaced;
+pub mod vendor_tree;
 pub mod vpcflow;
+pub mod waf;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -37,6 +40,10 @@ pub static REGISTRY: &[&dyn LogType] = &[
     &guardduty::GuardDuty,
     &cloudtrail::CloudTrail,
     &vpcflow::VpcFlow,
+    &route53_resolver::Route53Resolver,
+    // `aws-waf-logs-` is the prefix AWS requires of a WAF Firehose stream:
+    // loose (a substring), but no other log type's name.
+    &waf::Waf,
     &linux_auth::LinuxAuth,
     &linux_auth::LinuxAuthFile,
     &elb::Elb,
