@@ -391,7 +391,10 @@ fn dead_letter_records(dir: &std::path::Path) -> Vec<Vec<u8>> {
 /// Lines `from..` of a fixture, as bytes without their newline.
 fn fixture_lines(rel: &str, from: usize) -> Vec<Vec<u8>> {
     let text = std::fs::read_to_string(fixture(rel)).expect("fixture");
-    text.lines().skip(from).map(|l| l.as_bytes().to_vec()).collect()
+    text.lines()
+        .skip(from)
+        .map(|l| l.as_bytes().to_vec())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -437,6 +440,19 @@ async fn waf_logs_from_s3_and_from_firehose_become_web_events_and_broken_records
         at(&sqli[0], "aws.waf.terminatingRuleMatchDetails")[0]["conditionType"],
         "SQL_INJECTION"
     );
+    // User agents are parsed (on by default); sqlmap is not a known agent.
+    assert_eq!(at(&sqli[0], "user_agent.name"), &json!(null));
+    let browsing = s
+        .opensearch()
+        .sources_where("url.path", "/products/42")
+        .await;
+    assert_eq!(
+        at(&browsing[0], "user_agent"),
+        &json!({
+            "original": "Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
+            "name": "Firefox", "version": "132.0", "os": {"name": "Linux", "full": "Linux"}
+        })
+    );
     let rate_limited = s
         .opensearch()
         .sources_where("rule.name", "rate-limit-per-ip")
@@ -476,7 +492,10 @@ async fn route53_resolver_queries_become_dns_events_and_a_dns_firewall_block_is_
         .sources_where("dns.question.name", "c2.malicious-domain.example")
         .await;
     assert_eq!(blocked.len(), 1);
-    assert_eq!(at(&blocked[0], "event.type"), &json!(["protocol", "denied"]));
+    assert_eq!(
+        at(&blocked[0], "event.type"),
+        &json!(["protocol", "denied"])
+    );
     assert_eq!(at(&blocked[0], "event.outcome"), "failure");
     assert_eq!(at(&blocked[0], "rule.name"), "rslvr-frg-0a1b2c3d4e5f6a7b");
     assert_eq!(at(&blocked[0], "source.ip"), "10.0.2.40");

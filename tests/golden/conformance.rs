@@ -477,7 +477,11 @@ fn route53_resolver_documentation_example_normalizes_as_delivered() {
     let documents = documentation_records_as_delivered("route53_resolver", &dir);
     let doc = documents.first().expect("one example");
     assert_eq!(field(doc, "dns.question.name"), "15.3.4.32.in-addr.arpa");
-    assert_eq!(field(doc, "event.outcome"), "failure", "a DNS Firewall BLOCK");
+    assert_eq!(
+        field(doc, "event.outcome"),
+        "failure",
+        "a DNS Firewall BLOCK"
+    );
     assert_eq!(field(doc, "source.port"), 56067);
     assert_eq!(field(doc, "cloud.instance.id"), "i-0d15cd0d3example");
     assert_invalid_blocks_are_reported("route53_resolver", &dir);

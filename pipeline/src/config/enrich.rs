@@ -51,6 +51,9 @@ pub struct EnrichSection {
     /// `related.ip`, `related.user`, `related.hosts`, `related.hash` gathered
     /// from every ECS field that holds one. Default true.
     pub related: Option<bool>,
+    /// `user_agent.name`, `user_agent.version`, `user_agent.os.*` parsed
+    /// from `user_agent.original`. Default true.
+    pub user_agent: Option<bool>,
     /// GeoIP and ASN lookups (`<side>.geo.*`, `<side>.as.*`). Default: on
     /// when `geoip_city` or `geoip_asn` is set.
     pub geoip: Option<bool>,
@@ -107,6 +110,7 @@ impl EnrichSection {
         let defaults = EnrichConfig::default();
         let mut config = EnrichConfig {
             related: self.related.unwrap_or(defaults.related),
+            user_agent: self.user_agent.unwrap_or(defaults.user_agent),
             reload_interval: Duration::from_secs(
                 RELOAD_INTERVAL_SECS.check(self.reload_interval_secs)?,
             ),

@@ -25,6 +25,7 @@
 //! | [`geoip`] | GeoIP and ASN | `{source,destination,client,server}.{geo,as}.*` | `enrich.geoip_city` or `enrich.geoip_asn` |
 //! | [`direction`] | network direction | `network.direction` | `enrich.internal_networks` |
 //! | [`threat_intel`] | threat intelligence | `threat.enrichments[]`, `threat.indicator.*` | `enrich.threat_intel_lists` |
+//! | [`user_agent`] | user agent parsing | `user_agent.{name,version,os.*}` | always, unless `enrich.user_agent = false` |
 //! | [`related`] | related fields (host names and EC2 instance ids in `related.hosts`) | `related.{ip,user,hosts,hash}` | always, unless `enrich.related = false` |
 //!
 //! [`indicators`] reads indicator lists (text, CSV, STIX 2.1), [`source`]
@@ -77,6 +78,7 @@ pub mod related;
 pub mod settings;
 pub mod source;
 pub mod threat_intel;
+pub mod user_agent;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -107,6 +109,7 @@ pub struct Enrichers {
     geoip: Option<geoip::GeoIp>,
     direction: Option<direction::Direction>,
     threat_intel: Option<threat_intel::ThreatIntel>,
+    user_agents: Option<user_agent::UserAgents>,
     related: bool,
     reload_interval: Option<Duration>,
     fetcher: Fetcher,
@@ -174,6 +177,7 @@ impl Enrichers {
             geoip,
             direction,
             threat_intel,
+            user_agents: config.user_agent.then(user_agent::UserAgents::default),
             related: config.related,
             reload_interval: Some(config.reload_interval),
             fetcher,
@@ -196,10 +200,17 @@ impl Enrichers {
             geoip,
             direction,
             threat_intel,
+            user_agents: None,
             related,
             reload_interval: None,
             fetcher: Fetcher::default(),
         }
+    }
+
+    /// The same enrichers, parsing user agents too (tests, benches).
+    pub fn with_user_agents(mut self) -> Enrichers {
+        self.user_agents = Some(user_agent::UserAgents::default());
+        self
     }
 
     /// The names of the enrichers that are on.
@@ -209,6 +220,7 @@ impl Enrichers {
             (self.geoip.is_some(), "geoip"),
             (self.direction.is_some(), "network_direction"),
             (self.threat_intel.is_some(), "threat_intel"),
+            (self.user_agents.is_some(), "user_agent"),
             (self.related, "related"),
         ]
         .into_iter()
@@ -233,6 +245,9 @@ impl Enrichers {
     pub fn enrich_in(&self, scope: &Scope, doc: &mut Map<String, Value>, added: &mut Additions) {
         if let Some(e) = &self.accounts {
             metrics::count(metrics::Enricher::Accounts, e.add_to(doc, added));
+        }
+        if let Some(e) = self.user_agents.as_ref().filter(|_| scope.user_agent) {
+            metrics::count(metrics::Enricher::UserAgent, e.add_to(doc, added));
         }
         if self.geoip.is_none()
             && self.direction.is_none()
@@ -332,6 +347,8 @@ impl Enrichers {
 #[derive(Debug)]
 pub struct Scope {
     reads: fields::Paths<Uses>,
+    /// Whether the documents can hold `user_agent.original`.
+    user_agent: bool,
 }
 
 /// What the values of one path are for.
@@ -390,6 +407,10 @@ impl Scope {
             }
         }
         Scope {
+            user_agent: fields.is_none_or(|f| {
+                f.iter()
+                    .any(|p| *p == "user_agent" || *p == "user_agent.original")
+            }),
             reads: fields::Paths::tagged(reads, fields),
         }
     }
@@ -492,14 +513,16 @@ pub(crate) mod metrics {
         Direction = 2,
         ThreatIntel = 3,
         Related = 4,
+        UserAgent = 5,
     }
 
-    const NAMES: [&str; 5] = [
+    const NAMES: [&str; 6] = [
         "accounts",
         "geoip",
         "network_direction",
         "threat_intel",
         "related",
+        "user_agent",
     ];
 
     struct Counters {

@@ -17,7 +17,7 @@ use super::net::Cidr;
 pub const DEFAULT_RELOAD_INTERVAL: Duration = Duration::from_secs(60);
 
 /// `[enrich]`, validated: an enricher is on exactly when its data is here
-/// (switched-off enrichers have none). The default enriches `related.*` only.
+/// (switched-off enrichers have none). The default enriches `related.*` and parses user agents.
 #[derive(Debug, Clone)]
 pub struct EnrichConfig {
     /// `related.*` gathered from the document's own fields.
@@ -38,6 +38,8 @@ pub struct EnrichConfig {
     pub accounts_file: Option<Location>,
     /// How often data is checked for changes.
     pub reload_interval: Duration,
+    /// `user_agent.*` parsed from `user_agent.original`.
+    pub user_agent: bool,
 }
 
 impl Default for EnrichConfig {
@@ -52,6 +54,7 @@ impl Default for EnrichConfig {
             account_names: BTreeMap::new(),
             accounts_file: None,
             reload_interval: DEFAULT_RELOAD_INTERVAL,
+            user_agent: true,
         }
     }
 }

@@ -95,7 +95,7 @@ impl LogType for Waf {
             "source.ip",
             "tags",
             "url",
-            "user_agent.original",
+            "user_agent",
         ])
     }
 }
