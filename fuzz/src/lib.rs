@@ -123,7 +123,12 @@ pub fn framing(data: &[u8]) {
     ][usize::from(control[0] % 3)];
     let max = usize::from(control[0] / 3) + 1;
     let whole = frames(input, framing, max, input.len());
-    let split = frames(Chunked::new(input, &control[1..]), framing, max, input.len());
+    let split = frames(
+        Chunked::new(input, &control[1..]),
+        framing,
+        max,
+        input.len(),
+    );
     assert_eq!(whole, split, "{framing:?}, limit {max}");
 }
 

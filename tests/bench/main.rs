@@ -6,7 +6,7 @@
 //! prints what it counted as one JSON line.
 //!
 //! ```text
-//! siem-bench generate <cloudtrail|vpcflow|guardduty|elb> <MiB> <out.gz>
+//! siem-bench generate <cloudtrail|vpcflow|guardduty|elb|waf> <MiB> <out.gz>
 //! siem-bench pipeline <log type> <threads> <file>         # null sink
 //! siem-bench index <log type> <url> <prefix> <file>       # into OpenSearch
 //! siem-bench encode <log type> <file> <out.ndjson>        # pre-encoded documents
@@ -187,6 +187,27 @@ fn generate(kind: &str, mib: u64, out: &Path) {
                 let mut line = fields.join(" ");
                 line.push('\n');
                 gz.write_all(line.as_bytes()).expect("write");
+                written += line.len() as u64;
+                n += 1;
+            }
+        }
+        "waf" => {
+            // The valid records of the S3 fixture, each client, time and request id varied.
+            let fixture =
+                std::fs::read_to_string(root.join("waf/s3-web-acl.log")).expect("fixture");
+            let templates: Vec<Value> = fixture
+                .lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|v| v.get("timestamp").is_some())
+                .collect();
+            while written < target {
+                let mut r = templates[(n as usize) % templates.len()].clone();
+                r["timestamp"] = json!(1_795_996_800_000_u64 + n * 37);
+                r["httpRequest"]["clientIp"] = json!(format!("203.0.113.{}", n % 250));
+                r["httpRequest"]["requestId"] = json!(format!("1-{:08x}-{n:024x}", n >> 8));
+                let mut line = serde_json::to_vec(&r).expect("encode");
+                line.push(b'\n');
+                gz.write_all(&line).expect("write");
                 written += line.len() as u64;
                 n += 1;
             }

@@ -173,13 +173,8 @@ pub fn parse(ua: &str) -> Parsed {
         && agent.family != "Other"
     {
         parsed.name = Some(json_string(&agent.family));
-        parsed.version = version([
-            agent.major,
-            agent.minor,
-            agent.patch,
-            agent.patch_minor,
-        ])
-        .map(|v| json_string(&v));
+        parsed.version = version([agent.major, agent.minor, agent.patch, agent.patch_minor])
+            .map(|v| json_string(&v));
     }
     if let Some(system) = parsers.os.extract(ua)
         && system.os != "Other"

@@ -1,0 +1,56 @@
+//! Every input the fuzz targets have kept, replayed on the stable toolchain:
+//! the minimized corpora (`fuzz/corpus/<target>/`) and the inputs that once
+//! crashed (`fuzz/regressions/<target>/`). Each target's function is the one
+//! `cargo fuzz` calls (`fuzz/src/lib.rs`), so a crash found by fuzzing stays
+//! fixed without a nightly toolchain.
+
+#[path = "../../fuzz/src/lib.rs"]
+#[allow(dead_code)]
+mod harness;
+
+use std::path::{Path, PathBuf};
+
+const TARGETS: &[(&str, fn(&[u8]))] = &[
+    ("notification", harness::notification),
+    ("decompression", harness::decompression),
+    ("framing", harness::framing),
+    ("normalize", harness::normalize),
+    ("parquet", harness::parquet),
+    ("config", harness::config),
+    ("bulk_response", harness::bulk_response),
+];
+
+fn inputs(target: &str) -> Vec<PathBuf> {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut files: Vec<PathBuf> = ["corpus", "regressions"]
+        .iter()
+        .flat_map(|dir| {
+            std::fs::read_dir(fuzz.join(dir).join(target))
+                .into_iter()
+                .flatten()
+        })
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_kept_fuzz_input_returns_without_a_panic() {
+    let mut replayed = 0;
+    for (target, run) in TARGETS {
+        let files = inputs(target);
+        assert!(
+            !files.is_empty(),
+            "{target}: no corpus (fuzz/seed writes one)"
+        );
+        for file in files {
+            let data = std::fs::read(&file).expect("readable input");
+            let outcome = std::panic::catch_unwind(|| run(&data));
+            assert!(outcome.is_ok(), "{target}: {} panics", file.display());
+            replayed += 1;
+        }
+    }
+    eprintln!("{replayed} fuzz inputs replayed");
+}
