@@ -49,6 +49,7 @@
 //! | [`dashboards`] | the OpenSearch Dashboards saved objects of `dashboards/` and their import (`setup`) |
 
 pub mod ack;
+pub mod backfill;
 pub mod batch;
 pub mod budget;
 pub mod config;

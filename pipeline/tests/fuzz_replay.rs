@@ -10,7 +10,10 @@ mod harness;
 
 use std::path::{Path, PathBuf};
 
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+/// A target's name and the function it fuzzes.
+type Target = (&'static str, fn(&[u8]));
+
+const TARGETS: &[Target] = &[
     ("notification", harness::notification),
     ("decompression", harness::decompression),
     ("framing", harness::framing),

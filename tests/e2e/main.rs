@@ -2,6 +2,7 @@
 //! pipeline running in-process exactly as the binary runs it. Start the stack
 //! with `deploy/local/stack up`, or run everything with `tests/run`.
 
+mod backfill;
 mod cloudtrail;
 mod conformance_logs;
 mod delivery;
