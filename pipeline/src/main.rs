@@ -12,6 +12,7 @@ use siem_pipeline::dashboards::Dashboards;
 use siem_pipeline::enrich::Enrichers;
 use siem_pipeline::normalize::{self, Routing};
 use siem_pipeline::pipeline::{Limits, Pipeline};
+use siem_pipeline::sink::retention::Installed;
 use siem_pipeline::sink::{OpenSearch, templates};
 use siem_pipeline::telemetry::{self, http::Health};
 use tokio_util::sync::CancellationToken;
@@ -263,6 +264,34 @@ async fn setup(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("installing templates into {}", config.opensearch.url))?;
     println!("installed {n} templates into {}", config.opensearch.url);
+    let retention = siem_pipeline::sink::retention::install(
+        &client,
+        &config.retention,
+        &config.opensearch.index_prefix,
+        config.opensearch.index_rotation,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "installing retention policies into {}",
+            config.opensearch.url
+        )
+    })?;
+    match retention {
+        Installed::NotConfigured => {}
+        Installed::NoIsm => eprintln!(
+            "warning: {} has no Index State Management plugin: [retention] is not applied, \
+             indices are kept until deleted (Amazon OpenSearch Service domains have ISM; \
+             Serverless collections use data lifecycle policies instead)",
+            config.opensearch.url
+        ),
+        Installed::Policies(ids) => println!(
+            "installed {} retention policies into {}: {}",
+            ids.len(),
+            config.opensearch.url,
+            ids.join(", ")
+        ),
+    }
     let Some(dashboards) = &config.dashboards else {
         return Ok(ExitCode::SUCCESS);
     };

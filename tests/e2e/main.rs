@@ -12,3 +12,4 @@ mod foundation;
 mod investigation;
 mod logs;
 mod operations;
+mod retention;

@@ -30,6 +30,7 @@
 //! | [`metrics`] | `[metrics]` |
 //! | [`dashboards`] | `[dashboards]` |
 //! | [`enrich`] | `[enrich]`, validated into the enrichers' own [`EnrichConfig`] |
+//! | [`retention`] | `[retention]`: how long indices are kept |
 //! | [`bounded`] | [`Bounded`]: a numeric key with its default and range |
 //!
 //! A section validates to an [`Invalid`] (key and message); [`ConfigFile::validate`]
@@ -42,6 +43,7 @@ pub mod enrich;
 pub mod metrics;
 pub mod opensearch;
 pub mod pipeline;
+pub mod retention;
 pub mod sink;
 pub mod source;
 
@@ -56,6 +58,7 @@ pub use enrich::{EnrichSection, ThreatIntelListSection};
 pub use metrics::{MetricsConfig, MetricsSection};
 pub use opensearch::{IndexRotation, OpenSearchAuth, OpenSearchConfig, OpenSearchSection};
 pub use pipeline::{PipelineConfig, PipelineSection};
+pub use retention::{RetentionConfig, RetentionSection};
 pub use sink::{BulkConfig, BulkSection, DeadLetterConfig, DeadLetterSection};
 pub use source::{AwsConfig, AwsSection, S3Config, S3Section, SqsConfig, SqsSection};
 
@@ -201,6 +204,9 @@ pub struct ConfigFile {
     /// `[dashboards]`: where `setup` imports the saved objects.
     #[serde(default)]
     pub dashboards: DashboardsSection,
+    /// `[retention]`: how long indices are kept (installed by `setup`).
+    #[serde(default)]
+    pub retention: RetentionSection,
 }
 
 /// The configuration, validated: what every other module is given.
@@ -217,6 +223,7 @@ pub struct Config {
     pub enrich: EnrichConfig,
     /// `None` without `dashboards.url`.
     pub dashboards: Option<DashboardsConfig>,
+    pub retention: RetentionConfig,
 }
 
 impl Config {
@@ -299,6 +306,7 @@ const SECTIONS: &[&str] = &[
     "dead_letter",
     "dashboards",
     "enrich",
+    "retention",
 ];
 
 /// `SIEM_BULK_MAX_BYTES=100` sets `[bulk] max_bytes = 100`. The value is read as
@@ -364,6 +372,7 @@ impl ConfigFile {
             dead_letter,
             dashboards,
             enrich,
+            retention: self.retention.validate()?,
         })
     }
 }

@@ -13,6 +13,7 @@ pub mod dead_letter;
 pub mod intake;
 pub mod memory;
 pub mod opensearch;
+pub mod retention;
 pub mod templates;
 
 use futures::future::BoxFuture;
