@@ -65,5 +65,6 @@ pub mod read;
 pub mod redrive;
 pub mod sink;
 pub mod source;
+pub mod status;
 pub mod telemetry;
 pub mod temp_file;

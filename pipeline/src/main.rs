@@ -121,6 +121,23 @@ enum Command {
         #[arg(long)]
         checkpoint: Option<PathBuf>,
     },
+    /// One screen for an operator: the queue and its dead-letter queue, what a
+    /// running task is doing (from its /metrics), the indices by log type,
+    /// and the newest dead letters.
+    Status {
+        #[arg(short, long, env = "SIEM_CONFIG")]
+        config: PathBuf,
+        /// A running task's metrics, e.g. http://10.0.1.5:9464/metrics
+        /// (default: `metrics.listen` on this host).
+        #[arg(long)]
+        metrics: Option<String>,
+        /// Seconds between the two scrapes that give the rates.
+        #[arg(long, default_value_t = 5)]
+        sample_secs: u64,
+        /// Dead letters shown.
+        #[arg(long, default_value_t = 5)]
+        letters: usize,
+    },
     /// List the registered log types (the generators in mappings/ and dashboards/ read `--json`).
     LogTypes {
         /// Print a JSON array of objects (name, namespace, …) instead of one name a line.
@@ -176,6 +193,12 @@ fn main() -> ExitCode {
                 checkpoint,
             }))
         }),
+        Command::Status {
+            config,
+            metrics,
+            sample_secs,
+            letters,
+        } => runtime().and_then(|rt| rt.block_on(status(&config, metrics, sample_secs, letters))),
         Command::Redrive { config, from } => {
             runtime().and_then(|rt| rt.block_on(redrive(&config, from.as_deref())))
         }
@@ -376,6 +399,60 @@ async fn redrive(path: &std::path::Path, from: Option<&str>) -> anyhow::Result<E
             ExitCode::from(2)
         },
     )
+}
+
+async fn status(
+    path: &std::path::Path,
+    metrics: Option<String>,
+    sample_secs: u64,
+    letters: usize,
+) -> anyhow::Result<ExitCode> {
+    use siem_pipeline::status;
+    telemetry::init_logging(false, "error");
+    let config = load_config(path)?;
+    let sdk = siem_pipeline::source::aws_sdk_config(&config.aws).await;
+    let (s3, sqs) = siem_pipeline::source::aws_clients(&sdk, &config.aws);
+    let client = OpenSearch::new(&config.opensearch, Some(&sdk))?;
+    let metrics = metrics.or_else(|| {
+        config
+            .metrics
+            .listen
+            .map(|a| format!("http://127.0.0.1:{}/metrics", a.port()))
+    });
+    let window = std::time::Duration::from_secs(sample_secs.max(1));
+    let activity = async {
+        match &metrics {
+            Some(url) => Some((url.clone(), status::activity(url, window).await)),
+            None => None,
+        }
+    };
+    let store = siem_pipeline::sink::dead_letter::open_store(&config.dead_letter, || s3.clone());
+    let last = async {
+        match &store {
+            Some(s) => Some((
+                s.describe(),
+                status::last_letters(s.as_ref(), letters).await,
+            )),
+            None => None,
+        }
+    };
+    let (queue, activity, indices, letters) = tokio::join!(
+        status::queue(&sqs, &config.sqs.queue_url),
+        activity,
+        status::indices(&client, &config.opensearch.index_prefix),
+        last,
+    );
+    print!(
+        "{}",
+        status::Status {
+            queue,
+            activity,
+            prefix: config.opensearch.index_prefix.clone(),
+            indices,
+            letters,
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {

@@ -13,3 +13,4 @@ mod investigation;
 mod logs;
 mod operations;
 mod retention;
+mod status;
