@@ -59,7 +59,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         checkpoint.state().done_through.is_some() || !checkpoint.state().done_after.is_empty();
 
     let sdk = siem_pipeline::source::aws_sdk_config(&config.aws).await;
-    let s3 = siem_pipeline::source::aws_clients(&sdk, &config.aws).0;
+    let own = siem_pipeline::source::aws_clients(&sdk, &config.aws).0;
+    // Listed with the role objects of this bucket and prefix are read with.
+    let clients =
+        siem_pipeline::source::s3::S3Clients::new(&sdk, &config.aws, own, &config.s3.assume_roles)
+            .await;
+    let s3 = clients.for_object(&scope.bucket, &scope.prefix).0.clone();
     let planned = plan(&s3, &scope, &checkpoint).await?;
     print_plan(&args.url, &planned, resuming.then_some(&checkpoint_path));
     if args.dry_run {

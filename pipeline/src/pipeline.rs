@@ -131,7 +131,10 @@ impl Pipeline {
                 config.sqs.wait_time,
                 config.sqs.max_messages,
             )),
-            store: Arc::new(crate::source::s3::S3Store::new(s3)),
+            store: Arc::new(crate::source::s3::S3Store::with_clients(
+                crate::source::s3::S3Clients::new(&sdk, &config.aws, s3, &config.s3.assume_roles)
+                    .await,
+            )),
             opensearch: Arc::new(opensearch),
             dead_letters,
             health,

@@ -149,6 +149,7 @@ EXPECTED_TASK_ACTIONS = {
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
     "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject",
     "kms:Decrypt", "kms:GenerateDataKey",
+    "sts:AssumeRole",
     "es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut",
 }
 
@@ -186,6 +187,19 @@ for tpl_path in sorted((repo / "deploy/cloudformation").glob("*.yaml")):
     rel = tpl_path.relative_to(repo)
     tpl = yaml.load(tpl_path.read_text(), Loader=CfnLoader)
     res = dict(iter_resources(tpl.get("Resources", {})))
+
+    if tpl_path.name == "log-archive-reader-role.yaml":
+        # The role another account creates: read-only, trusting one principal
+        # with an external id.
+        role = res["ReaderRole"]["Properties"]
+        trust = role["AssumeRolePolicyDocument"]["Statement"]
+        check(len(trust) == 1 and "sts:ExternalId" in trust[0].get("Condition", {}).get("StringEquals", {}),
+              f"{rel}: the reader role trusts one principal, with an external id")
+        acts = {a for p in role["Policies"] for st in statements(p["PolicyDocument"])
+                for a in as_list(st.get("Action", []))}
+        check(acts == {"s3:ListBucket", "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt"},
+              f"{rel}: the reader role only lists, reads and decrypts ({sorted(acts)})")
+        continue
 
     # Which role does the task definition use as task role?
     task_defs = {k: v for k, v in res.items() if v.get("Type") == "AWS::ECS::TaskDefinition"}

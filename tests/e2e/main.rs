@@ -5,6 +5,7 @@
 mod backfill;
 mod cloudtrail;
 mod conformance_logs;
+mod cross_account;
 mod delivery;
 mod enrichment;
 mod findings;

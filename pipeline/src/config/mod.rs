@@ -60,7 +60,10 @@ pub use opensearch::{IndexRotation, OpenSearchAuth, OpenSearchConfig, OpenSearch
 pub use pipeline::{PipelineConfig, PipelineSection};
 pub use retention::{RetentionConfig, RetentionSection};
 pub use sink::{BulkConfig, BulkSection, DeadLetterConfig, DeadLetterSection};
-pub use source::{AwsConfig, AwsSection, S3Config, S3Section, SqsConfig, SqsSection};
+pub use source::{
+    AssumeRole, AssumeRoleSection, AwsConfig, AwsSection, S3Config, S3Section, SqsConfig,
+    SqsSection,
+};
 
 /// Prefix of environment variables that override keys of the file.
 pub const ENV_PREFIX: &str = "SIEM_";

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Bounded, Invalid, OptionalBounded, check_url, required_url};
+use super::{Bounded, Invalid, OptionalBounded, check_url, invalid, required_url};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -153,24 +153,137 @@ pub const MAX_CONCURRENT_OBJECTS: Bounded = Bounded {
     max: 256,
 };
 
+/// ```toml
+/// [s3]
+/// max_concurrent_objects = 4
+/// [[s3.assume_roles]]               # objects of another account's bucket
+/// bucket = "org-log-archive"
+/// prefix = "AWSLogs/111111111111/"  # optional: only these keys
+/// role_arn = "arn:aws:iam::111111111111:role/siem-reader"
+/// external_id = "siem-7f3a"         # optional
+/// session_name = "siem-pipeline"    # optional (default)
+/// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Section {
     /// Objects read at the same time: [`MAX_CONCURRENT_OBJECTS`].
     pub max_concurrent_objects: Option<u64>,
+    /// Roles to read buckets (or key prefixes) with: the longest matching
+    /// prefix of the object's bucket wins; other objects are read with the
+    /// task's own credentials.
+    pub assume_roles: Option<Vec<AssumeRoleSection>>,
+}
+
+/// One `[[s3.assume_roles]]` entry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssumeRoleSection {
+    /// The bucket. Required.
+    pub bucket: String,
+    /// Only keys under this prefix (default: the whole bucket).
+    pub prefix: Option<String>,
+    /// `arn:aws:iam::<account>:role/<name>`. Required.
+    pub role_arn: String,
+    /// The external id the role's trust policy requires, if any.
+    pub external_id: Option<String>,
+    /// The session name, seen in the bucket owner's CloudTrail. Default `siem-pipeline`.
+    pub session_name: Option<String>,
+}
+
+/// A role objects of a bucket (or key prefix) are read with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub bucket: String,
+    pub prefix: String,
+    pub role_arn: String,
+    pub external_id: Option<String>,
+    pub session_name: String,
 }
 
 /// `[s3]`, validated.
 #[derive(Debug, Clone)]
 pub struct S3Config {
     pub max_concurrent_objects: usize,
+    pub assume_roles: Vec<AssumeRole>,
+}
+
+const ROLES_KEY: &str = "s3.assume_roles";
+
+fn is_role_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", partition, "iam", "", account, resource]
+        if partition.starts_with("aws")
+            && account.len() == 12
+            && account.bytes().all(|b| b.is_ascii_digit())
+            && resource.strip_prefix("role/").is_some_and(|n| !n.is_empty()))
+}
+
+impl AssumeRoleSection {
+    fn validate(self, n: usize) -> Result<AssumeRole, Invalid> {
+        let at = |message: String| invalid(ROLES_KEY, format!("entry {n}: {message}"));
+        if self.bucket.is_empty() || self.bucket.contains('/') {
+            return Err(at(format!("bucket {:?} is not a bucket name", self.bucket)));
+        }
+        if !is_role_arn(&self.role_arn) {
+            return Err(at(format!(
+                "role_arn {:?} is not arn:aws:iam::<account>:role/<name>",
+                self.role_arn
+            )));
+        }
+        if let Some(id) = &self.external_id
+            && !(2..=1224).contains(&id.len())
+        {
+            return Err(at("external_id must be 2 to 1224 characters".into()));
+        }
+        let session_name = self.session_name.unwrap_or_else(|| "siem-pipeline".into());
+        let valid_session = (2..=64).contains(&session_name.len())
+            && session_name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b));
+        if !valid_session {
+            return Err(at(format!(
+                "session_name {session_name:?} must be 2 to 64 of A-Z a-z 0-9 + = , . @ - _"
+            )));
+        }
+        Ok(AssumeRole {
+            bucket: self.bucket,
+            prefix: self.prefix.unwrap_or_default(),
+            role_arn: self.role_arn,
+            external_id: self.external_id,
+            session_name,
+        })
+    }
 }
 
 impl S3Section {
     pub fn validate(self) -> Result<S3Config, Invalid> {
+        let assume_roles = self
+            .assume_roles
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| r.validate(i + 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (i, a) in assume_roles.iter().enumerate() {
+            if assume_roles[..i]
+                .iter()
+                .any(|b| b.bucket == a.bucket && b.prefix == a.prefix)
+            {
+                return Err(invalid(
+                    ROLES_KEY,
+                    format!(
+                        "entry {}: bucket {:?} with prefix {:?} is listed twice",
+                        i + 1,
+                        a.bucket,
+                        a.prefix
+                    ),
+                ));
+            }
+        }
         Ok(S3Config {
             max_concurrent_objects: MAX_CONCURRENT_OBJECTS.check(self.max_concurrent_objects)?
                 as usize,
+            assume_roles,
         })
     }
 }
@@ -179,6 +292,37 @@ impl S3Section {
 mod tests {
     use super::*;
     use crate::config::tests::{MINIMAL, load};
+
+    #[test]
+    fn a_role_entry_is_checked_and_named_by_its_position() {
+        let roles = |entries: &str| load(&format!("{MINIMAL}\n[s3]\n{entries}"), &[]);
+        let ok = roles(
+            "[[s3.assume_roles]]\nbucket = \"archive\"\nrole_arn = \"arn:aws:iam::111111111111:role/siem-reader\"\n",
+        )
+        .expect("valid");
+        assert_eq!(ok.s3.assume_roles[0].session_name, "siem-pipeline");
+        assert_eq!(ok.s3.assume_roles[0].prefix, "");
+        let e = roles(
+            "[[s3.assume_roles]]\nbucket = \"archive\"\nrole_arn = \"arn:aws:iam::111111111111:role/a\"\n\
+             [[s3.assume_roles]]\nbucket = \"archive\"\nrole_arn = \"arn:aws:iam::1111:user/x\"\n",
+        )
+        .expect_err("bad arn");
+        assert!(
+            e.to_string().contains(
+                "`s3.assume_roles`: entry 2: role_arn \"arn:aws:iam::1111:user/x\" is not arn:aws:iam::<account>:role/<name>"
+            ),
+            "{e}"
+        );
+        let e = roles(
+            "[[s3.assume_roles]]\nbucket = \"archive\"\nrole_arn = \"arn:aws:iam::111111111111:role/a\"\nsession_name = \"has space\"\n",
+        )
+        .expect_err("bad session name");
+        assert!(
+            e.to_string()
+                .contains("entry 1: session_name \"has space\""),
+            "{e}"
+        );
+    }
 
     #[test]
     fn a_minimal_file_gets_the_named_defaults() {

@@ -1,19 +1,85 @@
 //! [`ObjectStore`] over the AWS SDK's S3 client: a streaming `GetObject` whose
-//! body is never collected in memory.
+//! body is never collected in memory, with the task's own credentials or a
+//! role assumed for the object's bucket ([`S3Clients`]).
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use futures::future::BoxFuture;
 
 use super::{ObjectBody, ObjectError, ObjectRef, ObjectStore};
+use crate::config::{AssumeRole, AwsConfig};
+
+/// S3 clients by bucket and key prefix: the task's own, and one per
+/// `[[s3.assume_roles]]` entry. A role's credentials are obtained with
+/// `sts:AssumeRole` when first needed, cached, and renewed before they
+/// expire (the SDK's identity cache).
+#[derive(Clone)]
+pub struct S3Clients {
+    own: Client,
+    roles: Vec<(AssumeRole, Client)>,
+}
+
+impl S3Clients {
+    /// The task's own credentials for every bucket.
+    pub fn own(client: Client) -> S3Clients {
+        S3Clients {
+            own: client,
+            roles: Vec::new(),
+        }
+    }
+
+    pub async fn new(
+        sdk: &aws_config::SdkConfig,
+        aws: &AwsConfig,
+        own: Client,
+        roles: &[AssumeRole],
+    ) -> S3Clients {
+        let mut clients = Vec::new();
+        for role in roles {
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(&role.role_arn)
+                .session_name(&role.session_name)
+                .configure(sdk);
+            if let Some(id) = &role.external_id {
+                provider = provider.external_id(id);
+            }
+            let client = Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .credentials_provider(provider.build().await)
+                    .force_path_style(aws.s3_force_path_style)
+                    .build(),
+            );
+            clients.push((role.clone(), client));
+        }
+        S3Clients {
+            own,
+            roles: clients,
+        }
+    }
+
+    /// The client for `key` in `bucket` (the longest matching prefix of a
+    /// role of the bucket), and the role's ARN when it is not the task's own.
+    pub fn for_object(&self, bucket: &str, key: &str) -> (&Client, Option<&str>) {
+        self.roles
+            .iter()
+            .filter(|(r, _)| r.bucket == bucket && key.starts_with(&r.prefix))
+            .max_by_key(|(r, _)| r.prefix.len())
+            .map_or((&self.own, None), |(r, c)| (c, Some(r.role_arn.as_str())))
+    }
+}
 
 pub struct S3Store {
-    client: Client,
+    clients: S3Clients,
 }
 
 impl S3Store {
     pub fn new(client: Client) -> Self {
-        S3Store { client }
+        S3Store {
+            clients: S3Clients::own(client),
+        }
+    }
+
+    pub fn with_clients(clients: S3Clients) -> Self {
+        S3Store { clients }
     }
 }
 
@@ -21,11 +87,8 @@ impl ObjectStore for S3Store {
     fn get(&self, object: &ObjectRef) -> BoxFuture<'_, Result<ObjectBody, ObjectError>> {
         let object = object.clone();
         Box::pin(async move {
-            let mut request = self
-                .client
-                .get_object()
-                .bucket(&object.bucket)
-                .key(&object.key);
+            let (client, role) = self.clients.for_object(&object.bucket, &object.key);
+            let mut request = client.get_object().bucket(&object.bucket).key(&object.key);
             if let Some(version) = &object.version_id {
                 request = request.version_id(version);
             }
@@ -40,13 +103,17 @@ impl ObjectStore for S3Store {
                         .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())),
                     reader: Box::new(out.body.into_async_read()),
                 }),
-                Err(e) => Err(classify(&object, e)),
+                Err(e) => Err(classify(&object, e, role)),
             }
         })
     }
 }
 
-fn classify(object: &ObjectRef, e: aws_sdk_s3::error::SdkError<GetObjectError>) -> ObjectError {
+fn classify(
+    object: &ObjectRef,
+    e: aws_sdk_s3::error::SdkError<GetObjectError>,
+    role: Option<&str>,
+) -> ObjectError {
     let status = e.raw_response().map(|r| r.status().as_u16());
     let code = e
         .as_service_error()
@@ -59,7 +126,13 @@ fn classify(object: &ObjectRef, e: aws_sdk_s3::error::SdkError<GetObjectError>) 
         status,
         code.as_deref(),
         gone,
-        crate::telemetry::error_chain(&e),
+        match role {
+            Some(role) => format!("{} (read as {role})", crate::telemetry::error_chain(&e)),
+            None => format!(
+                "{} (read with the task's own credentials)",
+                crate::telemetry::error_chain(&e)
+            ),
+        },
     )
 }
 
@@ -111,6 +184,51 @@ mod tests {
 
     fn classify(status: u16, code: &str) -> ObjectError {
         classify_answer(&object(), Some(status), Some(code), false, code.into())
+    }
+
+    fn role(bucket: &str, prefix: &str, arn: &str) -> AssumeRole {
+        AssumeRole {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+            role_arn: arn.into(),
+            external_id: None,
+            session_name: "siem-pipeline".into(),
+        }
+    }
+
+    #[test]
+    fn an_object_is_read_with_the_role_of_its_bucket_s_longest_prefix() {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .build();
+        let client = || Client::from_conf(config.clone());
+        let clients = S3Clients {
+            own: client(),
+            roles: vec![
+                (
+                    role("archive", "", "arn:aws:iam::111111111111:role/all"),
+                    client(),
+                ),
+                (
+                    role(
+                        "archive",
+                        "AWSLogs/222222222222/",
+                        "arn:aws:iam::222222222222:role/one",
+                    ),
+                    client(),
+                ),
+            ],
+        };
+        let arn = |bucket: &str, key: &str| clients.for_object(bucket, key).1.map(str::to_owned);
+        assert_eq!(
+            arn("archive", "AWSLogs/222222222222/CloudTrail/x.gz").as_deref(),
+            Some("arn:aws:iam::222222222222:role/one")
+        );
+        assert_eq!(
+            arn("archive", "AWSLogs/333333333333/x.gz").as_deref(),
+            Some("arn:aws:iam::111111111111:role/all")
+        );
+        assert_eq!(arn("own-bucket", "AWSLogs/222222222222/x.gz"), None);
     }
 
     #[test]
