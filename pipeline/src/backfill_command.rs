@@ -16,14 +16,32 @@ use siem_pipeline::pipeline::Pipeline;
 use siem_pipeline::telemetry::{self, METRICS, http::Health};
 use tokio_util::sync::CancellationToken;
 
+/// The arguments of `siem-pipeline backfill`.
+#[derive(clap::Args)]
 pub struct Args {
+    #[arg(short, long, env = "SIEM_CONFIG")]
     pub config: PathBuf,
+    /// `s3://bucket/prefix`
     pub url: String,
+    /// First day to read (YYYY-MM-DD), from the date in each key (else
+    /// the object's Last-Modified date).
+    #[arg(long)]
     pub since: Option<chrono::NaiveDate>,
+    /// Last day to read (YYYY-MM-DD), included.
+    #[arg(long)]
     pub until: Option<chrono::NaiveDate>,
+    /// Only objects that route to this log type.
+    #[arg(long)]
     pub log_type: Option<String>,
+    /// Objects read at once (default: `s3.max_concurrent_objects`).
+    #[arg(long)]
     pub concurrency: Option<usize>,
+    /// List and count what would be read, then exit.
+    #[arg(long)]
     pub dry_run: bool,
+    /// Checkpoint file (default: backfill-<bucket>-<hash>.checkpoint.json
+    /// in the current directory, named after the arguments).
+    #[arg(long)]
     pub checkpoint: Option<PathBuf>,
 }
 

@@ -95,32 +95,7 @@ enum Command {
     /// document ids as `run`: overlapping the live queue, or running twice,
     /// adds no duplicate. Interrupted (Ctrl-C), it resumes from its
     /// checkpoint when run again with the same arguments.
-    Backfill {
-        #[arg(short, long, env = "SIEM_CONFIG")]
-        config: PathBuf,
-        /// `s3://bucket/prefix`
-        url: String,
-        /// First day to read (YYYY-MM-DD), from the date in each key (else
-        /// the object's Last-Modified date).
-        #[arg(long)]
-        since: Option<chrono::NaiveDate>,
-        /// Last day to read (YYYY-MM-DD), included.
-        #[arg(long)]
-        until: Option<chrono::NaiveDate>,
-        /// Only objects that route to this log type.
-        #[arg(long)]
-        log_type: Option<String>,
-        /// Objects read at once (default: `s3.max_concurrent_objects`).
-        #[arg(long)]
-        concurrency: Option<usize>,
-        /// List and count what would be read, then exit.
-        #[arg(long)]
-        dry_run: bool,
-        /// Checkpoint file (default: backfill-<bucket>-<hash>.checkpoint.json
-        /// in the current directory, named after the arguments).
-        #[arg(long)]
-        checkpoint: Option<PathBuf>,
-    },
+    Backfill(backfill_command::Args),
     /// One screen for an operator: the queue and its dead-letter queue, what a
     /// running task is doing (from its /metrics), the indices by log type,
     /// and the newest dead letters.
@@ -172,27 +147,9 @@ fn main() -> ExitCode {
         Command::Setup { config } => runtime().and_then(|rt| rt.block_on(setup(&config))),
         Command::Run { config } => runtime().and_then(|rt| rt.block_on(run(&config))),
         Command::LogTypes { json } => Ok(print_log_types(json)),
-        Command::Backfill {
-            config,
-            url,
-            since,
-            until,
-            log_type,
-            concurrency,
-            dry_run,
-            checkpoint,
-        } => runtime().and_then(|rt| {
-            rt.block_on(backfill_command::run(backfill_command::Args {
-                config,
-                url,
-                since,
-                until,
-                log_type,
-                concurrency,
-                dry_run,
-                checkpoint,
-            }))
-        }),
+        Command::Backfill(args) => {
+            runtime().and_then(|rt| rt.block_on(backfill_command::run(args)))
+        }
         Command::Status {
             config,
             metrics,

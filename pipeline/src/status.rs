@@ -43,6 +43,13 @@ fn depth(name: String, attrs: &std::collections::HashMap<A, String>) -> Depth {
     }
 }
 
+fn of_dlq(name: &str, e: &dyn std::error::Error) -> String {
+    format!(
+        "dead-letter queue {name}: {}",
+        crate::telemetry::error_chain(e)
+    )
+}
+
 fn queue_name(url: &str) -> String {
     url.rsplit('/').next().unwrap_or(url).to_owned()
 }
@@ -73,12 +80,7 @@ pub async fn queue(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<QueueStatus, 
             .queue_name(&name)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "dead-letter queue {name}: {}",
-                    crate::telemetry::error_chain(&e)
-                )
-            })?
+            .map_err(|e| of_dlq(&name, &e))?
             .queue_url
             .unwrap_or_default();
         let dlq = sqs
@@ -87,12 +89,7 @@ pub async fn queue(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<QueueStatus, 
             .attribute_names(A::All)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "dead-letter queue {name}: {}",
-                    crate::telemetry::error_chain(&e)
-                )
-            })?
+            .map_err(|e| of_dlq(&name, &e))?
             .attributes
             .unwrap_or_default();
         status.dead_letter_queue = Some(depth(name, &dlq));
