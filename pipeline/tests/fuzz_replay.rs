@@ -57,3 +57,26 @@ fn every_kept_fuzz_input_returns_without_a_panic() {
     }
     eprintln!("{replayed} fuzz inputs replayed");
 }
+
+/// Found by the `parquet` target: the parquet crate panics on a corrupt
+/// dictionary page (`bit_util::read_num_bytes`); the reader makes the panic
+/// an error of the object.
+#[test]
+fn a_parquet_page_that_panics_the_parquet_crate_is_an_error_of_its_object() {
+    use std::io::Read;
+    let data = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../fuzz/regressions/parquet/parquet-crate-panics-on-a-corrupt-dictionary-page"),
+    )
+    .expect("the input");
+    let error = siem_pipeline::decode::parquet::ParquetLines::spool(&data[..], 1 << 20)
+        .and_then(|mut lines| lines.read_to_end(&mut Vec::new()))
+        .expect_err("a corrupt file");
+    assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+    assert!(
+        error
+            .to_string()
+            .starts_with("Parquet error: corrupt file ("),
+        "{error}"
+    );
+}
