@@ -14,11 +14,13 @@
 //!   ─▶ ListingQueue::delete_batch ─▶ Checkpoint (saved after every batch)
 //! ```
 //!
-//! The [`Checkpoint`] keeps the last key up to which every object is done and
-//! the keys done beyond it (at most the objects in flight): a run started
-//! again with the same file lists from there and skips what is done. Memory
-//! holds one listing page and the objects in flight, whatever the bucket's
-//! size.
+//! The [`Checkpoint`] keeps the last key up to which every object is over,
+//! the keys done beyond it (at most the objects in flight) and the objects
+//! that failed: a run started again with the same file skips what is done and
+//! reads the failed ones again. An object fails as a message would come back
+//! on SQS: released by the pipeline, or neither done nor heartbeated for the
+//! visibility timeout. Memory holds one listing page and the objects in
+//! flight, whatever the bucket's size.
 
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -249,7 +251,7 @@ pub async fn plan(
 ) -> Result<Plan, BackfillError> {
     let mut plan = Plan::default();
     let mut token: Option<String> = None;
-    let start_after = checkpoint.state().done_through.clone();
+    let start_after = checkpoint.start_after();
     loop {
         let page = lister
             .page(
@@ -299,6 +301,9 @@ pub struct CheckpointState {
     pub done_through: Option<String>,
     /// Objects done beyond `done_through` (at most the objects in flight).
     pub done_after: BTreeSet<String>,
+    /// Objects up to `done_through` that failed: a resume reads them again.
+    #[serde(default)]
+    pub failed: BTreeSet<String>,
 }
 
 /// A checkpoint file, or none (`--no-checkpoint`, tests).
@@ -336,9 +341,21 @@ impl Checkpoint {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Where a listing starts: after `done_through`, or before the first
+    /// object that failed when one did.
+    fn start_after(&self) -> Option<String> {
+        let s = self.state();
+        if s.failed.is_empty() {
+            s.done_through.clone()
+        } else {
+            None
+        }
+    }
+
     fn is_done(&self, key: &str) -> bool {
         let s = self.state();
-        s.done_through.as_deref().is_some_and(|k| key <= k) || s.done_after.contains(key)
+        (s.done_through.as_deref().is_some_and(|k| key <= k) && !s.failed.contains(key))
+            || s.done_after.contains(key)
     }
 
     /// Writes the state (atomically: a new file renamed over the old).
@@ -382,11 +399,38 @@ pub struct ListingQueue {
     pub progress: Arc<Progress>,
     state: tokio::sync::Mutex<Listing>,
     /// Objects handed out, in listing order, until the ones before them are
-    /// done: (key, size, done).
-    window: Mutex<VecDeque<(String, u64, bool)>>,
+    /// over.
+    window: Mutex<VecDeque<Handed>>,
+    /// Objects given up on: not done within [`GIVE_UP_AFTER`] of their last
+    /// heartbeat.
+    failed: Mutex<Vec<String>>,
     /// Objects per receive (SQS hands out ten at most).
     batch: usize,
 }
+
+/// An object handed out.
+struct Handed {
+    key: String,
+    size: u64,
+    state: HandedState,
+    /// When it was handed out or its visibility last extended.
+    seen: tokio::time::Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HandedState {
+    Reading,
+    Done,
+    Failed,
+}
+
+/// An object neither done nor heartbeated for this long has failed: on SQS
+/// its message would be visible again (the pipeline's visibility timeout in
+/// a backfill, [`VISIBILITY_TIMEOUT`]). It is read again by the next run.
+const GIVE_UP_AFTER: Duration = VISIBILITY_TIMEOUT;
+
+/// The visibility timeout a backfill's pipeline runs with.
+pub const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Default)]
 struct Listing {
@@ -409,6 +453,7 @@ impl ListingQueue {
             progress: Arc::default(),
             state: tokio::sync::Mutex::new(Listing::default()),
             window: Mutex::new(VecDeque::new()),
+            failed: Mutex::new(Vec::new()),
             batch: 10,
         }
     }
@@ -422,15 +467,44 @@ impl ListingQueue {
 
     /// Objects handed out and not done: at the end of a run, the objects that failed.
     pub fn unfinished(&self) -> Vec<String> {
-        self.window()
-            .iter()
-            .filter(|(_, _, done)| !done)
-            .map(|(k, _, _)| k.clone())
-            .collect()
+        let mut keys = self
+            .failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        keys.extend(
+            self.window()
+                .iter()
+                .filter(|h| h.state == HandedState::Reading)
+                .map(|h| h.key.clone()),
+        );
+        keys.sort();
+        keys
     }
 
-    fn window(&self) -> MutexGuard<'_, VecDeque<(String, u64, bool)>> {
+    fn window(&self) -> MutexGuard<'_, VecDeque<Handed>> {
         self.window.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Gives up on objects silent for [`GIVE_UP_AFTER`], and moves
+    /// `done_through` past the objects at the front that are over.
+    fn settle(&self, window: &mut VecDeque<Handed>) {
+        let now = tokio::time::Instant::now();
+        for h in window.iter_mut() {
+            if h.state == HandedState::Reading && now.duration_since(h.seen) >= GIVE_UP_AFTER {
+                self.give_up(h);
+            }
+        }
+        let mut state = self.checkpoint.state();
+        while window
+            .front()
+            .is_some_and(|h| h.state != HandedState::Reading)
+        {
+            if let Some(h) = window.pop_front() {
+                state.done_after.remove(&h.key);
+                state.done_through = Some(h.key);
+            }
+        }
     }
 
     /// The next objects in scope, at most `n`.
@@ -451,7 +525,7 @@ impl ListingQueue {
                 listing.exhausted = true;
                 break;
             }
-            let start_after = self.checkpoint.state().done_through.clone();
+            let start_after = self.checkpoint.start_after();
             let page = self
                 .lister
                 .page(
@@ -473,25 +547,38 @@ impl ListingQueue {
         Ok(out)
     }
 
-    fn finished(&self, key: &str) -> Result<bool, BackfillError> {
+    /// Gives up on `h` for this run: the checkpoint keeps it to read again.
+    fn give_up(&self, h: &mut Handed) {
+        h.state = HandedState::Failed;
+        self.checkpoint.state().failed.insert(h.key.clone());
+        self.failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(h.key.clone());
+    }
+
+    /// Marks `key` done; `false` when it was not handed out (or is over).
+    fn finished(&self, key: &str) -> bool {
         let mut window = self.window();
-        let Some(entry) = window.iter_mut().find(|(k, _, done)| k == key && !done) else {
-            return Ok(false);
+        let Some(entry) = window
+            .iter_mut()
+            .find(|h| h.key == key && h.state == HandedState::Reading)
+        else {
+            return false;
         };
-        entry.2 = true;
+        entry.state = HandedState::Done;
         self.progress.objects_done.fetch_add(1, Ordering::Relaxed);
         self.progress
             .bytes_done
-            .fetch_add(entry.1, Ordering::Relaxed);
-        let mut state = self.checkpoint.state();
-        state.done_after.insert(key.to_owned());
-        while window.front().is_some_and(|(_, _, done)| *done) {
-            if let Some((k, _, _)) = window.pop_front() {
-                state.done_after.remove(&k);
-                state.done_through = Some(k);
-            }
+            .fetch_add(entry.size, Ordering::Relaxed);
+        {
+            let mut state = self.checkpoint.state();
+            state.done_after.insert(key.to_owned());
+            // Failed in an earlier run, done in this one.
+            state.failed.remove(key);
         }
-        Ok(true)
+        self.settle(&mut window);
+        true
     }
 }
 
@@ -524,14 +611,21 @@ impl Queue for ListingQueue {
         Box::pin(async move {
             let objects = self.next_objects(self.batch).await?;
             if objects.is_empty() {
+                self.settle(&mut self.window());
                 tokio::time::sleep(EXHAUSTED_WAIT).await;
                 return Ok(Vec::new());
             }
             let mut window = self.window();
+            self.settle(&mut window);
             let messages = objects
                 .into_iter()
                 .map(|o| {
-                    window.push_back((o.key.clone(), o.size, false));
+                    window.push_back(Handed {
+                        key: o.key.clone(),
+                        size: o.size,
+                        state: HandedState::Reading,
+                        seen: tokio::time::Instant::now(),
+                    });
                     self.progress.objects_handed.fetch_add(1, Ordering::Relaxed);
                     Message {
                         message_id: o.key.clone(),
@@ -553,9 +647,8 @@ impl Queue for ListingQueue {
         Box::pin(async move {
             let mut unknown = Vec::new();
             for key in receipt_handles {
-                match self.finished(&key) {
-                    Ok(true) => {}
-                    Ok(false) | Err(_) => unknown.push(key),
+                if !self.finished(&key) {
+                    unknown.push(key);
                 }
             }
             // A checkpoint that cannot be written is not fatal to the
@@ -570,11 +663,23 @@ impl Queue for ListingQueue {
 
     fn change_visibility(
         &self,
-        _receipt_handle: String,
-        _timeout_secs: i32,
+        receipt_handle: String,
+        timeout_secs: i32,
     ) -> BoxFuture<'_, Result<(), QueueError>> {
-        // Nothing else reads this queue: an object released stays unfinished
-        // and is read again by the next run.
+        // A heartbeat: the object is still being read. A release (0): it
+        // will not be, in this run; the next one reads it again.
+        let mut window = self.window();
+        if let Some(h) = window
+            .iter_mut()
+            .find(|h| h.key == receipt_handle && h.state == HandedState::Reading)
+        {
+            if timeout_secs > 0 {
+                h.seen = tokio::time::Instant::now();
+            } else {
+                self.give_up(h);
+            }
+        }
+        self.settle(&mut window);
         Box::pin(async { Ok(()) })
     }
 
@@ -774,6 +879,80 @@ mod tests {
         assert!(again.contains(&keys[2]) && !again.contains(&keys[3]));
         assert!(!again.contains(&keys[0]) && !again.contains(&keys[1]));
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_object_silent_past_its_visibility_fails_without_holding_back_the_checkpoint() {
+        let queue = ListingQueue::new(bucket(), scope(), Arc::default()).with_batch(3);
+        let keys: Vec<String> = queue
+            .receive()
+            .await
+            .expect("receive")
+            .into_iter()
+            .map(|m| m.receipt_handle)
+            .collect();
+        // The first is stuck (no heartbeat, never deleted); the third is
+        // heartbeated and still under way; the second is done.
+        tokio::time::advance(GIVE_UP_AFTER / 2).await;
+        queue
+            .change_visibility(keys[2].clone(), 300)
+            .await
+            .expect("heartbeat");
+        queue
+            .delete_batch(vec![keys[1].clone()])
+            .await
+            .expect("delete");
+        tokio::time::advance(GIVE_UP_AFTER / 2).await;
+        let next = queue.receive().await.expect("receive");
+        assert_eq!(next.len(), 3);
+        assert_eq!(queue.unfinished()[..2], [keys[0].clone(), keys[2].clone()]);
+        let state = queue.checkpoint.state().clone();
+        assert_eq!(state.done_through.as_deref(), Some(keys[1].as_str()));
+        assert_eq!(state.failed, BTreeSet::from([keys[0].clone()]));
+        drop(queue);
+
+        // A resume reads the failed one again, and what was not done.
+        let resumed = ListingQueue::new(
+            bucket(),
+            scope(),
+            Arc::new(Checkpoint {
+                path: None,
+                state: Mutex::new(state),
+            }),
+        );
+        let again = drain(&resumed).await;
+        assert!(again.contains(&keys[0]) && again.contains(&keys[2]));
+        assert!(!again.contains(&keys[1]));
+        assert_eq!(again.len(), 13 - 1);
+        resumed.delete_batch(again).await.expect("delete");
+        let state = resumed.checkpoint.state();
+        assert!(state.failed.is_empty(), "done in the resumed run");
+        assert!(state.done_after.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_released_object_fails_at_once() {
+        let queue = ListingQueue::new(bucket(), scope(), Arc::default()).with_batch(2);
+        let keys: Vec<String> = queue
+            .receive()
+            .await
+            .expect("receive")
+            .into_iter()
+            .map(|m| m.receipt_handle)
+            .collect();
+        queue
+            .change_visibility(keys[0].clone(), 0)
+            .await
+            .expect("release");
+        queue
+            .delete_batch(vec![keys[1].clone()])
+            .await
+            .expect("delete");
+        assert_eq!(queue.unfinished(), vec![keys[0].clone()]);
+        assert_eq!(
+            queue.checkpoint.state().done_through.as_deref(),
+            Some(keys[1].as_str())
+        );
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     // The service's read path, fed by the listing: stop when it is read.
     config.sqs.exit_after_empty_receives = Some(1);
-    config.sqs.visibility_timeout = Some(Duration::from_secs(300));
+    config.sqs.visibility_timeout = Some(siem_pipeline::backfill::VISIBILITY_TIMEOUT);
     config.sqs.receivers = 1;
     if let Some(n) = args.concurrency {
         config.s3.max_concurrent_objects = n;
