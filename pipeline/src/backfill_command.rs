@@ -221,6 +221,7 @@ async fn show_progress(progress: Arc<Progress>, plan: Plan) {
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    let started = Instant::now();
     let mut last_line = Instant::now();
     loop {
         let objects = progress.objects_done.load(Ordering::Relaxed);
@@ -235,7 +236,11 @@ async fn show_progress(progress: Arc<Progress>, plan: Plan) {
                 "backfill: {message}, {}/{} ({}/s)",
                 HumanBytes(bar.position()),
                 HumanBytes(plan.bytes),
-                HumanBytes(bar.per_sec() as u64),
+                // The average: objects finish in steps, which makes
+                // indicatif's recent rate swing between zero and a burst.
+                HumanBytes(
+                    (bar.position() as f64 / started.elapsed().as_secs_f64().max(1.0)) as u64
+                ),
             );
             last_line = Instant::now();
         }

@@ -72,6 +72,11 @@ fn generate(kind: &str, mib: u64, out: &Path) {
     let mut written = 0u64;
     let mut n = 0u64;
     let root = siem_pipeline_tests::repo_root().join("tests/fixtures");
+    // Objects generated with different seeds hold different events (ids).
+    let seed: u64 = std::env::var("SIEM_BENCH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     match kind {
         "cloudtrail" => {
             let mut templates = Vec::new();
@@ -85,7 +90,7 @@ fn generate(kind: &str, mib: u64, out: &Path) {
             gz.write_all(b"{\"Records\":[").expect("write");
             while written < target {
                 let mut r = templates[(n as usize) % templates.len()].clone();
-                r["eventID"] = json!(format!("{:08x}-0000-4000-8000-{:012x}", n >> 16, n));
+                r["eventID"] = json!(format!("{:08x}-{seed:04x}-4000-8000-{:012x}", n >> 16, n));
                 r["eventTime"] = json!(format!(
                     "2026-11-{:02}T{:02}:{:02}:{:02}Z",
                     1 + n % 28,
