@@ -764,6 +764,12 @@ mod tests {
         }
     }
 
+    /// The keys of one receive.
+    async fn handed(queue: &ListingQueue) -> Vec<String> {
+        let batch = queue.receive().await.expect("receive");
+        batch.into_iter().map(|m| m.receipt_handle).collect()
+    }
+
     async fn drain(queue: &ListingQueue) -> Vec<String> {
         let mut keys = Vec::new();
         loop {
@@ -884,13 +890,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_object_silent_past_its_visibility_fails_without_holding_back_the_checkpoint() {
         let queue = ListingQueue::new(bucket(), scope(), Arc::default()).with_batch(3);
-        let keys: Vec<String> = queue
-            .receive()
-            .await
-            .expect("receive")
-            .into_iter()
-            .map(|m| m.receipt_handle)
-            .collect();
+        let keys = handed(&queue).await;
         // The first is stuck (no heartbeat, never deleted); the third is
         // heartbeated and still under way; the second is done.
         tokio::time::advance(GIVE_UP_AFTER / 2).await;
@@ -933,13 +933,7 @@ mod tests {
     #[tokio::test]
     async fn a_released_object_fails_at_once() {
         let queue = ListingQueue::new(bucket(), scope(), Arc::default()).with_batch(2);
-        let keys: Vec<String> = queue
-            .receive()
-            .await
-            .expect("receive")
-            .into_iter()
-            .map(|m| m.receipt_handle)
-            .collect();
+        let keys = handed(&queue).await;
         queue
             .change_visibility(keys[0].clone(), 0)
             .await

@@ -115,6 +115,17 @@ pub trait Normalizer: Send {
     fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError>;
 }
 
+/// The normalizer of a log type whose every frame is one JSON record, made
+/// into one document by `normalize_record`.
+pub struct JsonRecords(pub fn(Value) -> Result<Normalized, NormalizeError>);
+
+impl Normalizer for JsonRecords {
+    fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
+        out.push((self.0)(parse_json(frame)?)?);
+        Ok(())
+    }
+}
+
 /// One ECS document ready to be given an index and an id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Normalized {

@@ -39,7 +39,7 @@
 use serde_json::Value;
 
 use super::finding::{array_at, ip, iso, not_an_object, port, push_unique, required_time, str_at};
-use super::{DocId, LogType, NormalizeError, Normalized, Normalizer, parse_json};
+use super::{DocId, JsonRecords, LogType, NormalizeError, Normalized, Normalizer};
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
 
@@ -62,7 +62,7 @@ impl LogType for Route53Resolver {
         key.contains("/vpcdnsquerylogs/")
     }
     fn normalizer(&self) -> Box<dyn Normalizer> {
-        Box::new(ResolverNormalizer)
+        Box::new(JsonRecords(normalize_record))
     }
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
@@ -81,15 +81,6 @@ impl LogType for Route53Resolver {
             "source.ip",
             "source.port",
         ])
-    }
-}
-
-struct ResolverNormalizer;
-
-impl Normalizer for ResolverNormalizer {
-    fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        out.push(normalize_record(parse_json(frame)?)?);
-        Ok(())
     }
 }
 
@@ -216,7 +207,7 @@ mod tests {
 
     fn normalize(record: Value) -> Result<Value, NormalizeError> {
         let mut out = Vec::new();
-        ResolverNormalizer.normalize(record.to_string().as_bytes(), &mut out)?;
+        JsonRecords(normalize_record).normalize(record.to_string().as_bytes(), &mut out)?;
         assert_eq!(out.len(), 1);
         Ok(Value::Object(out.remove(0).document))
     }

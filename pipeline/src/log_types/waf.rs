@@ -47,7 +47,7 @@ use serde_json::Value;
 
 use super::finding::{array_at, at, count, ip, not_an_object, required_time, str_at};
 use super::{
-    DocId, LogType, NormalizeError, Normalized, Normalizer, finding, parse_json, vendor_tree,
+    DocId, JsonRecords, LogType, NormalizeError, Normalized, Normalizer, finding, vendor_tree,
 };
 use crate::decode::Framing;
 use crate::ecs::{EcsDocument, Related};
@@ -74,7 +74,7 @@ impl LogType for Waf {
         key.contains("/WAFLogs/") || key.contains("aws-waf-logs-")
     }
     fn normalizer(&self) -> Box<dyn Normalizer> {
-        Box::new(WafNormalizer)
+        Box::new(JsonRecords(normalize_record))
     }
     fn ecs_fields(&self) -> Option<&'static [&'static str]> {
         Some(&[
@@ -97,15 +97,6 @@ impl LogType for Waf {
             "url",
             "user_agent",
         ])
-    }
-}
-
-struct WafNormalizer;
-
-impl Normalizer for WafNormalizer {
-    fn normalize(&mut self, frame: &[u8], out: &mut Vec<Normalized>) -> Result<(), NormalizeError> {
-        out.push(normalize_record(parse_json(frame)?)?);
-        Ok(())
     }
 }
 
@@ -275,7 +266,7 @@ mod tests {
 
     fn normalize(record: Value) -> Result<Value, NormalizeError> {
         let mut out = Vec::new();
-        WafNormalizer.normalize(record.to_string().as_bytes(), &mut out)?;
+        JsonRecords(normalize_record).normalize(record.to_string().as_bytes(), &mut out)?;
         assert_eq!(out.len(), 1);
         Ok(Value::Object(out.remove(0).document))
     }
